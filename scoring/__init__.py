@@ -1,0 +1,3 @@
+"""Online scoring: how likely an invitation shown now would be accepted."""
+
+__all__: list[str] = []

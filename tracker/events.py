@@ -1,0 +1,132 @@
+"""From one validated event to the merge ops that fold it into visitor state. Pure.
+
+Short field names keep a visitor's state small in Redis (listpack-encoded hashes);
+``tracker.features`` is the one place that reads them back under long names.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from urllib.parse import parse_qs, urlsplit
+
+from tracker import protocol as p
+from tracker.merge import Op
+
+RECENCY_HALF_LIFE_MS = 120_000
+"""Struggle two minutes ago weighs half as much as struggle now."""
+RECENCY_TAU_MS = RECENCY_HALF_LIFE_MS / math.log(2)
+ANCHOR_MS = 6 * 3600 * 1000
+"""Recency sums are stored relative to a 6-hour anchor so the exponent stays small."""
+BITMAP_BITS = 30
+"""Bits per bitmap field (Redis Lua bit ops are signed 32-bit)."""
+MAX_STORED_TEXT = 200
+
+RECENCY_SIGNALS = {"rage_click": "rc", "dead_click": "dc", "form_error": "fe", "js_error": "je", "search": "zs"}
+
+
+def anchor_index(ts: int) -> int:
+    return ts // ANCHOR_MS
+
+
+def recency_weight(ts: int) -> float:
+    """exp((ts - anchor) / tau): the stored unit for a recency-weighted count."""
+    return math.exp((ts - anchor_index(ts) * ANCHOR_MS) / RECENCY_TAU_MS)
+
+
+def recency_field(code: str, ts: int) -> str:
+    return f"w{code}:{anchor_index(ts)}"
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def bitmap_bit(text: str, fields: tuple[str, ...]) -> tuple[str, int]:
+    """Which field and bit a value sets in a linear-counting bitmap of ``len(fields) * 30`` bins."""
+    index = _hash(text) % (BITMAP_BITS * len(fields))
+    return fields[index // BITMAP_BITS], 1 << (index % BITMAP_BITS)
+
+
+def device_class(viewport_width: int) -> str:
+    if viewport_width < 768:
+        return "mobile"
+    if viewport_width < 1024:
+        return "tablet"
+    return "desktop"
+
+
+def split_path(path: str) -> tuple[str, dict[str, str]]:
+    """Path without query or fragment, and the UTM parameters it carried."""
+    parts = urlsplit(path)
+    utm = {key: values[0] for key, values in parse_qs(parts.query).items() if key.startswith("utm_") and values}
+    return parts.path or "/", utm
+
+
+def _stamped(ts: int, text: str) -> str:
+    return f"{ts}|{text[:MAX_STORED_TEXT]}"
+
+
+def _recent(code: str, ts: int) -> Op:
+    return Op("s", recency_field(code, ts), "+f", repr(recency_weight(ts)))
+
+
+def ops_for(event: p.Event, ts: int) -> list[Op]:  # noqa: C901 - one branch per event type reads best
+    """Ops for one event; ``ts`` is the event time already corrected for clock skew."""
+    t = str(ts)
+    ops = [Op("s", "st", "<", t), Op("s", "ls", ">", t), Op("v", "lv", ">", t), Op("v", "fs", "<", t)]
+    match event:
+        case p.PageView():
+            path, utm = split_path(event.path)
+            ops.append(Op("s", "pv", "+", "1"))
+            ops.append(Op("s", "pv", "pv", f"{ts}|{_hash(path):x}"))
+            ops.append(Op("s", "cp", "=", _stamped(ts, path)))
+            field, bit = bitmap_bit(path, ("d1", "d2"))
+            ops.append(Op("s", field, "|", str(bit)))
+            if event.ref:
+                ops.append(Op("s", "rf", "f", _stamped(ts, event.ref)))
+            for key, code in (("utm_source", "us"), ("utm_medium", "um"), ("utm_campaign", "uc")):
+                if key in utm:
+                    ops.append(Op("s", code, "f", _stamped(ts, utm[key])))
+            if event.vw is not None:
+                ops.append(Op("s", "dv", "=", _stamped(ts, device_class(event.vw))))
+        case p.Click():
+            ops.append(Op("s", "ck", "+", "1"))
+        case p.RageClick():
+            ops += [Op("s", "rc", "+", "1"), _recent("rc", ts)]
+        case p.DeadClick():
+            ops += [Op("s", "dc", "+", "1"), _recent("dc", ts)]
+        case p.Scroll():
+            ops += [Op("s", "sr", "+", str(event.reversals)), Op("s", "sd", ">", repr(event.depth))]
+        case p.FormError():
+            field, bit = bitmap_bit(f"{event.form or ''}/{event.field}", ("ff",))
+            ops += [Op("s", "fe", "+", "1"), Op("s", field, "|", str(bit)), _recent("fe", ts)]
+        case p.Search():
+            ops.append(Op("s", "se", "+", "1"))
+            if event.results == 0:
+                ops += [Op("s", "zs", "+", "1"), _recent("zs", ts)]
+        case p.JsError():
+            ops += [Op("s", "je", "+", "1"), _recent("je", ts)]
+        case p.Idle():
+            ops.append(Op("s", "il", ">", str(event.ms)))
+        case p.ExitIntent():
+            ops += [Op("s", "ex", "+", "1"), Op("s", "xl", ">", t)]
+        case p.Heartbeat():
+            ops.append(Op("s", "hb", "+", "1"))
+            if event.visible:
+                ops.append(Op("s", "hv", ">", t))
+        case p.Custom():
+            ops += [Op("s", "cu", "+", "1"), Op("s", f"c.{event.name}", "+k", "1")]
+            if event.name == "tactful.opt_out":
+                ops.append(Op("v", "oo", ">", t))
+        case p.InviteShown():
+            ops += [Op("s", "is", "+", "1"), Op("v", "li", ">", t), Op("v", f"i{ts // 86_400_000}", "+k", "1")]
+        case p.InviteAccepted():
+            ops += [Op("s", "ia", "+", "1"), Op("v", "la", ">", t)]
+        case p.InviteDismissed():
+            ops += [Op("s", "id", "+", "1"), Op("v", "ld", ">", t)]
+        case p.Conversion():
+            ops += [Op("s", "cv", "+", "1"), Op("v", "vc", "+", "1")]
+            if event.value is not None:
+                ops.append(Op("s", "cw", "+f", repr(event.value)))
+    return ops

@@ -1,0 +1,201 @@
+"""From a visitor's stored state to what the model and the policy read. Pure.
+
+``extract`` gives the flat numeric feature dict the scorer learns from;
+``describe`` gives the non-numeric facts the trigger policy targets on (path,
+device, referrer, UTM, custom events, invitation history). Both read the short
+field names written by ``tracker.events`` and nothing else does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tracker.events import ANCHOR_MS, BITMAP_BITS, RECENCY_SIGNALS, RECENCY_TAU_MS, anchor_index
+
+FEATURES: tuple[str, ...] = (
+    "time_on_site_s",  # first to latest event of the session
+    "time_on_page_s",  # since the newest page view, to now
+    "pages_viewed",
+    "distinct_paths",  # estimated by linear counting; exact for small numbers
+    "returning_visitor",  # 1 when this visitor had an earlier session
+    "sessions",
+    "clicks",
+    "rage_clicks",
+    "dead_clicks",
+    "form_errors",
+    "repeated_field_errors",  # errors beyond the first on the same field
+    "u_turns",  # back to the previous path within 7 s
+    "scroll_reversals",
+    "max_scroll_depth",
+    "longest_idle_s",
+    "searches",
+    "zero_result_searches",
+    "js_errors",
+    "exit_intents",
+    "custom_events",
+    "conversions",
+    "heartbeats",
+    "seconds_since_u_turn",  # large when none
+    "recent_rage_clicks",  # recency-weighted: half-life 2 minutes
+    "recent_dead_clicks",
+    "recent_form_errors",
+    "recent_js_errors",
+    "recent_zero_result_searches",
+)
+
+STRUGGLE_SIGNALS: tuple[str, ...] = (
+    "rage_clicks",
+    "dead_clicks",
+    "form_errors",
+    "repeated_field_errors",
+    "u_turns",
+    "zero_result_searches",
+    "js_errors",
+    "exit_intents",
+    "scroll_reversals",
+)
+
+_COUNTS = {
+    "pages_viewed": "pv",
+    "clicks": "ck",
+    "rage_clicks": "rc",
+    "dead_clicks": "dc",
+    "form_errors": "fe",
+    "u_turns": "ut",
+    "scroll_reversals": "sr",
+    "searches": "se",
+    "zero_result_searches": "zs",
+    "js_errors": "je",
+    "exit_intents": "ex",
+    "custom_events": "cu",
+    "conversions": "cv",
+    "heartbeats": "hb",
+}
+_RECENT = {
+    "rc": "recent_rage_clicks",
+    "dc": "recent_dead_clicks",
+    "fe": "recent_form_errors",
+    "je": "recent_js_errors",
+    "zs": "recent_zero_result_searches",
+}
+assert set(_RECENT) == set(RECENCY_SIGNALS.values())
+
+NO_U_TURN_S = 86_400.0
+
+
+def _num(state: Mapping[str, str], key: str) -> float:
+    text = state.get(key)
+    return float(text) if text else 0.0
+
+
+def _stamped(state: Mapping[str, str], key: str) -> tuple[int, str] | None:
+    text = state.get(key)
+    if not text:
+        return None
+    ts, _, value = text.partition("|")
+    return int(ts), value
+
+
+def linear_count(bitmaps: list[int], bins: int) -> float:
+    """Distinct values estimated from a bitmap of ``bins`` bits (Whang et al., linear counting)."""
+    empty = bins - sum(bin(b & ((1 << BITMAP_BITS) - 1)).count("1") for b in bitmaps)
+    if empty <= 0:
+        return float(bins * math.log(bins))
+    return round(-bins * math.log(empty / bins), 1)
+
+
+def recency_weighted(session: Mapping[str, str], code: str, now_ms: int) -> float:
+    """Sum over events of 2^(-age / half-life), from the per-anchor sums ``w<code>:<anchor>``."""
+    total = 0.0
+    now_anchor = anchor_index(now_ms)
+    for anchor in (now_anchor - 1, now_anchor):
+        stored = session.get(f"w{code}:{anchor}")
+        if stored:
+            total += float(stored) * math.exp((anchor * ANCHOR_MS - now_ms) / RECENCY_TAU_MS)
+    return round(total, 6)
+
+
+def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int) -> dict[str, float]:
+    """The model's view of a visitor right now."""
+    started = _num(session, "st")
+    last_seen = _num(session, "ls")
+    newest_view = _stamped(session, "p1")
+    sessions = _num(visitor, "ns")
+    form_errors = _num(session, "fe")
+    distinct_fields = linear_count([int(_num(session, "ff"))], BITMAP_BITS) if form_errors else 0.0
+    features: dict[str, float] = {name: _num(session, code) for name, code in _COUNTS.items()}
+    u_turn_at = _num(session, "ul")
+    features.update(
+        time_on_site_s=max(0.0, (max(last_seen, now_ms) - started) / 1000) if started else 0.0,
+        time_on_page_s=max(0.0, (now_ms - newest_view[0]) / 1000) if newest_view else 0.0,
+        distinct_paths=linear_count([int(_num(session, "d1")), int(_num(session, "d2"))], 2 * BITMAP_BITS),
+        returning_visitor=1.0 if sessions > 1 else 0.0,
+        sessions=sessions,
+        repeated_field_errors=max(0.0, form_errors - max(1.0, round(distinct_fields))) if form_errors else 0.0,
+        max_scroll_depth=_num(session, "sd"),
+        longest_idle_s=_num(session, "il") / 1000,
+        seconds_since_u_turn=(now_ms - u_turn_at) / 1000 if u_turn_at else NO_U_TURN_S,
+    )
+    for code, name in _RECENT.items():
+        features[name] = recency_weighted(session, code, now_ms)
+    return features
+
+
+@dataclass(frozen=True)
+class VisitorFacts:
+    """What targeting and the respect rules need besides the numeric features."""
+
+    session: str
+    path: str | None
+    device: str | None
+    referrer: str | None
+    utm: dict[str, str]
+    custom_events: dict[str, int]
+    returning: bool
+    session_started_ms: int | None
+    last_seen_ms: int | None
+    invites_shown_session: int
+    invites_accepted_session: int
+    invites_dismissed_session: int
+    invites_shown_today: int
+    last_invite_ms: int | None
+    last_dismissed_ms: int | None
+    last_accepted_ms: int | None
+    opted_out: bool
+    exit_intent_ms: int | None
+    last_visible_ms: int | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _opt_int(state: Mapping[str, str], key: str) -> int | None:
+    text = state.get(key)
+    return int(float(text)) if text else None
+
+
+def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int) -> VisitorFacts:
+    path, device, referrer = (_stamped(session, key) for key in ("cp", "dv", "rf"))
+    utm = {name: stamped[1] for name, key in (("source", "us"), ("medium", "um"), ("campaign", "uc"))
+           if (stamped := _stamped(session, key))}
+    return VisitorFacts(
+        session=session.get("sid", ""),
+        path=path[1] if path else None,
+        device=device[1] if device else None,
+        referrer=referrer[1] if referrer else None,
+        utm=utm,
+        custom_events={key[2:]: int(value) for key, value in session.items() if key.startswith("c.")},
+        returning=_num(visitor, "ns") > 1,
+        session_started_ms=_opt_int(session, "st"),
+        last_seen_ms=_opt_int(session, "ls"),
+        invites_shown_session=int(_num(session, "is")),
+        invites_accepted_session=int(_num(session, "ia")),
+        invites_dismissed_session=int(_num(session, "id")),
+        invites_shown_today=int(_num(visitor, f"i{now_ms // 86_400_000}")),
+        last_invite_ms=_opt_int(visitor, "li"),
+        last_dismissed_ms=_opt_int(visitor, "ld"),
+        last_accepted_ms=_opt_int(visitor, "la"),
+        opted_out=bool(visitor.get("oo")),
+        exit_intent_ms=_opt_int(session, "xl"),
+        last_visible_ms=_opt_int(session, "hv"),
+    )

@@ -1,0 +1,114 @@
+"""How visitor and session state absorb events: a handful of merge operations.
+
+Each accepted event becomes a few *ops*, each naming a field of the session or
+visitor record and how the event's value merges into it. Every merge kind is
+commutative and associative (sum, max, min, bitwise or, latest/first by
+timestamp, a top-3 of page views), so the state after a set of events does not
+depend on the order they arrived in: a batch retried after a network failure,
+or delivered by beacon after a newer one, lands in the same state.
+
+This module is the reference implementation (used by ``MemoryStore`` and by the
+pure ``fold``); ``tracker/collect.lua`` is its twin inside Redis, so that a
+collect request is one round trip. The store contract tests run the same event
+sequences through both and compare the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from typing import Literal, NamedTuple
+
+Target = Literal["s", "v"]  # session record, visitor record
+Kind = Literal["+", "+f", ">", "<", "|", "=", "f", "pv", "+k"]
+
+State = MutableMapping[str, str]
+
+UTURN_MS = 7_000
+"""A return to the previous path within this many ms of leaving it is a u-turn."""
+MAX_KEYED_FIELDS = 48
+"""Cap on fields in one record created by ``+k`` (custom event names): bounded state."""
+
+
+class Op(NamedTuple):
+    target: Target
+    field: str
+    kind: Kind
+    value: str
+
+
+def _num(text: str | None) -> float:
+    return float(text) if text else 0.0
+
+
+def _stamp(text: str | None) -> int:
+    """Timestamp prefix of a ``ts|value`` field, or -1 when absent."""
+    if not text:
+        return -1
+    return int(text.split("|", 1)[0])
+
+
+def _int_text(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def apply(state: State, op: Op) -> None:
+    """Merge one op into one record. Values travel as text, as they do in Redis."""
+    field, kind, value = op.field, op.kind, op.value
+    current = state.get(field)
+    if kind == "+":
+        state[field] = str(int(_num(current)) + int(value))
+    elif kind == "+f":
+        state[field] = repr(_num(current) + float(value))
+    elif kind == "+k":
+        if current is not None or len(state) < MAX_KEYED_FIELDS:
+            state[field] = str(int(_num(current)) + int(value))
+    elif kind == ">":
+        if current is None or float(value) > float(current):
+            state[field] = value
+    elif kind == "<":
+        if current is None or float(value) < float(current):
+            state[field] = value
+    elif kind == "|":
+        state[field] = str(int(_num(current)) | int(value))
+    elif kind == "=":
+        if _stamp(value) > _stamp(current):
+            state[field] = value
+    elif kind == "f":
+        if current is None or _stamp(value) < _stamp(current):
+            state[field] = value
+    elif kind == "pv":
+        _page_view(state, value)
+    else:  # pragma: no cover - Kind is closed
+        raise ValueError(f"unknown merge kind {kind!r}")
+
+
+def _page_view(state: State, value: str) -> None:
+    """Keep the three newest page views (``ts|pathhash``) in p1 > p2 > p3 and count u-turns.
+
+    A u-turn is A -> B -> A where B lasted at most ``UTURN_MS``. It is counted when
+    the newest three change into that shape, whichever of the three arrived last.
+    """
+    views = [state[k] for k in ("p1", "p2", "p3") if k in state]
+    if value in views:
+        return
+    before = views[:3]
+    views.append(value)
+    views.sort(key=_stamp, reverse=True)
+    views = views[:3]
+    if views == before:
+        return
+    for key, view in zip(("p1", "p2", "p3"), views, strict=False):
+        state[key] = view
+    if len(views) == 3 and _is_uturn(views):
+        state["ut"] = str(int(_num(state.get("ut"))) + 1)
+        state["ul"] = str(max(_stamp(views[0]), int(_num(state.get("ul")))))
+
+
+def _is_uturn(views: list[str]) -> bool:
+    (t1, h1), (t2, h2), (_, h3) = (v.split("|", 1) for v in views)
+    return h1 == h3 and h1 != h2 and int(t1) - int(t2) <= UTURN_MS
+
+
+def apply_all(session: State, visitor: State, ops: Iterable[Op]) -> None:
+    for op in ops:
+        apply(session if op.target == "s" else visitor, op)

@@ -1,0 +1,146 @@
+"""Wire protocol v1: the contract between the browser tracker and ``POST /v1/collect``.
+
+Every event type is a ``msgspec.Struct`` tagged by its ``t`` field, so decoding and
+validation are one pass in C. Unknown event types and unknown fields are rejected
+(``forbid_unknown_fields``): a tracker that sends something the server does not
+understand hears about it instead of losing data silently.
+
+Field limits are part of the contract and documented in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+MAX_BODY_BYTES = 64 * 1024
+MAX_EVENTS = 200
+
+Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="opaque id, 8 to 64 of [A-Za-z0-9_-]")]
+SiteKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="public site key")]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=10**14, description="milliseconds since the epoch, browser clock")]
+Path = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, description="URL path, optionally with query")]
+Title = Annotated[str, msgspec.Meta(max_length=512)]
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+Selector = Annotated[str, msgspec.Meta(max_length=256, description="CSS selector of the target element")]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10**6)]
+Coordinate = Annotated[int, msgspec.Meta(ge=-100_000, le=100_000)]
+Money = Annotated[float, msgspec.Meta(ge=-1e9, le=1e9)]
+Depth = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Viewport = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+
+
+class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, frozen=True, kw_only=True):
+    ts: Millis
+
+
+class PageView(_Event, tag="page_view"):
+    path: Path
+    title: Title | None = None
+    ref: Url | None = None
+    vw: Viewport | None = None  # viewport width in CSS px: device class without user-agent sniffing
+
+
+class Click(_Event, tag="click"):
+    x: Coordinate
+    y: Coordinate
+    sel: Selector | None = None
+
+
+class RageClick(_Event, tag="rage_click"):
+    count: Annotated[int, msgspec.Meta(ge=3, le=10_000)]
+    sel: Selector | None = None
+
+
+class DeadClick(_Event, tag="dead_click"):
+    sel: Selector | None = None
+
+
+class Scroll(_Event, tag="scroll"):
+    depth: Depth
+    reversals: Count = 0
+
+
+class FormError(_Event, tag="form_error"):
+    field: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    form: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+
+class Search(_Event, tag="search"):
+    results: Count
+
+
+class JsError(_Event, tag="js_error"):
+    pass
+
+
+class Idle(_Event, tag="idle"):
+    ms: Annotated[int, msgspec.Meta(ge=0, le=86_400_000)]
+
+
+class ExitIntent(_Event, tag="exit_intent"):
+    pass
+
+
+class Heartbeat(_Event, tag="heartbeat"):
+    visible: bool
+
+
+class Custom(_Event, tag="custom"):
+    name: Name
+    value: Money | None = None
+
+
+class InviteShown(_Event, tag="invite_shown"):
+    invite: Id
+
+
+class InviteAccepted(_Event, tag="invite_accepted"):
+    invite: Id
+
+
+class InviteDismissed(_Event, tag="invite_dismissed"):
+    invite: Id
+
+
+class Conversion(_Event, tag="conversion"):
+    value: Money | None = None
+
+
+Event = (
+    PageView
+    | Click
+    | RageClick
+    | DeadClick
+    | Scroll
+    | FormError
+    | Search
+    | JsError
+    | Idle
+    | ExitIntent
+    | Heartbeat
+    | Custom
+    | InviteShown
+    | InviteAccepted
+    | InviteDismissed
+    | Conversion
+)
+
+EVENT_TYPES: tuple[str, ...] = tuple(
+    cls.__struct_config__.tag  # type: ignore[misc]
+    for cls in Event.__args__  # type: ignore[attr-defined]
+)
+
+
+class Batch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """One ``POST /v1/collect`` body."""
+
+    v: Literal[1]
+    site: SiteKey
+    visitor: Id
+    session: Id
+    sent_at: Millis
+    events: Annotated[list[Event], msgspec.Meta(min_length=1, max_length=MAX_EVENTS)]
