@@ -1,0 +1,127 @@
+"""Who can answer right now, and which waiting visitor gets the next free slot.
+
+Capacity is counted in *expected* chats: an invitation that was shown and not yet
+answered holds back its probability of being accepted, and a new invitation needs
+its own. Invitations are made only while the expected accepted chats fit in the
+free slots, so agents are never promised more than they can take. When slots are
+scarce the visitors with the highest scores go first (capacity-aware pacing): the
+caller keeps a short-lived pool of eligible candidates and passes the rivals in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_EPSILON = 1e-9
+
+
+class CapacityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_chats_per_agent: int = Field(default=3, ge=1, le=50)
+    max_chats_per_new_agent: int = Field(default=1, ge=1, le=50)
+    reservation: Literal["expected", "full"] = Field(
+        default="expected",
+        description="'expected': a shown, unanswered invitation holds its acceptance probability of a slot; "
+        "'full': it holds a whole slot",
+    )
+    average_chat_s: int = Field(default=300, ge=10, description="for the expected-wait estimate")
+
+
+class Agent(BaseModel):
+    """An agent who is online now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = ""
+    new: bool = False
+    active_chats: int = Field(default=0, ge=0)
+    max_chats: int | None = Field(default=None, ge=0, description="overrides the site default for this agent")
+
+
+class CapacitySnapshot(BaseModel):
+    """Agent presence and load as the caller read it from the store for this decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents: list[Agent] = Field(default_factory=list)
+    pending_invites: list[float] = Field(
+        default_factory=list, description="expected acceptance of each shown, unanswered invitation"
+    )
+
+
+class Rival(BaseModel):
+    """Another eligible visitor of the same site waiting in the pacing pool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visitor: str
+    score: float = Field(ge=0.0, le=1.0)
+    acceptance: float | None = Field(default=None, ge=0.0, le=1.0, description="defaults to the score")
+
+
+def agent_limit(config: CapacityConfig, agent: Agent) -> int:
+    if agent.max_chats is not None:
+        return agent.max_chats
+    return config.max_chats_per_new_agent if agent.new else config.max_chats_per_agent
+
+
+def total_slots(config: CapacityConfig, snapshot: CapacitySnapshot) -> int:
+    return sum(agent_limit(config, agent) for agent in snapshot.agents)
+
+
+def free_slots(config: CapacityConfig, snapshot: CapacitySnapshot) -> int:
+    return sum(max(0, agent_limit(config, agent) - agent.active_chats) for agent in snapshot.agents)
+
+
+def need(config: CapacityConfig, acceptance: float) -> float:
+    """The share of a slot one invitation holds."""
+    return acceptance if config.reservation == "expected" else 1.0
+
+
+def room(config: CapacityConfig, snapshot: CapacitySnapshot) -> float:
+    """Free slots left after the shown, unanswered invitations have taken their share."""
+    reserved = sum(need(config, p) for p in snapshot.pending_invites)
+    return free_slots(config, snapshot) - reserved
+
+
+def fits(config: CapacityConfig, snapshot: CapacitySnapshot, acceptance: float) -> bool:
+    return need(config, acceptance) <= room(config, snapshot) + _EPSILON
+
+
+def ranks_within(
+    config: CapacityConfig,
+    snapshot: CapacitySnapshot,
+    visitor: str,
+    score: float,
+    acceptance: float,
+    rivals: list[Rival],
+) -> bool:
+    """Whether this visitor still fits once every rival ranked above them has taken their share.
+
+    Ranking is by score, highest first, ties broken by visitor id so that two
+    workers looking at the same pool agree on the order.
+    """
+    ahead = sum(
+        need(config, rival.score if rival.acceptance is None else rival.acceptance)
+        for rival in rivals
+        if rival.visitor != visitor and (-rival.score, rival.visitor) < (-score, visitor)
+    )
+    return ahead + need(config, acceptance) <= room(config, snapshot) + _EPSILON
+
+
+def expected_wait_s(config: CapacityConfig, snapshot: CapacitySnapshot, acceptance: float) -> int | None:
+    """A rough wait for a person: one slot frees every ``average_chat_s / slots`` seconds.
+
+    None when nobody is online (there is no wait to promise, only opening hours).
+    """
+    slots = total_slots(config, snapshot)
+    if slots == 0:
+        return None
+    short = need(config, acceptance) - room(config, snapshot)
+    if short <= _EPSILON:
+        return 0
+    return math.ceil(math.ceil(short) * config.average_chat_s / slots)

@@ -1,0 +1,210 @@
+"""``decide(context) -> Decision``: the whole trigger policy as one pure function.
+
+No clock, no I/O, no global randomness: the time, the score, the capacity and
+the history are inputs, and experiment groups come from a hash of ids. So the
+same context always gives the same decision, live, in a replay, and in a golden
+test. Rules are checked in a fixed order and every failed rule is reported, so
+a "no" explains itself as well as a "yes" does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tracker.features import STRUGGLE_SIGNALS
+from triggers import capacity as cap
+from triggers import reasons as r
+from triggers.context import Decision, DecisionContext, Mode
+from triggers.experiment import Group
+from triggers.fallback import BotMenu, FallbackMode
+from triggers.hashing import invite_id
+
+MAX_SIGNALS = 3
+
+
+@dataclass
+class _Offer:
+    """What availability allows: a mode to invite in, or why not."""
+
+    mode: Mode | None
+    codes: list[str] = field(default_factory=list)
+    pacing_candidate: bool = False
+    message: str | None = None
+    expected_wait_s: int | None = None
+    opening_hours: str | None = None
+    next_opening: str | None = None
+    menu: BotMenu | None = None
+    leave_message: bool = False
+
+
+def evidence_since(context: DecisionContext) -> int | None:
+    """Since when the score has been at or above the threshold in this session, as of now."""
+    if context.score < context.config.timing.score_threshold:
+        return None
+    since = context.above_threshold_since_ms
+    started = context.facts.session_started_ms
+    if since is None or since > context.now_ms or (started is not None and since < started):
+        return context.now_ms
+    return since
+
+
+def _respect(context: DecisionContext) -> list[str]:
+    facts, respect, now = context.facts, context.config.respect, context.now_ms
+    privacy = context.privacy
+    checks = {
+        r.OPTED_OUT: facts.opted_out,
+        r.DO_NOT_TRACK: (privacy.dnt and respect.honour_dnt) or (privacy.gpc and respect.honour_gpc),
+        r.IN_CHAT: context.in_chat,
+        r.CAP_REACHED: facts.invites_shown_session >= respect.max_per_session,
+        r.DAILY_CAP_REACHED: facts.invites_shown_today >= respect.max_per_day,
+        r.COOLDOWN_AFTER_DISMISS: facts.last_dismissed_ms is not None
+        and now - facts.last_dismissed_ms < respect.dismiss_cooldown_s * 1000,
+        r.RECENTLY_INVITED: facts.last_invite_ms is not None
+        and now - facts.last_invite_ms < respect.min_gap_s * 1000,
+    }
+    return [code for code, failed in checks.items() if failed]
+
+
+def _targeting(context: DecisionContext) -> list[str]:
+    targeting = context.config.targeting
+    codes = [] if targeting.path_allowed(context.facts.path) else [r.EXCLUDED_PATH]
+    return codes if targeting.audience.matches(context.facts) else [*codes, r.NOT_TARGETED]
+
+
+def _timing(context: DecisionContext, since: int | None) -> tuple[list[str], bool]:
+    """Engagement and sustained evidence; and whether a burst shortened the wait."""
+    timing, facts, now = context.config.timing, context.facts, context.now_ms
+    codes = []
+    dwell_ms = now - facts.session_started_ms if facts.session_started_ms is not None else 0
+    if dwell_ms < timing.min_dwell_s * 1000:
+        codes.append(r.TOO_EARLY)
+    if context.features.get("pages_viewed", 0.0) < timing.min_pages:
+        codes.append(r.TOO_FEW_PAGES)
+    burst = since is not None and timing.burst is not None and timing.burst.present(context.features)
+    if since is not None:
+        needed_s = timing.burst.sustain_s if burst and timing.burst is not None else timing.sustain_s
+        if now - since < needed_s * 1000:
+            codes.append(r.NOT_SUSTAINED)
+    return codes, burst
+
+
+def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person_available: bool) -> _Offer:
+    config = context.config
+    hours = config.hours
+    closed = code == r.OUTSIDE_HOURS
+    opening = hours.next_opening(context.now_ms) if hours is not None and closed else None
+    offer = _Offer(
+        mode=None,
+        codes=[code],
+        opening_hours=hours.summary() if hours is not None and closed else None,
+        next_opening=opening.isoformat() if opening is not None else None,
+    )
+    if mode == "bot":
+        offer.mode, offer.message = "bot", config.fallback.bot.greeting
+        offer.menu = config.fallback.bot.for_visitor(person_available)
+        if person_available:
+            offer.expected_wait_s = cap.expected_wait_s(
+                config.capacity, context.capacity, context.expected_acceptance
+            )
+    elif mode == "offline":
+        offer.mode, offer.message = "offline", config.fallback.offline.message
+        offer.leave_message = config.fallback.offline.leave_message
+    else:
+        offer.pacing_candidate = not closed
+    return offer
+
+
+def _availability(context: DecisionContext) -> _Offer:
+    """Whether a person can answer now; if not, the configured fallback."""
+    config, snapshot = context.config, context.capacity
+    if config.hours is not None and not config.hours.is_open(context.now_ms):
+        return _fallback(context, config.fallback.when_closed, r.OUTSIDE_HOURS, person_available=False)
+    acceptance = context.expected_acceptance
+    if not cap.fits(config.capacity, snapshot, acceptance):
+        return _fallback(
+            context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
+        )
+    if not cap.ranks_within(
+        config.capacity, snapshot, context.visitor, context.score, acceptance, context.rivals
+    ):
+        return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
+    return _Offer(mode="agent", expected_wait_s=0)
+
+
+def _signals(context: DecisionContext) -> list[str]:
+    """The model's strongest signals; without an explanation, the largest struggle counts."""
+    if context.explanation:
+        return [s for s in context.explanation if s not in r.REASONS][:MAX_SIGNALS]
+    present = [(-context.features.get(name, 0.0), name) for name in STRUGGLE_SIGNALS]
+    return [name for value, name in sorted(present) if value < 0][:MAX_SIGNALS]
+
+
+def _ordered(codes: list[str]) -> list[str]:
+    return sorted(set(codes), key=r.REASONS.index)
+
+
+def _no_invite(
+    context: DecisionContext,
+    group: Group,
+    since: int | None,
+    codes: list[str],
+    propensity: float,
+    pacing_candidate: bool = False,
+) -> Decision:
+    return Decision(
+        action="none",
+        score=context.score,
+        reasons=_ordered(codes) + _signals(context),
+        group=group,
+        propensity=propensity,
+        pacing_candidate=pacing_candidate,
+        evidence_since_ms=since,
+        config_version=context.config.version,
+    )
+
+
+def decide(context: DecisionContext) -> Decision:
+    """Invite this visitor now or not, how, and why."""
+    config = context.config
+    group = config.experiment.group(config.site, context.visitor)
+    above = context.score >= config.timing.score_threshold
+    since = evidence_since(context)
+    timing_codes, burst = _timing(context, since)
+    blockers = [*_respect(context), *_targeting(context), *timing_codes]
+    offer = _availability(context) if not blockers else None
+    # Probability of an invitation over the group draw, had this visitor been in any group.
+    p_invite = 0.0
+    if offer is not None and offer.mode is not None:
+        p_invite = config.experiment.invite_probability(needs_exploration=not above)
+    experiment_codes = [r.BELOW_THRESHOLD] if not above and group != "explore" else []
+    experiment_codes += {"holdout": [r.HOLDOUT], "outside": [r.NOT_IN_ROLLOUT]}.get(group, [])
+    if offer is None or experiment_codes:
+        return _no_invite(context, group, since, blockers + experiment_codes, 1.0 - p_invite)
+    if offer.mode is None:
+        return _no_invite(context, group, since, offer.codes, 1.0, offer.pacing_candidate)
+    why = [r.SCORE_ABOVE_THRESHOLD] if above else [r.EXPLORED]
+    message, variant = offer.message, None
+    if offer.mode == "agent":
+        picked = config.messages.pick(
+            context.facts.path, config.site, context.visitor, config.experiment.salt
+        )
+        message, variant = picked.text, picked.id
+    return Decision(
+        action="invite",
+        mode=offer.mode,
+        invite=invite_id(config.site, context.visitor, context.facts.session, context.now_ms),
+        message=message,
+        variant=variant,
+        expires_in=config.timing.expires_in_s,
+        score=context.score,
+        reasons=_ordered(offer.codes + why + ([r.BURST] if burst else [])) + _signals(context),
+        group=group,
+        propensity=p_invite,
+        expected_wait_s=offer.expected_wait_s,
+        opening_hours=offer.opening_hours,
+        next_opening=offer.next_opening,
+        menu=offer.menu,
+        leave_message=offer.leave_message,
+        evidence_since_ms=since,
+        config_version=config.version,
+    )
