@@ -103,7 +103,7 @@ def linear_count(bitmaps: list[int], bins: int) -> float:
     empty = bins - sum(bin(b & ((1 << BITMAP_BITS) - 1)).count("1") for b in bitmaps)
     if empty <= 0:
         return float(bins * math.log(bins))
-    return round(-bins * math.log(empty / bins), 1)
+    return float(round(-bins * math.log(empty / bins)))
 
 
 def recency_weighted(session: Mapping[str, str], code: str, now_ms: int) -> float:
@@ -133,7 +133,7 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         distinct_paths=linear_count([int(_num(session, "d1")), int(_num(session, "d2"))], 2 * BITMAP_BITS),
         returning_visitor=1.0 if sessions > 1 else 0.0,
         sessions=sessions,
-        repeated_field_errors=max(0.0, form_errors - max(1.0, round(distinct_fields))) if form_errors else 0.0,
+        repeated_field_errors=max(0.0, form_errors - max(1.0, distinct_fields)) if form_errors else 0.0,
         max_scroll_depth=_num(session, "sd"),
         longest_idle_s=_num(session, "il") / 1000,
         seconds_since_u_turn=(now_ms - u_turn_at) / 1000 if u_turn_at else NO_U_TURN_S,

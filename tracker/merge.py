@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Literal, NamedTuple
 
-Target = Literal["s", "v"]  # session record, visitor record
+Target = Literal["s", "v", "c"]  # session record, visitor record, the shard's daily counters
 Kind = Literal["+", "+f", ">", "<", "|", "=", "f", "pv", "+k"]
 
 State = MutableMapping[str, str]
@@ -82,33 +82,50 @@ def apply(state: State, op: Op) -> None:
         raise ValueError(f"unknown merge kind {kind!r}")
 
 
-def _page_view(state: State, value: str) -> None:
-    """Keep the three newest page views (``ts|pathhash``) in p1 > p2 > p3 and count u-turns.
+PAGE_VIEW_WINDOW = ("p1", "p2", "p3", "p4")
+"""The newest page views kept (``ts|pathhash``, newest first) to find u-turns in any arrival order."""
 
-    A u-turn is A -> B -> A where B lasted at most ``UTURN_MS``. It is counted when
-    the newest three change into that shape, whichever of the three arrived last.
+
+def _page_view(state: State, value: str) -> None:
+    """Keep the newest page views and the u-turn count over the whole session.
+
+    A u-turn is A -> B -> A where B lasted at most ``UTURN_MS``: any three consecutive
+    views. ``ut`` = u-turns among the views still in the window + ``ur``, those
+    counted as their oldest view left it. Exact as long as a late page view is
+    not older than the whole window when it arrives.
     """
-    views = [state[k] for k in ("p1", "p2", "p3") if k in state]
+    views = [state[k] for k in PAGE_VIEW_WINDOW if k in state]
     if value in views:
         return
-    before = views[:3]
     views.append(value)
     views.sort(key=_stamp, reverse=True)
-    views = views[:3]
-    if views == before:
-        return
-    for key, view in zip(("p1", "p2", "p3"), views, strict=False):
+    size = len(PAGE_VIEW_WINDOW)
+    retired = int(_num(state.get("ur")))
+    latest = int(_num(state.get("ul")))
+    if len(views) > size and _is_uturn(views[size - 2:size + 1]):
+        retired += 1
+        state["ur"] = str(retired)
+        latest = max(latest, _stamp(views[size - 2]))
+    views = views[:size]
+    for key, view in zip(PAGE_VIEW_WINDOW, views, strict=False):
         state[key] = view
-    if len(views) == 3 and _is_uturn(views):
-        state["ut"] = str(int(_num(state.get("ut"))) + 1)
-        state["ul"] = str(max(_stamp(views[0]), int(_num(state.get("ul")))))
+    count = retired
+    for i in range(len(views) - 2):
+        if _is_uturn(views[i:i + 3]):
+            count += 1
+            latest = max(latest, _stamp(views[i]))
+    state["ut"] = str(count)
+    if latest:
+        state["ul"] = str(latest)
 
 
 def _is_uturn(views: list[str]) -> bool:
+    """``views`` newest first: (A, B, A) with B shown at most ``UTURN_MS``."""
     (t1, h1), (t2, h2), (_, h3) = (v.split("|", 1) for v in views)
     return h1 == h3 and h1 != h2 and int(t1) - int(t2) <= UTURN_MS
 
 
-def apply_all(session: State, visitor: State, ops: Iterable[Op]) -> None:
+def apply_all(session: State, visitor: State, ops: Iterable[Op], counters: State | None = None) -> None:
+    records = {"s": session, "v": visitor, "c": counters if counters is not None else {}}
     for op in ops:
-        apply(session if op.target == "s" else visitor, op)
+        apply(records[op.target], op)

@@ -33,7 +33,7 @@ Depth = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Viewport = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 
-class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, frozen=True, kw_only=True):
+class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, frozen=True, kw_only=True, omit_defaults=True):
     ts: Millis
 
 

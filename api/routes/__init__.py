@@ -1,0 +1,1 @@
+"""HTTP routes: each translates HTTP to a domain call and back, in a few lines."""

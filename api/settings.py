@@ -1,0 +1,28 @@
+"""The process's settings: ``TACTFUL_*`` environment variables, validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TACTFUL_", extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(None, description="redis://host:port/db; unset means the embedded memory store")
+    redis_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    redis_shards: int = Field(16, ge=1, le=1024, description="per site; more shards spread a site over a Cluster")
+    data_dir: Path = Field(Path("var"), description="memory mode: event log file and model snapshots")
+    demo: bool = Field(True, description="configure the demo site and its pages")
+    public_url: str = Field("http://127.0.0.1:8000", description="where browsers reach this server")
+    max_visitors: int = Field(200_000, ge=100, description="memory mode: visitors kept before the oldest go")
+    site_refresh_s: float = Field(2.0, gt=0, le=60, description="how often workers reload site configs")
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")

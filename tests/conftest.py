@@ -1,0 +1,74 @@
+"""Shared fixtures: stores (memory and a real Redis), apps, clocks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
+from tracker.store import MemoryStore, RedisStore, Store
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis only these tests use: ``TACTFUL_TEST_REDIS_URL``, or a throwaway redis-server.
+
+    Without either, Redis tests fail in CI (CI=true) and are skipped elsewhere, saying why.
+    """
+    configured = os.environ.get("TACTFUL_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server: RedisServer | None = None
+    try:
+        server = start_redis()
+    except RedisNotAvailable as error:
+        if in_ci():
+            pytest.fail(f"CI needs a real Redis: {error}")
+        pytest.skip(str(error))
+    assert server is not None
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def _delete_prefix(client: aioredis.Redis, prefix: str) -> None:
+    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        await client.delete(key)
+
+
+@pytest.fixture
+async def redis_store(redis_client: aioredis.Redis, key_prefix: str) -> AsyncIterator[RedisStore]:
+    store = RedisStore(redis_client, prefix=key_prefix, shards=4)
+    yield store
+    await _delete_prefix(redis_client, key_prefix)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """Every contract test runs on both stores."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    prefix = request.getfixturevalue("key_prefix")
+    yield RedisStore(client, prefix=prefix, shards=4)
+    await _delete_prefix(client, prefix)
+    await client.aclose()

@@ -1,0 +1,66 @@
+"""Preparing a validated batch for a store: clock correction, fingerprints, ops, log records. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import msgspec
+
+from tracker import protocol as p
+from tracker.events import ops_for
+from tracker.merge import Op
+
+FINGERPRINT_BYTES = 4
+DEDUP_WINDOW = 128
+"""An event is recognised as a duplicate while it is among its session's last 128 accepted events."""
+
+_encode = msgspec.json.encode
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    event: p.Event
+    ts: int  # server-corrected
+    fingerprint: bytes
+    ops: tuple[Op, ...]
+    record: bytes  # the event as JSON with the corrected ts, for the event log
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    site: str
+    visitor: str
+    session: str
+    received_ms: int
+    skew_ms: int
+    events: tuple[PreparedEvent, ...]
+
+    @property
+    def first_ms(self) -> int:
+        return min(e.ts for e in self.events)
+
+    @property
+    def last_ms(self) -> int:
+        return max(e.ts for e in self.events)
+
+
+def fingerprint(session: str, event: p.Event) -> bytes:
+    """Identity of an event as the browser sent it: the same bytes on every retry of its batch.
+
+    Built from the browser's own timestamp, not the corrected one, because a retry
+    carries a new ``sent_at`` and so a different correction.
+    """
+    return hashlib.blake2b(_encode(event), digest_size=FINGERPRINT_BYTES, key=session.encode()[:64]).digest()
+
+
+def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
+    """``received_ms`` is the server clock; the browser's clock is corrected by ``received_ms - sent_at``."""
+    skew = received_ms - batch.sent_at
+    prepared = []
+    for event in batch.events:
+        ts = event.ts + skew
+        ops = (*ops_for(event, ts), Op("c", f"e.{event.__struct_config__.tag}", "+", "1"))
+        record = _encode(msgspec.structs.replace(event, ts=ts))
+        prepared.append(PreparedEvent(event, ts, fingerprint(batch.session, event), ops, record))
+    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared))

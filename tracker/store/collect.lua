@@ -1,0 +1,162 @@
+-- One collect request in one round trip: sessionise, dedupe, fold, log, count.
+-- Twin of tracker/merge.py (ops), tracker/session.py (continuity) and
+-- MemoryStore.ingest; the store contract tests hold them to the same results.
+--
+-- KEYS: 1 session hash, 2 visitor hash, 3 dedup ring, 4 log stream, 5 daily counters,
+--       6 the log's newest entry time
+--       (all share one hash tag: one Cluster slot)
+-- ARGV: 1 session id, 2 visitor id, 3 received ms, 4 idle ms, 5 visitor ttl ms,
+--       6 ring bytes, 7 log maxlen, 8 counters ttl ms, 9 batch first ts, 10 batch last ts,
+--       11 event count, 12 oldest log entry id to keep (ms), then per event: fingerprint, record, op count, op count * (target, field, kind, value)
+
+local session_key, visitor_key, ring_key, log_key, counters_key, log_time_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local sid, visitor_id, received = ARGV[1], ARGV[2], ARGV[3]
+local idle_ms, visitor_ttl, ring_bytes = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local log_maxlen, counters_ttl = ARGV[7], tonumber(ARGV[8])
+local first_ts, last_ts, count = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local MAX_KEYED_FIELDS, UTURN_MS = 48, 7000
+
+local stored = redis.call('HMGET', session_key, 'sid', 'st', 'ls')
+local state = 'same'
+if not stored[1] then
+  state = 'new'
+elseif stored[1] ~= sid then
+  if stored[2] and last_ts < tonumber(stored[2]) then state = 'stale' else state = 'new' end
+elseif stored[3] and first_ts - tonumber(stored[3]) > idle_ms then
+  state = 'new'
+end
+
+local ring = redis.call('GET', ring_key) or ''
+if state == 'new' then
+  redis.call('DEL', session_key)
+  ring = ''
+  redis.call('HSET', session_key, 'sid', sid)
+  redis.call('HINCRBY', visitor_key, 'ns', 1)
+  redis.call('HINCRBY', counters_key, 'sessions', 1)
+end
+
+local keys = {s = session_key, v = visitor_key, c = counters_key}
+
+local function stamp(text)
+  if not text then return -1 end
+  return tonumber(string.match(text, '^(%-?%d+)'))
+end
+
+local function is_uturn(views)
+  local t1, h1 = string.match(views[1], '^(%d+)|(.*)$')
+  local t2, h2 = string.match(views[2], '^(%d+)|(.*)$')
+  local _, h3 = string.match(views[3], '^(%d+)|(.*)$')
+  return h1 == h3 and h1 ~= h2 and tonumber(t1) - tonumber(t2) <= UTURN_MS
+end
+
+local WINDOW = {'p1', 'p2', 'p3', 'p4'}
+
+local function page_view(key, value)
+  local current = redis.call('HMGET', key, unpack(WINDOW))
+  local views = {}
+  for i = 1, #WINDOW do
+    if current[i] then
+      if current[i] == value then return end
+      views[#views + 1] = current[i]
+    end
+  end
+  views[#views + 1] = value
+  table.sort(views, function(a, b) return stamp(a) > stamp(b) end)
+  local size = #WINDOW
+  local retired = tonumber(redis.call('HGET', key, 'ur') or '0')
+  local latest = tonumber(redis.call('HGET', key, 'ul') or '0')
+  if #views > size and is_uturn({views[size - 1], views[size], views[size + 1]}) then
+    retired = retired + 1
+    redis.call('HSET', key, 'ur', tostring(retired))
+    latest = math.max(latest, stamp(views[size - 1]))
+  end
+  while #views > size do table.remove(views) end
+  for i = 1, #views do redis.call('HSET', key, WINDOW[i], views[i]) end
+  local count = retired
+  for i = 1, #views - 2 do
+    if is_uturn({views[i], views[i + 1], views[i + 2]}) then
+      count = count + 1
+      latest = math.max(latest, stamp(views[i]))
+    end
+  end
+  redis.call('HSET', key, 'ut', tostring(count))
+  if latest > 0 then redis.call('HSET', key, 'ul', tostring(latest)) end
+end
+
+local function apply(key, field, kind, value)
+  if kind == '+' then
+    redis.call('HINCRBY', key, field, value)
+  elseif kind == '+f' then
+    redis.call('HINCRBYFLOAT', key, field, value)
+  elseif kind == '+k' then
+    if redis.call('HEXISTS', key, field) == 1 or redis.call('HLEN', key) < MAX_KEYED_FIELDS then
+      redis.call('HINCRBY', key, field, value)
+    end
+  elseif kind == '>' or kind == '<' then
+    local current = redis.call('HGET', key, field)
+    if not current or (kind == '>' and tonumber(value) > tonumber(current))
+        or (kind == '<' and tonumber(value) < tonumber(current)) then
+      redis.call('HSET', key, field, value)
+    end
+  elseif kind == '|' then
+    local current = tonumber(redis.call('HGET', key, field) or '0')
+    redis.call('HSET', key, field, tostring(bit.bor(current, tonumber(value))))
+  elseif kind == '=' then
+    if stamp(value) > stamp(redis.call('HGET', key, field)) then redis.call('HSET', key, field, value) end
+  elseif kind == 'f' then
+    local current = redis.call('HGET', key, field)
+    if not current or stamp(value) < stamp(current) then redis.call('HSET', key, field, value) end
+  elseif kind == 'pv' then
+    page_view(key, value)
+  else
+    return redis.error_reply('unknown merge kind ' .. kind)
+  end
+end
+
+local function seen(fingerprint)
+  local from = 1
+  while true do
+    local at = string.find(ring, fingerprint, from, true)
+    if not at then return false end
+    if (at - 1) % 4 == 0 then return true end
+    from = at + 1
+  end
+end
+
+local fresh, records, duplicates = {}, {}, 0
+local at = 13
+for index = 0, count - 1 do
+  local fingerprint, record, nops = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  at = at + 3
+  if seen(fingerprint) then
+    duplicates = duplicates + 1
+  else
+    ring = ring .. fingerprint
+    fresh[#fresh + 1] = index
+    records[#records + 1] = record
+    if state ~= 'stale' then
+      for i = 0, nops - 1 do
+        local o = at + i * 4
+        apply(keys[ARGV[o]], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3])
+      end
+    end
+  end
+  at = at + nops * 4
+end
+
+if #ring > ring_bytes then ring = string.sub(ring, -ring_bytes) end
+redis.call('SET', ring_key, ring, 'PX', idle_ms + 60000)
+redis.call('PEXPIRE', session_key, idle_ms + 60000)
+redis.call('PEXPIRE', visitor_key, visitor_ttl)
+redis.call('PEXPIRE', counters_key, counters_ttl)
+if #records > 0 then
+  -- Entry ids are the arrival time, kept non-decreasing when workers' clocks disagree.
+  local logged = math.max(tonumber(received), tonumber(redis.call('GET', log_time_key) or '0'))
+  redis.call('SET', log_time_key, string.format('%d', logged))
+  redis.call('XADD', log_key, 'MAXLEN', '~', log_maxlen, string.format('%d', logged) .. '-*',
+    'v', visitor_id, 's', sid, 'e', '[' .. table.concat(records, ',') .. ']')
+  redis.call('XTRIM', log_key, 'MINID', '~', ARGV[12])
+end
+if state == 'stale' then fresh = {} end
+return {fresh, duplicates, state, redis.call('HGETALL', session_key), redis.call('HGETALL', visitor_key)}

@@ -1,0 +1,181 @@
+"""The Redis store: shared state for several API workers and hosts.
+
+Keys carry a hash tag per site shard, ``{site:NN}``: a visitor's session, visitor
+record, dedup ring, and the shard's event log and daily counters share one Redis
+Cluster slot, so one collect is one Lua call, one round trip, Cluster-safe.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
+from tracker.session import SESSION_IDLE_MS
+from tracker.store.base import (
+    COUNTER_TTL_MS,
+    DEFAULT_SHARDS,
+    LOG_MAX_AGE_MS,
+    LOG_MAX_ENTRIES,
+    VISITOR_TTL_MS,
+    IngestResult,
+    LogEntry,
+    StoreUnavailable,
+    day_of,
+    shard_of,
+)
+
+_COLLECT_LUA = resources.files("tracker.store").joinpath("collect.lua").read_text()
+
+UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError,
+               redis_errors.ClusterDownError, OSError)
+
+
+@contextmanager
+def _guarded() -> Iterator[None]:
+    """Every Redis failure that means "not reachable now" becomes ``StoreUnavailable``."""
+    try:
+        yield
+    except UNAVAILABLE as error:
+        raise StoreUnavailable(str(error)) from error
+
+
+def _pairs(flat: list[bytes]) -> dict[str, str]:
+    return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+
+
+class RedisStore:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str = "tf",
+        shards: int = DEFAULT_SHARDS,
+        visitor_ttl_ms: int = VISITOR_TTL_MS,
+        idle_ms: int = SESSION_IDLE_MS,
+        log_max_entries: int = LOG_MAX_ENTRIES,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.shards = shards
+        self._visitor_ttl_ms = visitor_ttl_ms
+        self._idle_ms = idle_ms
+        self._log_max_entries = log_max_entries
+        self._collect = client.register_script(_COLLECT_LUA)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
+        client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                         health_check_interval=15)
+        return cls(client, **options)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _tag(self, site: str, shard: int) -> str:
+        return f"{self.prefix}:{{{site}:{shard:02d}}}"
+
+    def _visitor_keys(self, site: str, visitor: str) -> tuple[str, str, str]:
+        tag = self._tag(site, shard_of(visitor, self.shards))
+        return f"{tag}:s:{visitor}", f"{tag}:v:{visitor}", f"{tag}:d:{visitor}"
+
+    def _log_key(self, site: str, shard: int) -> str:
+        return f"{self._tag(site, shard)}:log"
+
+    def _counters_key(self, site: str, shard: int, day: int) -> str:
+        return f"{self._tag(site, shard)}:n:{day}"
+
+    # -- collect ---------------------------------------------------------------------------
+
+    async def ingest(self, batch: PreparedBatch) -> IngestResult:
+        shard = shard_of(batch.visitor, self.shards)
+        session_key, visitor_key, ring_key = self._visitor_keys(batch.site, batch.visitor)
+        log_key = self._log_key(batch.site, shard)
+        keys = [session_key, visitor_key, ring_key, log_key,
+                self._counters_key(batch.site, shard, day_of(batch.received_ms)), f"{log_key}:t"]
+        args: list[Any] = [
+            batch.session, batch.visitor, batch.received_ms, self._idle_ms, self._visitor_ttl_ms,
+            DEDUP_WINDOW * FINGERPRINT_BYTES, self._log_max_entries, COUNTER_TTL_MS,
+            batch.first_ms, batch.last_ms, len(batch.events), max(0, batch.received_ms - LOG_MAX_AGE_MS),
+        ]
+        for event in batch.events:
+            args += (event.fingerprint, event.record, len(event.ops))
+            for op in event.ops:
+                args += op
+        with _guarded():
+            fresh, duplicates, state, session, visitor = await self._collect(keys=keys, args=args)
+        stale = state == b"stale"
+        return IngestResult(_pairs(session), _pairs(visitor), tuple(fresh), int(duplicates),
+                            state == b"new", stale)
+
+    async def load_visitor(self, site: str, visitor: str) -> tuple[dict[str, str], dict[str, str]]:
+        session_key, visitor_key, _ = self._visitor_keys(site, visitor)
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.hgetall(session_key)
+                pipe.hgetall(visitor_key)
+                session, record = await pipe.execute()
+        decode = lambda raw: {k.decode(): v.decode() for k, v in raw.items()}  # noqa: E731
+        return decode(session), decode(record)
+
+    async def forget_visitor(self, site: str, visitor: str) -> None:
+        with _guarded():
+            await self.client.delete(*self._visitor_keys(site, visitor))
+
+    # -- log and counters -------------------------------------------------------------------
+
+    async def read_log(self, site: str, start_ms: int = 0, end_ms: int | None = None,
+                       limit: int = 100_000) -> list[LogEntry]:
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for shard in range(self.shards):
+                    pipe.xrange(self._log_key(site, shard), min=str(start_ms),
+                                max="+" if end_ms is None else str(end_ms), count=limit)
+                per_shard = await pipe.execute()
+        entries = (
+            LogEntry(site, fields[b"v"].decode(), fields[b"s"].decode(), int(entry_id.split(b"-")[0]),
+                     orjson.loads(fields[b"e"]))
+            for shard in per_shard for entry_id, fields in shard
+        )
+        return heapq.nsmallest(limit, entries, key=lambda entry: entry.received_ms)
+
+    async def counters(self, site: str, day: int) -> dict[str, int]:
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for shard in range(self.shards):
+                    pipe.hgetall(self._counters_key(site, shard, day))
+                per_shard = await pipe.execute()
+        totals: dict[str, int] = {}
+        for counts in per_shard:
+            for name, value in counts.items():
+                totals[name.decode()] = totals.get(name.decode(), 0) + int(float(value))
+        return totals
+
+    # -- sites -----------------------------------------------------------------------------
+
+    async def get_site_config(self, site: str) -> dict[str, Any] | None:
+        with _guarded():
+            raw = await self.client.get(f"{self.prefix}:site:{site}")
+        return None if raw is None else orjson.loads(raw)  # type: ignore[no-any-return]
+
+    async def put_site_config(self, site: str, document: dict[str, Any]) -> None:
+        with _guarded():
+            await self.client.set(f"{self.prefix}:site:{site}", orjson.dumps(document))
+            await self.client.sadd(f"{self.prefix}:sites", site)
+
+    async def list_sites(self) -> list[str]:
+        with _guarded():
+            return sorted(s.decode() for s in await self.client.smembers(f"{self.prefix}:sites"))
+
+    async def ping(self) -> None:
+        with _guarded():
+            await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
