@@ -1,0 +1,107 @@
+"""Every registered scorer passes every check; and the checks catch broken scorers."""
+
+from __future__ import annotations
+
+import math
+from typing import Self
+
+import pytest
+
+from scoring.base import Features
+from scoring.checks import (
+    check_clone_independence,
+    check_finite_for_extreme_inputs,
+    check_pickle_round_trip,
+    check_predict_does_not_mutate,
+    check_ranks_struggle,
+    yield_checks,
+)
+from scoring.model import OnlineLogistic
+from scoring.registry import SCORERS
+
+CASES = [(name, check) for name, factory in SCORERS.items() for check in yield_checks(factory)]
+
+
+@pytest.mark.parametrize(("scorer", "check"), CASES, ids=[f"{name}-{check.name}" for name, check in CASES])
+def test_scorer__passes_check(scorer: str, check: object) -> None:
+    check.run()  # type: ignore[attr-defined]
+
+
+def test_yield_checks__names_are_unique_and_cover_the_contract() -> None:
+    names = [check.name for check in yield_checks(OnlineLogistic)]
+    assert len(names) == len(set(names))
+    for required in ("predict_before_learning", "features_appear_and_disappear", "pickle_round_trip",
+                     "clone_independence", "finite_for_extreme_inputs", "predict_does_not_mutate"):
+        assert required in names
+
+
+class _Counting:
+    """A tiny honest scorer that the broken variants below each break in one way."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.positives = 1.0
+        self.total = 2.0
+        self._n = 0
+
+    @property
+    def n_learned(self) -> int:
+        return self._n
+
+    def clone(self) -> Self:
+        return type(self)()
+
+    def predict_proba_one(self, features: Features) -> float:
+        return self.positives / self.total
+
+    def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
+        self.positives += label
+        self.total += 1
+        self._n += 1
+
+
+class _MutatesOnPredict(_Counting):
+    def predict_proba_one(self, features: Features) -> float:
+        self.seen.update(features)
+        return super().predict_proba_one(features)
+
+
+class _NaNOnHugeInput(_Counting):
+    def predict_proba_one(self, features: Features) -> float:
+        return math.nan if any(abs(v) > 1e200 for v in features.values()) else 0.5
+
+
+class _SharedStateClone(_Counting):
+    def clone(self) -> Self:
+        return self
+
+
+class _Unpicklable(_Counting):
+    def __init__(self) -> None:
+        super().__init__()
+        self.callback = lambda: None
+
+
+def test_check_predict_does_not_mutate__mutating_scorer__fails() -> None:
+    with pytest.raises(AssertionError, match="changed the scorer's state"):
+        check_predict_does_not_mutate(_MutatesOnPredict)
+
+
+def test_check_finite__nan_on_huge_input__fails() -> None:
+    with pytest.raises(AssertionError, match="non-finite"):
+        check_finite_for_extreme_inputs(_NaNOnHugeInput)
+
+
+def test_check_clone_independence__clone_shares_state__fails() -> None:
+    with pytest.raises(AssertionError, match="clone"):
+        check_clone_independence(_SharedStateClone)
+
+
+def test_check_pickle_round_trip__unpicklable_scorer__fails() -> None:
+    with pytest.raises((AttributeError, TypeError, Exception), match="pickle|lambda"):
+        check_pickle_round_trip(_Unpicklable)
+
+
+def test_check_ranks_struggle__constant_scorer__fails() -> None:
+    with pytest.raises(AssertionError, match="ROC AUC"):
+        check_ranks_struggle(_Counting)
