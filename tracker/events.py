@@ -16,8 +16,8 @@ from tracker.merge import Op
 RECENCY_HALF_LIFE_MS = 120_000
 """Struggle two minutes ago weighs half as much as struggle now."""
 RECENCY_TAU_MS = RECENCY_HALF_LIFE_MS / math.log(2)
-ANCHOR_MS = 6 * 3600 * 1000
-"""Recency sums are stored relative to a 6-hour anchor so the exponent stays small."""
+ANCHOR_MS = 3600 * 1000
+"""Recency sums are stored relative to an hourly anchor: the stored numbers stay short (< e^21)."""
 BITMAP_BITS = 30
 """Bits per bitmap field (Redis Lua bit ops are signed 32-bit)."""
 MAX_STORED_TEXT = 200

@@ -12,8 +12,9 @@ from tracker.events import ops_for
 from tracker.merge import Op
 
 FINGERPRINT_BYTES = 4
-DEDUP_WINDOW = 128
-"""An event is recognised as a duplicate while it is among its session's last 128 accepted events."""
+DEDUP_WINDOW = 64
+"""Fingerprints kept per session: a whole retried batch is recognised by its own fingerprint, and a
+single event while it is among the session's last 64 fingerprints."""
 
 _encode = msgspec.json.encode
 
@@ -35,6 +36,8 @@ class PreparedBatch:
     received_ms: int
     skew_ms: int
     events: tuple[PreparedEvent, ...]
+    fingerprint: bytes
+    """Of the whole batch: a retry of any size is one lookup."""
 
     @property
     def first_ms(self) -> int:
@@ -63,4 +66,5 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
         ops = (*ops_for(event, ts), Op("c", f"e.{event.__struct_config__.tag}", "+", "1"))
         record = _encode(msgspec.structs.replace(event, ts=ts))
         prepared.append(PreparedEvent(event, ts, fingerprint(batch.session, event), ops, record))
-    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared))
+    whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()
+    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared), whole)

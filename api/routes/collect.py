@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
 
 from api.deps import EngineDep
 from api.openapi import COLLECT_OPENAPI
+from api.responses import json_response, problem
 from tracker.protocol import MAX_BODY_BYTES
 
 router = APIRouter(tags=["collect"])
@@ -35,30 +35,26 @@ def _cors(origin: str | None) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
 
-def _problem(status: int, code: str, message: str, field: str | None = None) -> ORJSONResponse:
-    return ORJSONResponse({"error": code, "field": field, "message": message}, status_code=status)
-
-
-@router.post("/v1/collect", openapi_extra=COLLECT_OPENAPI, response_class=ORJSONResponse)
+@router.post("/v1/collect", openapi_extra=COLLECT_OPENAPI)
 async def collect(request: Request, engine: EngineDep) -> Response:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:
-        return _problem(415, "unsupported_media_type", "send application/json or text/plain", "Content-Type")
+        return problem(415, "unsupported_media_type", "send application/json or text/plain", "Content-Type")
     try:
         body = await read_limited(request, MAX_BODY_BYTES)
     except BodyTooLarge:
-        return _problem(413, "body_too_large", f"the body limit is {MAX_BODY_BYTES} bytes")
+        return problem(413, "body_too_large", f"the body limit is {MAX_BODY_BYTES} bytes")
     origin = request.headers.get("origin")
     outcome = await engine.collect(body, origin)
     headers = outcome.headers | (_cors(origin) if outcome.status != 403 else {})
-    return ORJSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return json_response(outcome.body, outcome.status, headers)
 
 
 @router.options("/v1/collect", include_in_schema=False)
 async def collect_preflight(request: Request, engine: EngineDep) -> Response:
     origin = request.headers.get("origin")
     if origin is None or not engine.sites.allows_origin_anywhere(origin):
-        return _problem(403, "origin_not_allowed", f"origin {origin!r} is not allowed by any site", "Origin")
+        return problem(403, "origin_not_allowed", f"origin {origin!r} is not allowed by any site", "Origin")
     return Response(status_code=204, headers=_cors(origin) | {
         "Access-Control-Allow-Methods": "POST",
         "Access-Control-Allow-Headers": "Content-Type",

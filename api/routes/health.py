@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from fastapi import Response
 
 from api.deps import EngineDep
+from api.responses import json_response
 from tracker.store import StoreUnavailable
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz() -> ORJSONResponse:
+async def healthz() -> Response:
     """The process is up."""
-    return ORJSONResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @router.get("/readyz")
-async def readyz(engine: EngineDep) -> ORJSONResponse:
+async def readyz(engine: EngineDep) -> Response:
     """Ready only while the state store answers."""
     try:
         await engine.store.ping()
-    except StoreUnavailable as error:
-        return ORJSONResponse({"ready": False, "reason": str(error)}, status_code=503,
-                              headers={"Retry-After": "2"})
-    return ORJSONResponse({"ready": True})
+    except StoreUnavailable:
+        return json_response({"ready": False, "reason": "state store unavailable"}, 503, {"Retry-After": "2"})
+    return json_response({"ready": True})

@@ -2,15 +2,14 @@
 -- Twin of tracker/merge.py (ops), tracker/session.py (continuity) and
 -- MemoryStore.ingest; the store contract tests hold them to the same results.
 --
--- KEYS: 1 session hash, 2 visitor hash, 3 dedup ring, 4 log stream, 5 daily counters,
---       6 the log's newest entry time
+-- KEYS: 1 session hash (its fields f1..f4 hold the dedup ring), 2 visitor hash, 3 log stream,
+--       4 daily counters, 5 the log's newest entry time
 --       (all share one hash tag: one Cluster slot)
 -- ARGV: 1 session id, 2 visitor id, 3 received ms, 4 idle ms, 5 visitor ttl ms,
 --       6 ring bytes, 7 log maxlen, 8 counters ttl ms, 9 batch first ts, 10 batch last ts,
---       11 event count, 12 oldest log entry id to keep (ms), then per event: fingerprint, record, op count, op count * (target, field, kind, value)
+--       11 event count, 12 oldest log entry id to keep (ms), 13 the batch's fingerprint, then per event: fingerprint, record, op count, op count * (target, field, kind, value)
 
-local session_key, visitor_key, ring_key, log_key, counters_key, log_time_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local session_key, visitor_key, log_key, counters_key, log_time_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, visitor_id, received = ARGV[1], ARGV[2], ARGV[3]
 local idle_ms, visitor_ttl, ring_bytes = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local log_maxlen, counters_ttl = ARGV[7], tonumber(ARGV[8])
@@ -27,10 +26,20 @@ elseif stored[3] and first_ts - tonumber(stored[3]) > idle_ms then
   state = 'new'
 end
 
-local ring = redis.call('GET', ring_key) or ''
+-- The dedup ring lives in the session hash as four 64-byte fields: values of at most 64 bytes keep
+-- the hash listpack-encoded (compact), and the ring goes with the session when it rolls over.
+local RING_FIELDS = {'f1', 'f2', 'f3', 'f4'}
+local ring_chunks = redis.call('HMGET', session_key, unpack(RING_FIELDS))
+local ring, ring_fields_present = '', 0
+for i = 1, #RING_FIELDS do
+  if ring_chunks[i] then
+    ring = ring .. ring_chunks[i]
+    ring_fields_present = ring_fields_present + 1
+  end
+end
 if state == 'new' then
   redis.call('DEL', session_key)
-  ring = ''
+  ring, ring_fields_present = '', 0
   redis.call('HSET', session_key, 'sid', sid)
   redis.call('HINCRBY', visitor_key, 'ns', 1)
   redis.call('HINCRBY', counters_key, 'sessions', 1)
@@ -90,7 +99,9 @@ local function apply(key, field, kind, value)
   elseif kind == '+f' then
     redis.call('HINCRBYFLOAT', key, field, value)
   elseif kind == '+k' then
-    if redis.call('HEXISTS', key, field) == 1 or redis.call('HLEN', key) < MAX_KEYED_FIELDS then
+    local size = redis.call('HLEN', key)
+    if key == session_key then size = size - ring_fields_present end
+    if redis.call('HEXISTS', key, field) == 1 or size < MAX_KEYED_FIELDS then
       redis.call('HINCRBY', key, field, value)
     end
   elseif kind == '>' or kind == '<' then
@@ -125,11 +136,13 @@ local function seen(fingerprint)
 end
 
 local fresh, records, duplicates = {}, {}, 0
-local at = 13
+local whole_batch_seen = seen(ARGV[13])
+if not whole_batch_seen then ring = ring .. ARGV[13] end
+local at = 14
 for index = 0, count - 1 do
   local fingerprint, record, nops = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
   at = at + 3
-  if seen(fingerprint) then
+  if whole_batch_seen or seen(fingerprint) then
     duplicates = duplicates + 1
   else
     ring = ring .. fingerprint
@@ -146,7 +159,10 @@ for index = 0, count - 1 do
 end
 
 if #ring > ring_bytes then ring = string.sub(ring, -ring_bytes) end
-redis.call('SET', ring_key, ring, 'PX', idle_ms + 60000)
+for i = 1, #RING_FIELDS do
+  local chunk = string.sub(ring, (i - 1) * 64 + 1, i * 64)
+  if #chunk > 0 then redis.call('HSET', session_key, RING_FIELDS[i], chunk) end
+end
 redis.call('PEXPIRE', session_key, idle_ms + 60000)
 redis.call('PEXPIRE', visitor_key, visitor_ttl)
 redis.call('PEXPIRE', counters_key, counters_ttl)
@@ -159,4 +175,12 @@ if #records > 0 then
   redis.call('XTRIM', log_key, 'MINID', '~', ARGV[12])
 end
 if state == 'stale' then fresh = {} end
-return {fresh, duplicates, state, redis.call('HGETALL', session_key), redis.call('HGETALL', visitor_key)}
+local session = {}
+local flat = redis.call('HGETALL', session_key)
+for i = 1, #flat, 2 do
+  if not string.match(flat[i], '^f%d$') then
+    session[#session + 1] = flat[i]
+    session[#session + 1] = flat[i + 1]
+  end
+end
+return {fresh, duplicates, state, session, redis.call('HGETALL', visitor_key)}

@@ -93,8 +93,11 @@ class MemoryStore:
             counters["sessions"] = str(int(counters.get("sessions", "0")) + 1)
         fresh: list[int] = []
         duplicates = 0
+        whole_batch_seen = batch.fingerprint in entry.seen
+        if not whole_batch_seen:
+            entry.seen.append(batch.fingerprint)
         for index, event in enumerate(batch.events):
-            if event.fingerprint in entry.seen:
+            if whole_batch_seen or event.fingerprint in entry.seen:
                 duplicates += 1
                 continue
             entry.seen.append(event.fingerprint)

@@ -8,6 +8,7 @@ Cluster slot, so one collect is one Lua call, one round trip, Cluster-safe.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -34,6 +35,7 @@ from tracker.store.base import (
 
 _COLLECT_LUA = resources.files("tracker.store").joinpath("collect.lua").read_text()
 
+RING_FIELD = re.compile(rb"^f\d$")
 UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError,
                redis_errors.ClusterDownError, OSError)
 
@@ -45,6 +47,11 @@ def _guarded() -> Iterator[None]:
         yield
     except UNAVAILABLE as error:
         raise StoreUnavailable(str(error)) from error
+
+
+def _decoded(record: dict[bytes, bytes]) -> dict[str, str]:
+    """A stored record as text, without the binary dedup ring fields (``f1``..``f4``)."""
+    return {k.decode(): v.decode() for k, v in record.items() if not RING_FIELD.match(k)}
 
 
 def _pairs(flat: list[bytes]) -> dict[str, str]:
@@ -81,9 +88,9 @@ class RedisStore:
     def _tag(self, site: str, shard: int) -> str:
         return f"{self.prefix}:{{{site}:{shard:02d}}}"
 
-    def _visitor_keys(self, site: str, visitor: str) -> tuple[str, str, str]:
+    def _visitor_keys(self, site: str, visitor: str) -> tuple[str, str]:
         tag = self._tag(site, shard_of(visitor, self.shards))
-        return f"{tag}:s:{visitor}", f"{tag}:v:{visitor}", f"{tag}:d:{visitor}"
+        return f"{tag}:s:{visitor}", f"{tag}:v:{visitor}"
 
     def _log_key(self, site: str, shard: int) -> str:
         return f"{self._tag(site, shard)}:log"
@@ -95,14 +102,15 @@ class RedisStore:
 
     async def ingest(self, batch: PreparedBatch) -> IngestResult:
         shard = shard_of(batch.visitor, self.shards)
-        session_key, visitor_key, ring_key = self._visitor_keys(batch.site, batch.visitor)
+        session_key, visitor_key = self._visitor_keys(batch.site, batch.visitor)
         log_key = self._log_key(batch.site, shard)
-        keys = [session_key, visitor_key, ring_key, log_key,
+        keys = [session_key, visitor_key, log_key,
                 self._counters_key(batch.site, shard, day_of(batch.received_ms)), f"{log_key}:t"]
         args: list[Any] = [
             batch.session, batch.visitor, batch.received_ms, self._idle_ms, self._visitor_ttl_ms,
             DEDUP_WINDOW * FINGERPRINT_BYTES, self._log_max_entries, COUNTER_TTL_MS,
             batch.first_ms, batch.last_ms, len(batch.events), max(0, batch.received_ms - LOG_MAX_AGE_MS),
+            batch.fingerprint,
         ]
         for event in batch.events:
             args += (event.fingerprint, event.record, len(event.ops))
@@ -115,14 +123,13 @@ class RedisStore:
                             state == b"new", stale)
 
     async def load_visitor(self, site: str, visitor: str) -> tuple[dict[str, str], dict[str, str]]:
-        session_key, visitor_key, _ = self._visitor_keys(site, visitor)
+        session_key, visitor_key = self._visitor_keys(site, visitor)
         with _guarded():
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.hgetall(session_key)
                 pipe.hgetall(visitor_key)
                 session, record = await pipe.execute()
-        decode = lambda raw: {k.decode(): v.decode() for k, v in raw.items()}  # noqa: E731
-        return decode(session), decode(record)
+        return _decoded(session), _decoded(record)
 
     async def forget_visitor(self, site: str, visitor: str) -> None:
         with _guarded():

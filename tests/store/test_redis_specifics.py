@@ -1,0 +1,103 @@
+"""What only the Redis store has to prove: one round trip, Cluster-safe keys, bounded memory, outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
+
+from tests.factories import T0, ev, page, prepared
+from tests.redis_server import free_port
+from tracker.store import RedisStore, StoreUnavailable
+from tracker.store.redis import _COLLECT_LUA
+
+pytestmark = pytest.mark.redis
+
+TEN_EVENTS = [page(T0, "/checkout"), *[ev("click", T0 + i * 100, x=i, y=i) for i in range(1, 8)],
+              ev("form_error", T0 + 900, field="zip"), ev("rage_click", T0 + 950, count=3)]
+
+
+class CountingConnection(Connection):
+    """Counts what goes over the wire: every send is one request/response exchange."""
+
+    sends = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sends += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def _commandstats(client: aioredis.Redis) -> dict[str, int]:
+    stats = await client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+async def test_collect__steady_state__one_round_trip_per_request(redis_url: str, key_prefix: str) -> None:
+    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
+    observer = aioredis.Redis.from_url(redis_url)
+    store = RedisStore(client, prefix=key_prefix, shards=4)
+    await store.ingest(prepared(TEN_EVENTS, visitor="v_warmup01"))  # loads the script once
+
+    CountingConnection.sends = 0
+    before = await _commandstats(observer)
+    for i in range(20):
+        await store.ingest(prepared(TEN_EVENTS, visitor=f"v_roundtrip{i:03d}"))
+    after = await _commandstats(observer)
+
+    await client.aclose()
+    await observer.aclose()
+    assert CountingConnection.sends == 20
+    # commandstats also counts what the script calls inside Redis; the client sent only EVALSHA.
+    assert after["evalsha"] - before.get("evalsha", 0) == 20
+    assert after.get("script", 0) == before.get("script", 0)
+
+
+async def test_collect__every_key_of_a_visitor_in_one_cluster_slot(redis_store: RedisStore) -> None:
+    from redis.crc import key_slot
+
+    await redis_store.ingest(prepared(TEN_EVENTS, visitor="v_slotcheck1"))
+    keys = [key async for key in redis_store.client.scan_iter(match=f"{redis_store.prefix}:*")]
+
+    assert len(keys) == 5  # session (with its dedup ring), visitor, log, counters, log clock
+    assert len({key_slot(key) for key in keys}) == 1
+
+
+async def test_collect__busy_session__visitor_state_stays_under_one_kib(redis_store: RedisStore) -> None:
+    paths = ["/", "/products/1", "/products/2", "/cart", "/checkout", "/help", "/search"]
+    for b in range(25):  # 250 events, every struggle signal: a long, busy session
+        start = T0 + b * 10_000
+        batch = [page(start, paths[b % len(paths)], vw=1280, ref="https://www.example.org/")]
+        batch += [ev("click", start + i * 500, x=i, y=i) for i in range(1, 6)]
+        batch += [ev("rage_click", start + 3000, count=4), ev("form_error", start + 3500, field=f"f{b % 5}"),
+                  ev("scroll", start + 4000, depth=0.5, reversals=1), ev("custom", start + 4500, name="x")]
+        await redis_store.ingest(prepared(batch, visitor="v_busy0001"))
+
+    client = redis_store.client
+    session_key, visitor_key = redis_store._visitor_keys("demo", "v_busy0001")
+    sizes = [await client.memory_usage(key) for key in (session_key, visitor_key)]
+
+    assert sum(sizes) < 1024, sizes
+    assert await client.object("encoding", session_key) == b"listpack"
+    ring = await client.hmget(session_key, "f1", "f2", "f3", "f4")
+    assert sum(len(chunk) for chunk in ring) == 64 * 4  # the dedup window is bounded
+
+
+async def test_collect__redis_down__store_unavailable_and_nothing_half_written(key_prefix: str) -> None:
+    store = RedisStore(aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5),
+                       prefix=key_prefix)
+
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.ingest(prepared(TEN_EVENTS))
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+    finally:
+        await store.close()
+
+
+def test_collect_script__reads_no_key_it_is_not_given() -> None:
+    """Cluster safety: every key the script touches comes from KEYS, never built inside Lua."""
+    body = "\n".join(line for line in _COLLECT_LUA.splitlines() if not line.strip().startswith("--"))
+    assert "KEYS[" in body and ".. ':'" not in body and "..':'" not in body
