@@ -8,10 +8,11 @@ and the remembered ``above_threshold_since_ms``; ``decide`` owns nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import fields
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from tracker.features import VisitorFacts
 from triggers.capacity import CapacitySnapshot, Rival
@@ -21,6 +22,19 @@ from triggers.fallback import BotMenu
 from triggers.reasons import REASONS
 
 Mode = Literal["agent", "bot", "offline"]
+
+
+def to_millis(value: Any) -> Any:
+    """Epoch milliseconds, also from an ISO 8601 time with an offset (readable golden files, dashboards)."""
+    if isinstance(value, str):
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(f"time {value!r} needs an offset, e.g. 'Z' or '+02:00'")
+        return round(moment.timestamp() * 1000)
+    return value
+
+
+Millis = Annotated[int, BeforeValidator(to_millis)]
 
 _NOTHING_KNOWN: dict[str, Any] = (
     {f.name: {"utm": {}, "custom_events": {}, "extra": {}}.get(f.name) for f in fields(VisitorFacts)}
@@ -63,7 +77,7 @@ class DecisionContext(BaseModel):
         le=1.0,
         description="probability the invitation is accepted; defaults to the score",
     )
-    now_ms: int = Field(ge=0)
+    now_ms: Millis = Field(ge=0)
     capacity: CapacitySnapshot = Field(default_factory=CapacitySnapshot)
     rivals: list[Rival] = Field(
         default_factory=list,
@@ -71,7 +85,7 @@ class DecisionContext(BaseModel):
     )
     privacy: Privacy = Field(default_factory=Privacy)
     in_chat: bool = False
-    above_threshold_since_ms: int | None = Field(
+    above_threshold_since_ms: Millis | None = Field(
         default=None,
         description="when the score last rose to the threshold in this session (Decision.evidence_since_ms)",
     )
@@ -80,7 +94,9 @@ class DecisionContext(BaseModel):
     @classmethod
     def _fill_facts(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return _NOTHING_KNOWN | value
+            return _NOTHING_KNOWN | {
+                key: to_millis(v) if key.endswith("_ms") else v for key, v in value.items()
+            }
         return value
 
     @property

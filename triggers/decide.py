@@ -99,14 +99,14 @@ def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person_av
         opening_hours=hours.summary() if hours is not None and closed else None,
         next_opening=opening.isoformat() if opening is not None else None,
     )
-    if mode == "bot":
-        offer.mode, offer.message = "bot", config.fallback.bot.greeting
-        offer.menu = config.fallback.bot.for_visitor(person_available)
+    menu = config.fallback.bot.for_visitor(person_available) if mode == "bot" else None
+    if menu is not None:
+        offer.mode, offer.message, offer.menu = "bot", config.fallback.bot.greeting, menu
         if person_available:
             offer.expected_wait_s = cap.expected_wait_s(
                 config.capacity, context.capacity, context.expected_acceptance
             )
-    elif mode == "offline":
+    elif mode != "suppress":
         offer.mode, offer.message = "offline", config.fallback.offline.message
         offer.leave_message = config.fallback.offline.leave_message
     else:
@@ -175,11 +175,11 @@ def decide(context: DecisionContext) -> Decision:
     # Probability of an invitation over the group draw, had this visitor been in any group.
     p_invite = 0.0
     if offer is not None and offer.mode is not None:
-        p_invite = config.experiment.invite_probability(needs_exploration=not above)
+        p_invite = round(config.experiment.invite_probability(needs_exploration=not above), 9)
     experiment_codes = [r.BELOW_THRESHOLD] if not above and group != "explore" else []
     experiment_codes += {"holdout": [r.HOLDOUT], "outside": [r.NOT_IN_ROLLOUT]}.get(group, [])
     if offer is None or experiment_codes:
-        return _no_invite(context, group, since, blockers + experiment_codes, 1.0 - p_invite)
+        return _no_invite(context, group, since, blockers + experiment_codes, round(1.0 - p_invite, 9))
     if offer.mode is None:
         return _no_invite(context, group, since, offer.codes, 1.0, offer.pacing_candidate)
     why = [r.SCORE_ABOVE_THRESHOLD] if above else [r.EXPLORED]

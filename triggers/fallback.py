@@ -2,7 +2,8 @@
 
 ``bot`` shows a menu tree of quick answers; its "talk to a person" leaves
 (``handoff``) appear only when a person could answer at all (open, agents
-online), with the expected wait. ``offline`` shows a message with the opening
+online), with the expected wait; a menu with nothing left to offer gives way to
+the offline message. ``offline`` shows a message with the opening
 hours and, optionally, a leave-a-message form. ``suppress`` shows nothing: the
 visitor stays a pacing candidate and is invited when a slot frees up.
 """
@@ -53,12 +54,12 @@ class BotMenu(BaseModel):
         default_factory=lambda: [MenuItem(label="Talk to a person", handoff=True)], min_length=1
     )
 
-    def for_visitor(self, person_available: bool) -> BotMenu:
-        """The menu as shown: handoff leaves only when a person can answer."""
+    def for_visitor(self, person_available: bool) -> BotMenu | None:
+        """The menu as shown: handoff leaves only when a person can answer; None if nothing is left."""
         if person_available:
             return self
         items = [kept for item in self.items if (kept := item.without_handoff()) is not None]
-        return self.model_copy(update={"items": items})
+        return self.model_copy(update={"items": items}) if items else None
 
 
 class OfflineForm(BaseModel):

@@ -100,10 +100,7 @@ class BusinessHours(BaseModel):
             if (
                 groups
                 and groups[-1][1] == intervals
-                and WEEKDAYS.index(day) - 1
-                == WEEKDAYS.index(
-                    groups[-1][0][-1]
-                )
+                and WEEKDAYS.index(day) - 1 == WEEKDAYS.index(groups[-1][0][-1])
             ):
                 groups[-1][0].append(day)
             else:

@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from triggers import DecisionContext, SiteConfig, decide
+from triggers.context import to_millis
 from triggers.fallback import BotMenu
 from triggers.reasons import REASONS
 
@@ -37,6 +38,7 @@ def test_decide__golden_case(path: Path) -> None:
         if key == "menu" and want is not None:
             assert decision.menu == BotMenu.model_validate(want), case["description"]
         else:
+            want = to_millis(want) if key.endswith("_ms") else want
             assert dumped[key] == want, f"{key}: {case['description']}"
 
 
@@ -61,8 +63,14 @@ def test_golden__every_config_option_is_exercised() -> None:
     for section, field in SiteConfig.model_fields.items():
         options.add(section)
         annotation = field.annotation
-        model = next((arg for arg in getattr(annotation, "__args__", (annotation,)) if isinstance(arg, type)
-                      and issubclass(arg, BaseModel)), None)
+        model = next(
+            (
+                arg
+                for arg in getattr(annotation, "__args__", (annotation,))
+                if isinstance(arg, type) and issubclass(arg, BaseModel)
+            ),
+            None,
+        )
         if model is not None:
             options |= {f"{section}.{name}" for name in model.model_fields}
     assert options - used == set()
