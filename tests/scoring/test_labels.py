@@ -1,0 +1,237 @@
+"""Delayed labels: joined to the decision-time snapshot, learned once, corrected by verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.blend import default_site_scorer
+from scoring.labels import LabelJoiner, LabelPolicy, Outcome, TrainingExample
+from scoring.snapshot_store import DecisionSnapshot, MemorySnapshotStore
+
+T0 = 1_764_000_000_000
+STRUGGLING = {"form_errors": 4.0, "recent_form_errors": 3.5, "time_on_site_s": 95.0}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def joiner(policy: LabelPolicy | None = None) -> LabelJoiner:
+    return LabelJoiner(MemorySnapshotStore(), policy)
+
+
+def decide(j: LabelJoiner, invite: str = "i_1", propensity: float = 1.0, at: int = T0) -> None:
+    j.record_decision(invite, STRUGGLING, model_version=7, score=0.42, now_ms=at, propensity=propensity)
+
+
+def test_joiner__outcome_after_features_changed__learns_decision_time_snapshot() -> None:
+    j = joiner()
+    live = dict(STRUGGLING)
+    j.record_decision("i_1", live, model_version=3, score=0.4, now_ms=T0)
+    live["form_errors"] = 99.0  # the session moves on after the decision
+    example = j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 20_000)
+    assert example is not None
+    assert example.features == STRUGGLING
+    assert (example.label, example.weight, example.model_version, example.score) == (True, 1.0, 3, 0.4)
+
+
+def test_joiner__duplicate_outcome__learned_once() -> None:
+    j = joiner()
+    decide(j)
+    first = j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 1000)
+    again = j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 2000)
+    conflicting = j.on_outcome("i_1", Outcome.DISMISSED, T0 + 3000)
+    assert first is not None and again is None and conflicting is None
+    assert j.counts.examples == 1 and j.counts.duplicates == 2
+
+
+def test_joiner__dismissed__label_zero_full_weight() -> None:
+    j = joiner()
+    decide(j)
+    example = j.on_outcome("i_1", Outcome.DISMISSED, T0 + 1000)
+    assert example is not None and (example.label, example.weight) == (False, 1.0)
+
+
+def test_joiner__shown_and_no_outcome_within_window__ignored_with_low_weight() -> None:
+    j = joiner(LabelPolicy(ignore_window_s=60, ignored_weight=0.3))
+    decide(j)
+    j.mark_shown("i_1", T0 + 1000)
+    assert j.expire(T0 + 60_999) == []
+    [example] = j.expire(T0 + 61_000)
+    assert (example.label, example.weight, example.outcome) == (False, 0.3, Outcome.IGNORED)
+    assert j.expire(T0 + 200_000) == []
+
+
+def test_joiner__accepted_within_window__no_ignore_label_later() -> None:
+    j = joiner()
+    decide(j)
+    j.mark_shown("i_1", T0)
+    assert j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 5000) is not None
+    assert j.expire(T0 + 120_000) == []
+
+
+def test_joiner__never_shown__no_ignore_label() -> None:
+    j = joiner()
+    decide(j)
+    assert j.expire(T0 + 3_600_000) == []
+
+
+def test_joiner__late_accept_after_ignore__correction_outweighs_the_ignore() -> None:
+    j = joiner()
+    decide(j)
+    j.mark_shown("i_1", T0)
+    j.expire(T0 + 61_000)
+    example = j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 90_000)
+    assert example is not None
+    assert example.label is True and example.correction
+    assert example.weight == pytest.approx(1.0 + 0.3)
+    assert j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 95_000) is None
+
+
+def test_joiner__late_dismiss_after_ignore__tops_up_to_full_weight() -> None:
+    j = joiner()
+    decide(j)
+    j.mark_shown("i_1", T0)
+    j.expire(T0 + 61_000)
+    example = j.on_outcome("i_1", Outcome.DISMISSED, T0 + 90_000)
+    assert example is not None and example.label is False and not example.correction
+    assert example.weight == pytest.approx(0.7)
+
+
+def test_joiner__verdict_not_stuck_after_accept__overrides_as_correction() -> None:
+    j = joiner()
+    decide(j)
+    j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 1000)
+    example = j.on_outcome("i_1", Outcome.VERDICT_NOT_STUCK, T0 + 600_000)
+    assert example is not None
+    assert (example.label, example.correction, example.weight) == (False, True, 2.0)
+    assert j.on_outcome("i_1", Outcome.VERDICT_STUCK, T0 + 700_000) is None  # the verdict closes it
+
+
+def test_joiner__verdict_agrees_with_accept__nothing_new_learned() -> None:
+    j = joiner()
+    decide(j)
+    j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 1000)
+    assert j.on_outcome("i_1", Outcome.VERDICT_STUCK, T0 + 600_000) is None
+    assert j.counts.examples == 1
+
+
+def test_joiner__verdict_stuck_after_ignore__correction() -> None:
+    j = joiner()
+    decide(j)
+    j.on_outcome("i_1", Outcome.IGNORED, T0 + 61_000)
+    example = j.on_outcome("i_1", Outcome.VERDICT_STUCK, T0 + 600_000)
+    assert example is not None and example.label is True and example.correction
+
+
+def test_joiner__unknown_invite__unmatched_counted() -> None:
+    j = joiner()
+    assert j.on_outcome("i_nope", Outcome.ACCEPTED, T0) is None
+    assert j.counts.unmatched == 1
+
+
+def test_joiner__explored_invitation__importance_weight_clipped() -> None:
+    j = joiner(LabelPolicy(max_importance_weight=10.0))
+    decide(j, "i_explore_a", propensity=0.25)
+    decide(j, "i_explore_b", propensity=0.01)
+    decide(j, "i_regular")
+    a = j.on_outcome("i_explore_a", Outcome.ACCEPTED, T0 + 1)
+    b = j.on_outcome("i_explore_b", Outcome.DISMISSED, T0 + 1)
+    c = j.on_outcome("i_regular", Outcome.ACCEPTED, T0 + 1)
+    assert a is not None and b is not None and c is not None
+    assert (a.weight, b.weight, c.weight) == (4.0, 10.0, 1.0)
+    assert (j.counts.decisions_explored, j.counts.decisions_regular) == (2, 1)
+
+
+def test_joiner__explored_ignore__weights_multiply() -> None:
+    j = joiner()
+    decide(j, propensity=0.5)
+    [example] = [e for e in [j.on_outcome("i_1", Outcome.IGNORED, T0 + 61_000)] if e]
+    assert example.weight == pytest.approx(0.3 * 2.0)
+
+
+@pytest.mark.parametrize("propensity", [0.0, -0.1, 1.5])
+def test_joiner__invalid_propensity__rejected(propensity: float) -> None:
+    with pytest.raises(ValueError, match="propensity"):
+        decide(joiner(), propensity=propensity)
+
+
+@pytest.mark.parametrize("field", ["ignore_window_s", "ignored_weight", "snapshot_ttl_s"])
+def test_label_policy__non_positive_value__names_the_field(field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        LabelPolicy(**{field: 0.0})  # type: ignore[arg-type]
+
+
+def test_joiner__snapshot_expired__outcome_unmatched() -> None:
+    clock = FakeClock()
+    j = LabelJoiner(MemorySnapshotStore(clock=clock), LabelPolicy(snapshot_ttl_s=60))
+    decide(j)
+    clock.now += 61
+    assert j.on_outcome("i_1", Outcome.ACCEPTED, T0 + 61_000) is None
+    assert j.counts.unmatched == 1
+
+
+def test_joiner__counts__json_ready() -> None:
+    j = joiner()
+    decide(j)
+    j.on_outcome("i_1", Outcome.DISMISSED, T0)
+    counts = j.counts.as_dict()
+    assert counts["by_outcome"]["dismissed"] == 1 and counts["decisions_regular"] == 1
+
+
+def test_joiner__examples_feed_the_site_scorer__score_moves_towards_outcomes() -> None:
+    j = joiner()
+    scorer = default_site_scorer(handover=5)
+    before = scorer.predict_proba_one(STRUGGLING)
+    examples: list[TrainingExample] = []
+    for k in range(60):
+        invite = f"i_{k}"
+        calm = {"time_on_site_s": 20.0 + k, "pages_viewed": 1.0}
+        features = STRUGGLING if k % 2 else calm
+        j.record_decision(invite, features, model_version=scorer.version,
+                          score=scorer.predict_proba_one(features), now_ms=T0)
+        example = j.on_outcome(invite, Outcome.ACCEPTED if k % 2 else Outcome.DISMISSED, T0 + 1000)
+        assert example is not None
+        examples.append(example)
+    for example in examples:
+        scorer.learn_one(example.features, example.label, example.weight)
+    assert scorer.version == 60
+    assert scorer.predict_proba_one(STRUGGLING) > max(before, 0.5)
+    calm = scorer.predict_proba_one({"time_on_site_s": 40.0, "pages_viewed": 1.0})
+    assert scorer.predict_proba_one(STRUGGLING) - calm > 0.4
+
+
+def test_memory_store__over_capacity__oldest_evicted() -> None:
+    store = MemorySnapshotStore(max_items=2)
+    for invite in ("a", "b", "c"):
+        store.put(DecisionSnapshot(invite, {}, 0, 0.1, T0), ttl_s=60)
+    assert store.get("a") is None and store.get("b") is not None and store.get("c") is not None
+    assert len(store) == 2
+
+
+def test_memory_store__ttl_passed__gone() -> None:
+    clock = FakeClock()
+    store = MemorySnapshotStore(clock=clock)
+    store.put(DecisionSnapshot("a", {}, 0, 0.1, T0), ttl_s=10)
+    clock.now += 9.9
+    assert store.get("a") is not None
+    clock.now += 0.2
+    assert store.get("a") is None
+
+
+def test_memory_store__delete__gone() -> None:
+    store = MemorySnapshotStore()
+    store.put(DecisionSnapshot("a", {}, 0, 0.1, T0), ttl_s=10)
+    store.delete("a")
+    store.delete("a")
+    assert store.get("a") is None
+
+
+def test_decision_snapshot__dict_round_trip__equal() -> None:
+    snapshot = DecisionSnapshot("a", {"x": 1.5}, 4, 0.2, T0, propensity=0.1, shown_ms=T0 + 5)
+    assert DecisionSnapshot.from_dict(snapshot.as_dict()) == snapshot
+    assert snapshot.explored
