@@ -27,3 +27,12 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"Tactful on http://{host}:{port} with {store}")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info",
                 factory=False, access_log=False)
+
+
+def _register_optional_commands() -> None:
+    from loadtests.bench import bench_command
+
+    main.add_command(bench_command)
+
+
+_register_optional_commands()

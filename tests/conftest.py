@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from tests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
+from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
 from tracker.store import MemoryStore, RedisStore, Store
 
 

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 
 from tests.factories import T0, ev, page, prepared
-from tests.redis_server import free_port
+from loadtests.redis_server import free_port
 from tracker.store import RedisStore, StoreUnavailable
 from tracker.store.redis import _COLLECT_LUA
 

@@ -1,4 +1,4 @@
-"""A throwaway ``redis-server`` for tests (and the benchmark): free port, no persistence, stopped after."""
+"""A throwaway ``redis-server`` for tests and benchmarks: free port, no persistence, stopped after."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Load tests (locust) and the benchmark that reports events/s and latency against a bare endpoint."""
