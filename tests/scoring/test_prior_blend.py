@@ -1,0 +1,152 @@
+"""The cold-start prior, its documented table, the handover to the model, versions and reasons."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from river import datasets
+
+from scoring import prior as prior_module
+from scoring.blend import BlendedScorer, default_site_scorer
+from scoring.metrics import roc_auc
+from scoring.model import OnlineLogistic
+from scoring.prior import PRIOR_BIAS, PRIOR_WEIGHTS, StrugglePrior
+from scoring.reasons import top_reasons
+from scoring.synthetic import generate_sessions
+
+DOCS = Path(__file__).parents[2] / "docs" / "scoring.md"
+QUIET = {"time_on_site_s": 30.0, "pages_viewed": 1.0}
+STUCK_ON_FORM = {"time_on_site_s": 120.0, "pages_viewed": 3.0, "form_errors": 3.0, "recent_form_errors": 2.5,
+                 "repeated_field_errors": 1.0, "u_turns": 1.0}
+
+
+def _table(text: str) -> dict[str, float]:
+    rows = re.findall(r"^\| (\(bias\)|[a-z_]+) \| ([+-]\d+\.\d+) \|", text, flags=re.MULTILINE)
+    return {name: float(weight) for name, weight in rows}
+
+
+@pytest.mark.parametrize("source", ["module docstring", "docs/scoring.md"])
+def test_prior__documented_table__matches_the_weights_used(source: str) -> None:
+    text = (prior_module.__doc__ or "") if source == "module docstring" else DOCS.read_text()
+    assert _table(text) == {"(bias)": PRIOR_BIAS, **PRIOR_WEIGHTS}
+
+
+def test_prior__documented_examples__hold() -> None:
+    prior = StrugglePrior()
+    assert prior.predict_proba_one(QUIET) == pytest.approx(0.04, abs=0.005)
+    assert prior.predict_proba_one(STUCK_ON_FORM) == pytest.approx(0.27, abs=0.01)
+
+
+@pytest.mark.parametrize("signal", [name for name, weight in PRIOR_WEIGHTS.items() if weight > 0])
+def test_prior__more_of_a_struggle_signal__higher_score(signal: str) -> None:
+    prior = StrugglePrior()
+    scores = [prior.predict_proba_one(QUIET | {signal: value}) for value in (0.0, 1.0, 3.0, 10.0)]
+    assert scores == sorted(scores) and scores[0] < scores[-1]
+
+
+def test_prior__conversion__lowers_score_and_learning_is_a_no_op() -> None:
+    prior = StrugglePrior()
+    before = prior.predict_proba_one(STUCK_ON_FORM)
+    assert prior.predict_proba_one(STUCK_ON_FORM | {"conversions": 1.0}) < before
+    prior.learn_one(STUCK_ON_FORM, False, weight=100.0)
+    assert prior.predict_proba_one(STUCK_ON_FORM) == before and prior.n_learned == 0
+
+
+def test_prior__ranks_generated_struggle() -> None:
+    sessions = generate_sessions(2000, seed=41)
+    auc = roc_auc([StrugglePrior().predict_proba_one(x) for x, _ in sessions], [y for _, y in sessions])
+    assert auc is not None and auc > 0.7
+
+
+def test_blend__before_any_label__is_exactly_the_prior() -> None:
+    blend, prior = default_site_scorer(), StrugglePrior()
+    for x, _ in generate_sessions(50, seed=42):
+        assert blend.predict_proba_one(x) == prior.predict_proba_one(x)
+    assert blend.model_weight == 0.0
+
+
+def test_blend__after_handover_labels__half_prior_half_model() -> None:
+    blend = BlendedScorer(StrugglePrior(), OnlineLogistic(), handover=40)
+    for x, y in generate_sessions(40, seed=43):
+        blend.learn_one(x, y)
+    assert blend.model_weight == 0.5
+    x = STUCK_ON_FORM
+    expected = 0.5 * StrugglePrior().predict_proba_one(x) + 0.5 * blend.model.predict_proba_one(x)
+    assert blend.predict_proba_one(x) == pytest.approx(expected)
+
+
+def test_blend__prior_that_knows_nothing__hands_over_to_the_model() -> None:
+    # On Phishing the struggle prior is a constant (AUC 0.5); the blend must become the model.
+    rows = [(x, bool(y)) for x, y in datasets.Phishing()]
+    blend = BlendedScorer(handover=50)
+    early, late = [], []
+    for k, (x, y) in enumerate(rows):
+        (early if k < 50 else late).append((blend.predict_proba_one(x), blend.model.predict_proba_one(x), y))
+        blend.learn_one(x, y)
+    assert blend.model_weight > 0.95
+    late_auc = roc_auc([p for p, _, _ in late[-500:]], [y for _, _, y in late[-500:]])
+    model_auc = roc_auc([m for _, m, _ in late[-500:]], [y for _, _, y in late[-500:]])
+    assert late_auc is not None and model_auc is not None
+    assert late_auc == pytest.approx(model_auc, abs=0.01) and late_auc > 0.9
+
+
+def test_blend__weights_over_time__monotone_from_prior_to_model() -> None:
+    blend = default_site_scorer()
+    weights = []
+    for x, y in generate_sessions(500, seed=44):
+        blend.learn_one(x, y)
+        weights.append(blend.model_weight)
+    assert weights == sorted(weights) and weights[0] > 0 and weights[-1] == pytest.approx(500 / 600)
+
+
+def test_blend__version__bumps_per_learn_and_per_batch() -> None:
+    blend = default_site_scorer()
+    sessions = generate_sessions(30, seed=45)
+    blend.learn_one(*sessions[0])
+    blend.learn_one(*sessions[1])
+    assert blend.version == 2
+    assert blend.learn_many((x, y, 1.0) for x, y in sessions[2:]) == 28
+    assert blend.version == 3 and blend.n_learned == 30
+    assert blend.learn_many([]) == 0 and blend.version == 3
+
+
+@pytest.mark.parametrize("handover", [0.0, -1.0])
+def test_blend__non_positive_handover__rejected(handover: float) -> None:
+    with pytest.raises(ValueError, match="handover"):
+        BlendedScorer(handover=handover)
+
+
+def test_explain__stuck_on_form__form_errors_first() -> None:
+    reasons = default_site_scorer().explain(STUCK_ON_FORM)
+    assert reasons[0] == "form_errors" and "u_turns" in reasons
+
+
+def test_explain__quiet_visitor__no_reasons() -> None:
+    assert default_site_scorer().explain(QUIET | {"clicks": 5.0}) == []
+
+
+def test_explain__rage_clicks_now__named_after_the_signal() -> None:
+    visitor = {"rage_clicks": 6.0, "recent_rage_clicks": 5.0, "time_on_site_s": 50.0}
+    reasons = default_site_scorer().explain(visitor)
+    assert reasons == ["rage_clicks"]
+
+
+def test_explain__learned_model__reasons_come_from_observed_signals_only() -> None:
+    blend = default_site_scorer()
+    for x, y in generate_sessions(1000, seed=46):
+        blend.learn_one(x, y)
+    visitor = {"js_errors": 2.0, "recent_js_errors": 2.0, "dead_clicks": 3.0, "recent_dead_clicks": 2.0,
+               "time_on_site_s": 200.0}
+    reasons = blend.explain(visitor)
+    assert reasons and set(reasons) <= {"js_errors", "dead_clicks"}
+
+
+def test_top_reasons__limits_threshold_and_unobserved() -> None:
+    contributions = {"form_errors": 0.9, "rage_clicks": 0.5, "u_turns": 0.2, "js_errors": 0.1,
+                     "dead_clicks": 2.0, "time_on_site_s": 3.0}
+    features = {"form_errors": 1.0, "rage_clicks": 2.0, "u_turns": 1.0, "js_errors": 1.0, "dead_clicks": 0.0,
+                "time_on_site_s": 100.0}
+    assert top_reasons(contributions, features) == ["form_errors", "rage_clicks", "u_turns"]
+    assert top_reasons(contributions, features, limit=5) == ["form_errors", "rage_clicks", "u_turns"]
