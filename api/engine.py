@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.decisions import DecisionPolicy
+from api.sites import SiteDirectory
 from tracker.features import describe, extract
 from tracker.ingest import prepare
 from tracker.store import Store, StoreUnavailable
 from tracker.validation import ProtocolError, parse_batch
-from api.sites import SiteDirectory
 
 RETRY_AFTER_S = 2
 

@@ -135,7 +135,7 @@ def report(results: list[Figures], as_json: bool, setup: dict[str, object]) -> N
              f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6}"
     click.echo(header)
     for row in rows:
-        ratio = f"{row['rps_vs_bare']:.2f}" if row["rps_vs_bare"] is not None else "-"
+        shown = f"{row['rps_vs_bare']:.2f}" if row["rps_vs_bare"] is not None else "-"
         click.echo(f"{row['target']:8} {row['batch']:>5} {row['rps']:>9.0f} {row['events_per_s']:>10.0f} "
-                   f"{ratio:>8} {row['p50_ms']:>7.0f} {row['p95_ms']:>7.0f} {row['p99_ms']:>7.0f} "
+                   f"{shown:>8} {row['p50_ms']:>7.0f} {row['p95_ms']:>7.0f} {row['p99_ms']:>7.0f} "
                    f"{row['failures']:>6}")

@@ -71,7 +71,7 @@ def _recent(code: str, ts: int) -> Op:
     return Op("s", recency_field(code, ts), "+f", repr(recency_weight(ts)))
 
 
-def ops_for(event: p.Event, ts: int) -> list[Op]:  # noqa: C901 - one branch per event type reads best
+def ops_for(event: p.Event, ts: int) -> list[Op]:
     """Ops for one event; ``ts`` is the event time already corrected for clock skew."""
     t = str(ts)
     ops = [Op("s", "st", "<", t), Op("s", "ls", ">", t), Op("v", "lv", ">", t), Op("v", "fs", "<", t)]

@@ -33,7 +33,7 @@ Depth = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Viewport = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 
-class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, frozen=True, kw_only=True, omit_defaults=True):
+class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     ts: Millis
 
 
@@ -130,8 +130,8 @@ Event = (
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(
-    cls.__struct_config__.tag  # type: ignore[misc]
-    for cls in Event.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag
+    for cls in Event.__args__
 )
 
 

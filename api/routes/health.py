@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi import Response
+from fastapi import APIRouter, Response
 
 from api.deps import EngineDep
 from api.responses import json_response

@@ -7,9 +7,9 @@ import redis.asyncio as aioredis
 from fastapi.testclient import TestClient
 
 from api import create_app
+from loadtests.redis_server import start_redis
 from tests.api.conftest import ORIGIN, settings
 from tests.factories import DESIGN_EXAMPLE
-from loadtests.redis_server import start_redis
 from tracker.store import RedisStore
 
 pytestmark = pytest.mark.redis

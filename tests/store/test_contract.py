@@ -219,7 +219,7 @@ async def test_stores__any_arrival_order__memory_and_redis_agree(redis_store: Re
         events = _random_journey(seed)
         batches = [events[i:i + 10] for i in range(0, len(events), 10)]
         visitor = f"v_agree{seed:04d}"
-        for i in rng.sample(range(len(batches)), len(batches)) + [0, 5]:
+        for i in [*rng.sample(range(len(batches)), len(batches)), 0, 5]:
             for target in (memory, redis_store):
                 await target.ingest(prepared(batches[i], visitor=visitor))
         in_memory = extract(*await memory.load_visitor("demo", visitor), T0 + 90_000)

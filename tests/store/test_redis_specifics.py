@@ -8,8 +8,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 
-from tests.factories import T0, ev, page, prepared
 from loadtests.redis_server import free_port
+from tests.factories import T0, ev, page, prepared
 from tracker.store import RedisStore, StoreUnavailable
 from tracker.store.redis import _COLLECT_LUA
 

@@ -169,7 +169,7 @@ class RedisStore:
     async def get_site_config(self, site: str) -> dict[str, Any] | None:
         with _guarded():
             raw = await self.client.get(f"{self.prefix}:site:{site}")
-        return None if raw is None else orjson.loads(raw)  # type: ignore[no-any-return]
+        return None if raw is None else dict(orjson.loads(raw))
 
     async def put_site_config(self, site: str, document: dict[str, Any]) -> None:
         with _guarded():
@@ -178,7 +178,8 @@ class RedisStore:
 
     async def list_sites(self) -> list[str]:
         with _guarded():
-            return sorted(s.decode() for s in await self.client.smembers(f"{self.prefix}:sites"))
+            members = await self.client.smembers(f"{self.prefix}:sites")
+            return sorted(site.decode() if isinstance(site, bytes) else site for site in members)
 
     async def ping(self) -> None:
         with _guarded():
