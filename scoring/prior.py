@@ -88,7 +88,14 @@ class StrugglePrior:
         return terms
 
     def predict_proba_one(self, features: Features) -> float:
-        return logistic(self.bias + sum(self.contributions(features).values()))
+        # Same sum as contributions(), without building the dict: this runs on every collect.
+        z = self.bias
+        log1p = math.log1p
+        for name, weight in self.weights.items():
+            value = features.get(name)
+            if value is not None and value != 0 and math.isfinite(value):
+                z += weight * (log1p(value) if value > 0 else -log1p(-value))
+        return logistic(z)
 
     def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
         """The prior is fixed by design; the blend learns around it."""

@@ -163,7 +163,7 @@ def test_joiner__invalid_propensity__rejected(propensity: float) -> None:
 @pytest.mark.parametrize("field", ["ignore_window_s", "ignored_weight", "snapshot_ttl_s"])
 def test_label_policy__non_positive_value__names_the_field(field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        LabelPolicy(**{field: 0.0})  # type: ignore[arg-type]
+        LabelPolicy(**{field: 0.0})
 
 
 def test_joiner__snapshot_expired__outcome_unmatched() -> None:
@@ -201,8 +201,8 @@ def test_joiner__examples_feed_the_site_scorer__score_moves_towards_outcomes() -
         scorer.learn_one(example.features, example.label, example.weight)
     assert scorer.version == 60
     assert scorer.predict_proba_one(STRUGGLING) > max(before, 0.5)
-    calm = scorer.predict_proba_one({"time_on_site_s": 40.0, "pages_viewed": 1.0})
-    assert scorer.predict_proba_one(STRUGGLING) - calm > 0.4
+    calm_score = scorer.predict_proba_one({"time_on_site_s": 40.0, "pages_viewed": 1.0})
+    assert scorer.predict_proba_one(STRUGGLING) - calm_score > 0.4
 
 
 def test_memory_store__over_capacity__oldest_evicted() -> None:

@@ -9,7 +9,7 @@ from scoring.base import signed_log1p
 from scoring.evaluate import progressive_validation
 from scoring.model import LogisticParams, OnlineLogistic
 from scoring.river_adapter import plain_river_scorer
-from scoring.synthetic import generate_sessions
+from scoring.synthetic import Example, generate_sessions
 
 
 def _slog(x: dict[str, float]) -> dict[str, float]:
@@ -32,8 +32,8 @@ def test_model__sgd_without_clip__equals_river_pipeline() -> None:
 
 @pytest.mark.parametrize("dataset", ["phishing", "sessions", "rare_sessions"])
 def test_model__progressive_auc__at_least_plain_river(dataset: str) -> None:
-    examples = {
-        "phishing": lambda: [(x, bool(y)) for x, y in datasets.Phishing()],
+    examples: list[Example] = {
+        "phishing": lambda: [(x, bool(y)) for x, y in datasets.Phishing()],  # type: ignore[no-untyped-call]
         "sessions": lambda: generate_sessions(3000, seed=31),
         "rare_sessions": lambda: generate_sessions(3000, seed=32, base_rate_shift=-1.5),
     }[dataset]()

@@ -81,7 +81,8 @@ def test_blend__prior_that_knows_nothing__hands_over_to_the_model() -> None:
     # On Phishing the struggle prior is a constant (AUC 0.5); the blend must become the model.
     rows = [(x, bool(y)) for x, y in datasets.Phishing()]
     blend = BlendedScorer(handover=50)
-    early, late = [], []
+    early: list[tuple[float, float, bool]] = []
+    late: list[tuple[float, float, bool]] = []
     for k, (x, y) in enumerate(rows):
         (early if k < 50 else late).append((blend.predict_proba_one(x), blend.model.predict_proba_one(x), y))
         blend.learn_one(x, y)
