@@ -32,9 +32,7 @@ class Burst(BaseModel):
         min_length=1,
         description="recency-weighted features halve every 2 minutes; 0.75 is about one event just now",
     )
-    sustain_s: float = Field(
-        default=0.0, ge=0.0, le=600.0, description="sustain time when the burst is present"
-    )
+    sustain_s: float = Field(default=0.0, ge=0.0, le=600.0, description="sustain time when the burst is present")
 
     @field_validator("features_at_least")
     @classmethod
@@ -80,14 +78,10 @@ class Respect(BaseModel):
 
     max_per_session: int = Field(default=1, ge=0, le=20)
     max_per_day: int = Field(default=2, ge=0, le=50, description="per visitor per UTC day, across sessions")
-    dismiss_cooldown_s: int = Field(
-        default=86_400, ge=0, description="after the visitor dismissed an invitation"
-    )
+    dismiss_cooldown_s: int = Field(default=86_400, ge=0, description="after the visitor dismissed an invitation")
     min_gap_s: int = Field(default=600, ge=0, description="between two invitations to the same visitor")
     honour_dnt: bool = Field(default=True, description="no invitation when the browser sends Do Not Track")
-    honour_gpc: bool = Field(
-        default=True, description="no invitation when the browser sends Global Privacy Control"
-    )
+    honour_gpc: bool = Field(default=True, description="no invitation when the browser sends Global Privacy Control")
 
 
 class SiteConfig(BaseModel):

@@ -68,9 +68,7 @@ class DecisionContext(BaseModel):
     facts: VisitorFacts = Field(description="from tracker.features.describe; missing keys mean nothing known")
     features: dict[str, float] = Field(default_factory=dict, description="from tracker.features.extract")
     score: float = Field(ge=0.0, le=1.0, description="the model's probability that a chat would help")
-    explanation: list[str] = Field(
-        default_factory=list, description="the model's strongest signals, first first"
-    )
+    explanation: list[str] = Field(default_factory=list, description="the model's strongest signals, first first")
     acceptance: float | None = Field(
         default=None,
         ge=0.0,
@@ -94,9 +92,7 @@ class DecisionContext(BaseModel):
     @classmethod
     def _fill_facts(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return _NOTHING_KNOWN | {
-                key: to_millis(v) if key.endswith("_ms") else v for key, v in value.items()
-            }
+            return _NOTHING_KNOWN | {key: to_millis(v) if key.endswith("_ms") else v for key, v in value.items()}
         return value
 
     @property

@@ -59,8 +59,7 @@ def _respect(context: DecisionContext) -> list[str]:
         r.DAILY_CAP_REACHED: facts.invites_shown_today >= respect.max_per_day,
         r.COOLDOWN_AFTER_DISMISS: facts.last_dismissed_ms is not None
         and now - facts.last_dismissed_ms < respect.dismiss_cooldown_s * 1000,
-        r.RECENTLY_INVITED: facts.last_invite_ms is not None
-        and now - facts.last_invite_ms < respect.min_gap_s * 1000,
+        r.RECENTLY_INVITED: facts.last_invite_ms is not None and now - facts.last_invite_ms < respect.min_gap_s * 1000,
     }
     return [code for code, failed in checks.items() if failed]
 
@@ -103,9 +102,7 @@ def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person_av
     if menu is not None:
         offer.mode, offer.message, offer.menu = "bot", config.fallback.bot.greeting, menu
         if person_available:
-            offer.expected_wait_s = cap.expected_wait_s(
-                config.capacity, context.capacity, context.expected_acceptance
-            )
+            offer.expected_wait_s = cap.expected_wait_s(config.capacity, context.capacity, context.expected_acceptance)
     elif mode != "suppress":
         offer.mode, offer.message = "offline", config.fallback.offline.message
         offer.leave_message = config.fallback.offline.leave_message
@@ -124,9 +121,7 @@ def _availability(context: DecisionContext) -> _Offer:
         return _fallback(
             context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
         )
-    if not cap.ranks_within(
-        config.capacity, snapshot, context.visitor, context.score, acceptance, context.rivals
-    ):
+    if not cap.ranks_within(config.capacity, snapshot, context.visitor, context.score, acceptance, context.rivals):
         return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
     return _Offer(mode="agent", expected_wait_s=0)
 
@@ -185,9 +180,7 @@ def decide(context: DecisionContext) -> Decision:
     why = [r.SCORE_ABOVE_THRESHOLD] if above else [r.EXPLORED]
     message, variant = offer.message, None
     if offer.mode == "agent":
-        picked = config.messages.pick(
-            context.facts.path, config.site, context.visitor, config.experiment.salt
-        )
+        picked = config.messages.pick(context.facts.path, config.site, context.visitor, config.experiment.salt)
         message, variant = picked.text, picked.id
     return Decision(
         action="invite",

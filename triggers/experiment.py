@@ -23,9 +23,7 @@ class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     holdout: float = Field(default=0.10, ge=0.0, le=0.5, description="share never invited, to measure uplift")
-    rollout: float = Field(
-        default=1.0, ge=0.0, le=1.0, description="share of the others the engine may invite"
-    )
+    rollout: float = Field(default=1.0, ge=0.0, le=1.0, description="share of the others the engine may invite")
     exploration: float = Field(
         default=0.02,
         ge=0.0,

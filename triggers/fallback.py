@@ -21,9 +21,7 @@ class MenuItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     label: str = Field(min_length=1, max_length=80)
-    answer: str | None = Field(
-        default=None, max_length=1000, description="a quick answer shown in the chat panel"
-    )
+    answer: str | None = Field(default=None, max_length=1000, description="a quick answer shown in the chat panel")
     url: str | None = Field(default=None, max_length=2048, description="a help page to open")
     handoff: bool = Field(default=False, description="the 'talk to a person' leaf")
     children: list[MenuItem] = Field(default_factory=list)

@@ -52,9 +52,7 @@ class BusinessHours(BaseModel):
     weekly: dict[Weekday, list[Interval]] = Field(
         default_factory=lambda: {day: ["09:00-17:00"] for day in WEEKDAYS[:5]}
     )
-    closed_dates: list[dt.date] = Field(
-        default_factory=list, description="public holidays, in the local calendar"
-    )
+    closed_dates: list[dt.date] = Field(default_factory=list, description="public holidays, in the local calendar")
 
     @field_validator("timezone")
     @classmethod
@@ -97,11 +95,7 @@ class BusinessHours(BaseModel):
             intervals = sorted(self.weekly.get(day, []))
             if not intervals:
                 continue
-            if (
-                groups
-                and groups[-1][1] == intervals
-                and WEEKDAYS.index(day) - 1 == WEEKDAYS.index(groups[-1][0][-1])
-            ):
+            if groups and groups[-1][1] == intervals and WEEKDAYS.index(day) - 1 == WEEKDAYS.index(groups[-1][0][-1]):
                 groups[-1][0].append(day)
             else:
                 groups.append(([day], intervals))

@@ -73,15 +73,11 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
                     },
                     {
                         "paths": ["/search"],
-                        "variants": [
-                            {"id": "search-help", "text": "Can't find it? Tell us what you're looking for."}
-                        ],
+                        "variants": [{"id": "search-help", "text": "Can't find it? Tell us what you're looking for."}],
                     },
                     {
                         "paths": ["/products/*"],
-                        "variants": [
-                            {"id": "product-question", "text": "Questions about this product? Ask us."}
-                        ],
+                        "variants": [{"id": "product-question", "text": "Questions about this product? Ask us."}],
                     },
                 ],
                 "default": [{"id": "default", "text": "Hi! Can we help you find anything?"}],

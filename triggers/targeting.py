@@ -59,9 +59,7 @@ class TextMatch(BaseModel):
 
     equals: str | None = None
     contains: str | None = None
-    glob: str | None = Field(
-        default=None, description="shell-style glob over the whole text, e.g. 'spring-*'"
-    )
+    glob: str | None = Field(default=None, description="shell-style glob over the whole text, e.g. 'spring-*'")
     domain: str | None = Field(default=None, description="host equals this domain or is a subdomain of it")
     present: bool | None = Field(default=None, description="true: the value is known; false: it is absent")
 
@@ -155,7 +153,4 @@ class Targeting(BaseModel):
     audience: Condition = Field(default_factory=Condition, description="who may be invited")
 
     def path_allowed(self, path: str | None) -> bool:
-        return (
-            first_match(self.include_paths, path) is not None
-            and first_match(self.exclude_paths, path) is None
-        )
+        return first_match(self.include_paths, path) is not None and first_match(self.exclude_paths, path) is None

@@ -34,16 +34,12 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
             "dismiss_cooldown_s": draw(st.sampled_from([0, 3600, 86_400])),
             "min_gap_s": draw(st.sampled_from([0, 600])),
         },
-        "targeting": {
-            "exclude_paths": draw(st.sampled_from([[], ["/checkout/payment"], ["/help", "/cart"]]))
-        },
+        "targeting": {"exclude_paths": draw(st.sampled_from([[], ["/checkout/payment"], ["/help", "/cart"]]))},
         "fallback": {
             "when_no_capacity": draw(st.sampled_from(["bot", "offline", "suppress"])),
             "when_closed": draw(st.sampled_from(["bot", "offline", "suppress"])),
         },
-        "hours": draw(
-            st.sampled_from([None, {"timezone": "Europe/Berlin"}, {"timezone": "America/New_York"}])
-        ),
+        "hours": draw(st.sampled_from([None, {"timezone": "Europe/Berlin"}, {"timezone": "America/New_York"}])),
         "experiment": {
             "holdout": draw(st.sampled_from([0.0, 0.1, 0.5])),
             "rollout": draw(st.sampled_from([0.5, 1.0])),
@@ -72,9 +68,7 @@ def contexts(draw: st.DrawFn) -> DecisionContext:
                 "session_started_ms": _ago(
                     now,
                     draw(
-                        rarely.flatmap(
-                            lambda early: st.integers(0, 60_000) if early else st.integers(60_000, 600_000)
-                        )
+                        rarely.flatmap(lambda early: st.integers(0, 60_000) if early else st.integers(60_000, 600_000))
                     ),
                 ),
                 "invites_shown_session": draw(rarely.map(int)),
@@ -90,9 +84,7 @@ def contexts(draw: st.DrawFn) -> DecisionContext:
                 "agents": agents,
                 "pending_invites": draw(st.lists(st.floats(0.0, 1.0), max_size=4)),
             },
-            "rivals": draw(
-                st.lists(st.fixed_dictionaries({"visitor": ids, "score": st.floats(0.0, 1.0)}), max_size=3)
-            ),
+            "rivals": draw(st.lists(st.fixed_dictionaries({"visitor": ids, "score": st.floats(0.0, 1.0)}), max_size=3)),
             "privacy": {"dnt": draw(rarely)},
             "in_chat": draw(rarely),
             "above_threshold_since_ms": _ago(now, draw(st.none() | st.integers(0, 60_000) | st.just(60_000))),
