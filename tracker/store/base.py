@@ -10,10 +10,12 @@ keeps its batch and retries.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from tracker.ingest import PreparedBatch
+from tracker.merge import Op
 
 DEFAULT_SHARDS = 16
 VISITOR_TTL_MS = 30 * 24 * 3600 * 1000
@@ -21,6 +23,10 @@ COUNTER_TTL_MS = 400 * 24 * 3600 * 1000
 LOG_MAX_ENTRIES = 100_000
 """Per shard; Redis trims approximately (``MAXLEN ~``)."""
 LOG_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+
+
+EXPIRING_TABLES = ("agents", "pending", "pool")
+"""Small per-site tables whose members expire: online agents, shown unanswered invites, waiting visitors."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -80,6 +86,57 @@ class Store(Protocol):
     async def forget_visitor(self, site: str, visitor: str) -> None:
         """Delete a visitor's state (privacy requests). The log is trimmed by age."""
         ...
+
+    async def apply_ops(self, site: str, visitor: str, session: str, ops: Sequence[Op]) -> bool:
+        """Merge ops that come from a decision (an invitation offered, evidence timing) into a visitor.
+
+        Session ops apply only while ``session`` is still the visitor's current session; returns
+        whether it was.
+        """
+        ...
+
+    async def add_counters(self, site: str, day: int, counts: Mapping[str, int]) -> None:
+        """Add to the site's counters for one day (decisions by reason, invitations...)."""
+        ...
+
+    # -- availability: who can answer, who is waiting ---------------------------------------
+
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
+                           expires_ms: int) -> None:
+        """Put ``member`` in one of the site's small expiring tables (agents, pending invites, pool)."""
+        ...
+
+    async def drop_expiring(self, site: str, table: str, member: str) -> None: ...
+
+    async def read_expiring(self, site: str, table: str, now_ms: int) -> dict[str, dict[str, Any]]:
+        """The table's members that have not expired at ``now_ms``."""
+        ...
+
+    # -- learning: one label stream per site, one model per site ----------------------------
+
+    async def append_labels(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append decision snapshots and outcomes for the site's single learner."""
+        ...
+
+    async def read_labels(self, site: str, count: int, block_ms: int,
+                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """New records for the learner (waiting up to ``block_ms`` for some); with ``pending``, the
+        records handed out before but never committed (what a restarted learner must redo)."""
+        ...
+
+    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
+                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+        """Publish a model and acknowledge the labels it learned from, atomically: after a crash the
+        learner resumes from the last commit without losing or double-learning a label."""
+        ...
+
+    async def model_version(self, site: str) -> int | None: ...
+
+    async def get_model(self, site: str) -> tuple[int, bytes, dict[str, Any]] | None:
+        """(version, model snapshot, quality report) of the last commit."""
+        ...
+
+    async def learner_state(self, site: str) -> bytes | None: ...
 
     async def get_site_config(self, site: str) -> dict[str, Any] | None: ...
 

@@ -8,8 +8,11 @@ analytics survive a restart.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import pickle
 import time
+from collections.abc import Mapping, Sequence
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 import orjson
 
 from tracker.ingest import DEDUP_WINDOW, PreparedBatch
-from tracker.merge import apply_all
+from tracker.merge import Op, apply_all
 from tracker.session import SESSION_IDLE_MS, continuity
 from tracker.store.base import (
     LOG_MAX_AGE_MS,
@@ -44,6 +47,7 @@ class MemoryStore:
         max_visitors: int = 200_000,
         log_entries: int = 50_000,
         log_file: Path | None = None,
+        model_dir: Path | None = None,
         visitor_ttl_ms: int = VISITOR_TTL_MS,
         idle_ms: int = SESSION_IDLE_MS,
         clock: Any = time.monotonic,
@@ -54,6 +58,17 @@ class MemoryStore:
         self._log_file = log_file
         self._counters: defaultdict[tuple[str, int], dict[str, str]] = defaultdict(dict)
         self._sites: dict[str, dict[str, Any]] = {}
+        self._expiring: defaultdict[tuple[str, str], dict[str, tuple[int, dict[str, Any]]]] = defaultdict(dict)
+        self._labels: defaultdict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        self._label_read: defaultdict[str, int] = defaultdict(int)  # records handed to the learner
+        self._label_committed: defaultdict[str, int] = defaultdict(int)
+        self._label_seq = 0
+        self._label_arrived = asyncio.Event()
+        self._models: dict[str, tuple[int, bytes, dict[str, Any]]] = {}
+        self._learner_states: dict[str, bytes] = {}
+        self._model_dir = model_dir
+        if model_dir is not None:
+            self._reload_models(model_dir)
         self._visitor_ttl_s = visitor_ttl_ms / 1000
         self._idle_ms = idle_ms
         self._clock = clock
@@ -154,6 +169,92 @@ class MemoryStore:
 
     async def counters(self, site: str, day: int) -> dict[str, int]:
         return {name: int(float(value)) for name, value in self._counters.get((site, day), {}).items()}
+
+    async def apply_ops(self, site: str, visitor: str, session: str, ops: Sequence[Op]) -> bool:
+        entry = self._entry(site, visitor)
+        current = entry.session.get("sid") == session
+        apply_all(entry.session if current else {}, entry.visitor, ops)
+        return current
+
+    async def add_counters(self, site: str, day: int, counts: Mapping[str, int]) -> None:
+        counters = self._counters[(site, day)]
+        for name, count in counts.items():
+            counters[name] = str(int(counters.get(name, "0")) + count)
+
+    # -- availability ---------------------------------------------------------------------
+
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
+                           expires_ms: int) -> None:
+        self._expiring[(site, table)][member] = (expires_ms, payload)
+
+    async def drop_expiring(self, site: str, table: str, member: str) -> None:
+        self._expiring[(site, table)].pop(member, None)
+
+    async def read_expiring(self, site: str, table: str, now_ms: int) -> dict[str, dict[str, Any]]:
+        members = self._expiring[(site, table)]
+        for gone in [m for m, (expires, _) in members.items() if expires <= now_ms]:
+            del members[gone]
+        return {member: payload for member, (_, payload) in members.items()}
+
+    # -- learning ---------------------------------------------------------------------------
+
+    async def append_labels(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        for record in records:
+            self._label_seq += 1
+            self._labels[site].append((str(self._label_seq), dict(record)))
+        self._label_arrived.set()
+
+    async def read_labels(self, site: str, count: int, block_ms: int,
+                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        if pending:
+            return self._labels[site][:min(count, self._label_read[site])]
+        if self._label_read[site] >= len(self._labels[site]) and block_ms > 0:
+            self._label_arrived.clear()
+            try:
+                await asyncio.wait_for(self._label_arrived.wait(), block_ms / 1000)
+            except TimeoutError:
+                return []
+        start = self._label_read[site]
+        records = self._labels[site][start:start + count]
+        self._label_read[site] = start + len(records)
+        return records
+
+    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
+                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+        self._models[site] = (version, model, dict(quality))
+        self._learner_states[site] = learner_state
+        if label_ids:
+            committed = self._labels[site]
+            last = next(i for i, (label_id, _) in enumerate(committed) if label_id == label_ids[-1]) + 1
+            del committed[:last]  # learned and committed: nothing will read them again
+            self._label_read[site] = max(0, self._label_read[site] - last)
+        if self._model_dir is not None:
+            self._save_model(site)
+
+    async def model_version(self, site: str) -> int | None:
+        model = self._models.get(site)
+        return None if model is None else model[0]
+
+    async def get_model(self, site: str) -> tuple[int, bytes, dict[str, Any]] | None:
+        return self._models.get(site)
+
+    async def learner_state(self, site: str) -> bytes | None:
+        return self._learner_states.get(site)
+
+    def _save_model(self, site: str) -> None:
+        assert self._model_dir is not None
+        self._model_dir.mkdir(parents=True, exist_ok=True)
+        target = self._model_dir / f"{site}.learner"
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps((self._models[site], self._learner_states[site])))
+        partial.replace(target)  # atomic: a crash leaves the previous commit
+
+    def _reload_models(self, directory: Path) -> None:
+        for path in directory.glob("*.learner"):
+            try:
+                self._models[path.stem], self._learner_states[path.stem] = pickle.loads(path.read_bytes())
+            except (pickle.UnpicklingError, EOFError, ValueError):
+                continue  # the learner starts that site from its prior
 
     # -- sites ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
+from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS
 from tracker.store.base import (
     COUNTER_TTL_MS,
@@ -33,7 +34,15 @@ from tracker.store.base import (
     shard_of,
 )
 
-_COLLECT_LUA = resources.files("tracker.store").joinpath("collect.lua").read_text()
+def _script(name: str) -> str:
+    """A script with the shared merge functions in front of it."""
+    folder = resources.files("tracker.store")
+    return folder.joinpath("merge.lua").read_text() + folder.joinpath(name).read_text()
+
+
+_COLLECT_LUA = _script("collect.lua")
+_APPLY_LUA = _script("apply.lua")
+LEARNER_GROUP = "learner"
 
 RING_FIELD = re.compile(rb"^f\d$")
 UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError,
@@ -76,6 +85,8 @@ class RedisStore:
         self._idle_ms = idle_ms
         self._log_max_entries = log_max_entries
         self._collect = client.register_script(_COLLECT_LUA)
+        self._apply = client.register_script(_APPLY_LUA)
+        self._groups_ready: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -163,6 +174,112 @@ class RedisStore:
             for name, value in counts.items():
                 totals[name.decode()] = totals.get(name.decode(), 0) + int(float(value))
         return totals
+
+    async def apply_ops(self, site: str, visitor: str, session: str, ops: Sequence[Op]) -> bool:
+        args: list[Any] = [session, self._visitor_ttl_ms, len(ops)]
+        for op in ops:
+            args += op
+        with _guarded():
+            return bool(await self._apply(keys=list(self._visitor_keys(site, visitor)), args=args))
+
+    async def add_counters(self, site: str, day: int, counts: Mapping[str, int]) -> None:
+        key = self._counters_key(site, 0, day)
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for name, count in counts.items():
+                    pipe.hincrby(key, name, count)
+                pipe.pexpire(key, COUNTER_TTL_MS)
+                await pipe.execute()
+
+    # -- availability -------------------------------------------------------------------------
+
+    def _site_key(self, site: str, name: str) -> str:
+        return f"{self.prefix}:{{{site}}}:{name}"
+
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
+                           expires_ms: int) -> None:
+        with _guarded():
+            await self.client.hset(self._site_key(site, f"x:{table}"), member,
+                                   b"%d|" % expires_ms + orjson.dumps(payload))
+
+    async def drop_expiring(self, site: str, table: str, member: str) -> None:
+        with _guarded():
+            await self.client.hdel(self._site_key(site, f"x:{table}"), member)
+
+    async def read_expiring(self, site: str, table: str, now_ms: int) -> dict[str, dict[str, Any]]:
+        key = self._site_key(site, f"x:{table}")
+        with _guarded():
+            raw = await self.client.hgetall(key)
+        live, expired = {}, []
+        for member, value in raw.items():
+            expires, _, payload = value.partition(b"|")
+            if int(expires) > now_ms:
+                live[member.decode()] = orjson.loads(payload)
+            else:
+                expired.append(member)
+        if expired:
+            with _guarded():
+                await self.client.hdel(key, *expired)
+        return live
+
+    # -- learning ---------------------------------------------------------------------------
+
+    async def append_labels(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        key = self._site_key(site, "labels")
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for record in records:
+                    pipe.xadd(key, {"r": orjson.dumps(record)}, maxlen=LOG_MAX_ENTRIES, approximate=True)
+                await pipe.execute()
+
+    async def _ensure_group(self, key: str) -> None:
+        if key in self._groups_ready:
+            return
+        try:
+            await self.client.xgroup_create(key, LEARNER_GROUP, id="0", mkstream=True)
+        except redis_errors.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._groups_ready.add(key)
+
+    async def read_labels(self, site: str, count: int, block_ms: int,
+                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        key = self._site_key(site, "labels")
+        with _guarded():
+            await self._ensure_group(key)
+            reply = await self.client.xreadgroup(LEARNER_GROUP, "learner", {key: "0" if pending else ">"},
+                                                 count=count, block=None if pending or not block_ms else block_ms)
+        return [(entry_id.decode(), orjson.loads(fields[b"r"]))
+                for _, entries in (reply or []) for entry_id, fields in entries if fields]
+
+    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
+                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+        with _guarded():
+            async with self.client.pipeline(transaction=True) as pipe:  # MULTI: all of it or none
+                pipe.hset(self._site_key(site, "model"), mapping={
+                    "version": version, "model": model, "quality": orjson.dumps(quality), "state": learner_state})
+                if label_ids:
+                    pipe.xack(self._site_key(site, "labels"), LEARNER_GROUP, *label_ids)
+                    pipe.xdel(self._site_key(site, "labels"), *label_ids)
+                await pipe.execute()
+
+    async def model_version(self, site: str) -> int | None:
+        with _guarded():
+            version = await self.client.hget(self._site_key(site, "model"), "version")
+        return None if version is None else int(version)
+
+    async def get_model(self, site: str) -> tuple[int, bytes, dict[str, Any]] | None:
+        with _guarded():
+            version, model, quality = await self.client.hmget(self._site_key(site, "model"),
+                                                              ["version", "model", "quality"])
+        if version is None or model is None:
+            return None
+        return int(version), model, orjson.loads(quality or b"{}")
+
+    async def learner_state(self, site: str) -> bytes | None:
+        with _guarded():
+            state: bytes | None = await self.client.hget(self._site_key(site, "model"), "state")
+        return state
 
     # -- sites -----------------------------------------------------------------------------
 
