@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,14 +12,20 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.decisions import NeverInvitePlaceholder
+from api.availability import Availability
+from api.counters import CounterBuffer
+from api.decider import Decider
 from api.engine import Engine
 from api.openapi import BATCH_COMPONENTS
-from api.routes import collect, health
+from api.periodic import Periodic
+from api.routes import collect, health, pages
 from api.settings import Settings
 from api.sites import SiteDirectory
-from tracker.store import MemoryStore, RedisStore, Store
+from scoring.learner import LearnerPool
+from scoring.models import ModelCache
+from tracker.store import MemoryStore, RedisStore, Store, StoreUnavailable
 from triggers import SiteConfig
+from triggers.presets import demo_config
 
 log = logging.getLogger("tactful")
 
@@ -26,11 +34,12 @@ def open_store(settings: Settings) -> Store:
     if settings.redis_url:
         return RedisStore.from_url(settings.redis_url, prefix=settings.redis_prefix, shards=settings.redis_shards)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return MemoryStore(max_visitors=settings.max_visitors, log_file=settings.data_dir / "events.jsonl")
+    return MemoryStore(max_visitors=settings.max_visitors, log_file=settings.data_dir / "events.jsonl",
+                       model_dir=settings.data_dir / "models")
 
 
 def demo_site(settings: Settings) -> SiteConfig:
-    return SiteConfig(site="demo", allowed_origins=[settings.public_url])
+    return demo_config([settings.public_url])
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -39,16 +48,40 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state_store = store if store is not None else open_store(settings)
-        sites = SiteDirectory(state_store, settings.site_refresh_s)
+        sites = SiteDirectory(state_store)
         if settings.demo and await state_store.get_site_config("demo") is None:
             await sites.put(demo_site(settings))
         await sites.reload()
-        sites.start()
-        app.state.engine = Engine(state_store, sites, NeverInvitePlaceholder())
+        models = ModelCache(state_store)
+        await models.refresh_all()
+        availability = Availability(state_store, sites.keys)
+        await availability.refresh_all()
+        counters = CounterBuffer(state_store)
+        decider = Decider(state_store, models, availability, counters)
+        app.state.engine = Engine(state_store, sites, decider)
+        background = [
+            Periodic("site configs", sites.reload, settings.site_refresh_s),
+            Periodic("models", models.refresh_all, settings.model_refresh_s),
+            Periodic("availability", availability.refresh_all, settings.availability_refresh_s),
+            Periodic("counters", counters.flush, 1.0),
+        ]
+        for job in background:
+            job.start()
+        # One process owns the memory store, so it is also the single learner; with Redis,
+        # `tactful learner` is (run_learner=True makes a worker do it, for small deployments).
+        learners = LearnerPool(state_store) if settings.run_learner or isinstance(state_store, MemoryStore) else None
+        learning = asyncio.create_task(learners.run()) if learners else None
         try:
             yield
         finally:
-            await sites.stop()
+            for job in background:
+                await job.stop()
+            await decider.drain()
+            with contextlib.suppress(StoreUnavailable):
+                await counters.flush()
+            if learners is not None and learning is not None:
+                await learners.stop()
+                await learning
             if store is None:
                 await state_store.close()
 
@@ -57,6 +90,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.include_router(collect.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

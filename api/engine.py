@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from api.decisions import DecisionPolicy
+from api.decider import Decider
 from api.sites import SiteDirectory
-from tracker.features import describe, extract
 from tracker.ingest import prepare
 from tracker.store import Store, StoreUnavailable
 from tracker.validation import ProtocolError, parse_batch
+from triggers.context import Privacy
 
 RETRY_AFTER_S = 2
 
@@ -35,17 +35,17 @@ def _error(status: int, code: str, message: str, field: str | None = None,
 
 
 class Engine:
-    def __init__(self, store: Store, sites: SiteDirectory, policy: DecisionPolicy,
+    def __init__(self, store: Store, sites: SiteDirectory, decider: Decider,
                  clock: Any = time.time) -> None:
         self.store = store
         self.sites = sites
-        self.policy = policy
+        self.decider = decider
         self._clock = clock
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def collect(self, body: bytes, origin: str | None) -> Outcome:
+    async def collect(self, body: bytes, origin: str | None, privacy: Privacy | None = None) -> Outcome:
         try:
             batch = parse_batch(body)
         except ProtocolError as error:
@@ -63,9 +63,8 @@ class Engine:
         except StoreUnavailable:
             return _error(503, "store_unavailable", "state store unavailable; keep the batch and retry",
                           headers={"Retry-After": str(RETRY_AFTER_S)})
-        decision = None
-        if not result.stale:
-            features = extract(result.session, result.visitor, now_ms)
-            facts = describe(result.session, result.visitor, now_ms)
-            decision = self.policy.decide(config, batch.visitor, features, facts, now_ms)
+        try:
+            decision = await self.decider.after_ingest(config, prepared, result, privacy or Privacy(), now_ms)
+        except StoreUnavailable:
+            decision = None  # the events are stored; without the store there is no safe invitation
         return Outcome(200, {"accepted": len(batch.events), "decision": decision}, {})

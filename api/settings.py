@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="where browsers reach this server")
     max_visitors: int = Field(200_000, ge=100, description="memory mode: visitors kept before the oldest go")
     site_refresh_s: float = Field(2.0, gt=0, le=60, description="how often workers reload site configs")
+    model_refresh_s: float = Field(2.0, gt=0, le=60, description="how often workers look for a new model")
+    availability_refresh_s: float = Field(0.5, gt=0, le=10, description="how often workers reread agent capacity")
+    run_learner: bool = Field(False, description="with Redis: this process also runs the learner (one only!)")
 
     @field_validator("public_url")
     @classmethod

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from pydantic import ValidationError
 
-from tracker.store import Store, StoreUnavailable
+from tracker.store import Store
 from triggers import SiteConfig
 
 log = logging.getLogger("tactful.sites")
 
 
 class SiteDirectory:
-    def __init__(self, store: Store, refresh_s: float) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._refresh_s = refresh_s
         self._sites: dict[str, SiteConfig] = {}
-        self._task: asyncio.Task[None] | None = None
+
+    def keys(self) -> list[str]:
+        return list(self._sites)
 
     def get(self, site: str) -> SiteConfig | None:
         return self._sites.get(site)
@@ -45,20 +44,3 @@ class SiteDirectory:
                 if site in self._sites:
                     sites[site] = self._sites[site]
         self._sites = sites
-
-    async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh_s)
-            try:
-                await self.reload()
-            except StoreUnavailable as error:
-                log.warning("site configs not refreshed, store unavailable: %s", error)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._refresh_forever())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

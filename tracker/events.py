@@ -130,3 +130,21 @@ def ops_for(event: p.Event, ts: int) -> list[Op]:
             if event.value is not None:
                 ops.append(Op("s", "cw", "+f", repr(event.value)))
     return ops
+
+
+# -- ops that come from the engine rather than from the browser ------------------------------
+
+
+def invite_offered_ops(now_ms: int) -> list[Op]:
+    """An invitation decided now: caps and gaps hold before the browser reports it shown."""
+    return [Op("s", "io", "+", "1"), Op("v", f"o{now_ms // 86_400_000}", "+k", "1"), Op("v", "li", ">", str(now_ms))]
+
+
+def evidence_ops(now_ms: int, since_ms: int | None) -> list[Op]:
+    """Remember when the score rose to the threshold (empty: it is below)."""
+    return [Op("s", "es", "=", f"{now_ms}|{'' if since_ms is None else since_ms}")]
+
+
+def chat_ops(now_ms: int, open_: bool) -> list[Op]:
+    """A chat opened or closed for the visitor's current session: no invitation while one is open."""
+    return [Op("s", "ch", "=", f"{now_ms}|{1 if open_ else 0}")]

@@ -167,6 +167,9 @@ class VisitorFacts:
     exit_intent_ms: int | None
     last_visible_ms: int | None
     extra: dict[str, str] = field(default_factory=dict)
+    evidence_since_ms: int | None = None
+    """When the score last rose to the site's threshold in this session (remembered by the engine)."""
+    in_chat: bool = False
 
 
 def _opt_int(state: Mapping[str, str], key: str) -> int | None:
@@ -188,14 +191,17 @@ def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int
         returning=_num(visitor, "ns") > 1,
         session_started_ms=_opt_int(session, "st"),
         last_seen_ms=_opt_int(session, "ls"),
-        invites_shown_session=int(_num(session, "is")),
+        # Offered (decided) counts too: the cap holds before the browser reports the invitation shown.
+        invites_shown_session=int(max(_num(session, "is"), _num(session, "io"))),
         invites_accepted_session=int(_num(session, "ia")),
         invites_dismissed_session=int(_num(session, "id")),
-        invites_shown_today=int(_num(visitor, f"i{now_ms // 86_400_000}")),
+        invites_shown_today=int(max(_num(visitor, f"i{now_ms // 86_400_000}"), _num(visitor, f"o{now_ms // 86_400_000}"))),
         last_invite_ms=_opt_int(visitor, "li"),
         last_dismissed_ms=_opt_int(visitor, "ld"),
         last_accepted_ms=_opt_int(visitor, "la"),
         opted_out=bool(visitor.get("oo")),
         exit_intent_ms=_opt_int(session, "xl"),
         last_visible_ms=_opt_int(session, "hv"),
+        evidence_since_ms=int(evidence[1]) if (evidence := _stamped(session, "es")) and evidence[1] else None,
+        in_chat=(chat[1] == "1") if (chat := _stamped(session, "ch")) else False,
     )

@@ -38,7 +38,7 @@ Millis = Annotated[int, BeforeValidator(to_millis)]
 
 _NOTHING_KNOWN: dict[str, Any] = (
     {f.name: {"utm": {}, "custom_events": {}, "extra": {}}.get(f.name) for f in fields(VisitorFacts)}
-    | {"session": "", "returning": False, "opted_out": False}
+    | {"session": "", "returning": False, "opted_out": False, "in_chat": False}
     | {
         name: 0
         for name in (

@@ -8,6 +8,7 @@ from api.deps import EngineDep
 from api.openapi import COLLECT_OPENAPI
 from api.responses import json_response, problem
 from tracker.protocol import MAX_BODY_BYTES
+from triggers.context import Privacy
 
 router = APIRouter(tags=["collect"])
 
@@ -45,7 +46,8 @@ async def collect(request: Request, engine: EngineDep) -> Response:
     except BodyTooLarge:
         return problem(413, "body_too_large", f"the body limit is {MAX_BODY_BYTES} bytes")
     origin = request.headers.get("origin")
-    outcome = await engine.collect(body, origin)
+    privacy = Privacy(dnt=request.headers.get("dnt") == "1", gpc=request.headers.get("sec-gpc") == "1")
+    outcome = await engine.collect(body, origin, privacy)
     headers = outcome.headers | (_cors(origin) if outcome.status != 403 else {})
     return json_response(outcome.body, outcome.status, headers)
 

@@ -1,15 +1,18 @@
-"""Apps under test, on both stores, driven through real HTTP semantics (Starlette's TestClient)."""
+"""Apps under test, on both stores, driven through real HTTP semantics (Starlette's TestClient).
+
+The app opens and closes its own store (as in production), so its background jobs never outlive
+their connections; Redis keys go under a fresh prefix and are deleted afterwards.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-import redis.asyncio as aioredis
+import redis
 from fastapi.testclient import TestClient
 
 from api import Settings, create_app
-from tracker.store import MemoryStore, RedisStore, Store
 
 ORIGIN = "http://shop.test"
 
@@ -18,23 +21,24 @@ def settings(**overrides: object) -> Settings:
     return Settings(public_url=ORIGIN, demo=True, **overrides)  # type: ignore[arg-type]
 
 
+def delete_prefix(url: str, prefix: str) -> None:
+    with redis.Redis.from_url(url) as client:
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+
+
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def app_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+def app_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    data_dir = tmp_path_factory.mktemp("data")
     if request.param == "memory":
-        yield MemoryStore()
-    else:
-        url = request.getfixturevalue("redis_url")
-        prefix = request.getfixturevalue("key_prefix")
-        yield RedisStore(aioredis.Redis.from_url(url), prefix=prefix, shards=4)
+        yield settings(data_dir=data_dir)
+        return
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("key_prefix")
+    yield settings(data_dir=data_dir, redis_url=url, redis_prefix=prefix, redis_shards=4)
+    delete_prefix(url, prefix)
 
 
 @pytest.fixture
-def client(app_store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(), store=app_store), base_url="http://testserver") as test_client:
+def client(app_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(app_settings), base_url="http://testserver") as test_client:
         yield test_client
-        if isinstance(app_store, RedisStore):
-            async def cleanup() -> None:
-                async for key in app_store.client.scan_iter(match=f"{app_store.prefix}:*"):
-                    await app_store.client.delete(key)
-                await app_store.close()
-            test_client.portal.call(cleanup)  # type: ignore[union-attr]

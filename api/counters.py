@@ -1,0 +1,42 @@
+"""Decision counters, summed in the worker and added to the store once a second.
+
+Counting every decision with its own store write would double the round trips
+of a collect; the counts are analytics, so a second's delay is fine. On
+shutdown the buffer is flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+
+from tracker.store import Store, StoreUnavailable
+from tracker.store.base import day_of
+from triggers.context import Decision
+
+log = logging.getLogger("tactful.counters")
+
+
+class CounterBuffer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._counts: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+
+    def count(self, site: str, now_ms: int, *names: str) -> None:
+        self._counts[(site, day_of(now_ms))].update(names)
+
+    def count_decision(self, site: str, now_ms: int, decision: Decision) -> None:
+        """``decisions``, ``invites``, ``invites.<mode>``, and ``d.<reason>`` for every policy reason."""
+        names = ["decisions", *(f"d.{code}" for code in decision.codes)]
+        if decision.action == "invite":
+            names += ["invites", f"invites.{decision.mode}", f"group.{decision.group}"]
+        self.count(site, now_ms, *names)
+
+    async def flush(self) -> None:
+        pending, self._counts = self._counts, defaultdict(Counter)
+        for (site, day), counts in pending.items():
+            try:
+                await self.store.add_counters(site, day, counts)
+            except StoreUnavailable:
+                self._counts[(site, day)].update(counts)  # kept for the next flush
+                raise
