@@ -1,0 +1,214 @@
+"""The browser bundle (``/tactful.js``) and the demo shop (``/demo``).
+
+The widget is plain ES2017 in ``widget_js/src``. It is concatenated here, once per
+process, in the order ``widget_js/bundles.json`` gives, inside one closure, with
+whole-line comments and indentation dropped: no node and no build step, so a
+fresh checkout serves it as is.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+
+router = APIRouter(include_in_schema=False)
+
+WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget_js"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "static" / "demo"
+
+BUNDLE_CACHE = "public, max-age=300, stale-while-revalidate=86400"
+"""The snippet's URL is not versioned: five minutes lets a fix reach every page soon, the ETag
+makes the revalidation cheap."""
+
+DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+"""The demo proves the bundle needs neither inline scripts nor inline styles."""
+
+DEMO_PAGES = {"search", "cart", "checkout", "help"}
+MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+               ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(css|js|svg)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+_WORD = re.compile(r"[A-Za-z0-9_$]")
+_REGEX_AFTER = set("(,=:[!&|?{};+-*%<>~^") | {""}
+_REGEX_KEYWORDS = ("return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw")
+
+
+def minify(source: str) -> str:
+    """Drop comments and the whitespace JavaScript does not need.
+
+    A small scanner, not a parser: it knows strings, comments and regular
+    expression literals (a ``/`` after an operator or keyword starts one), keeps
+    one space between two words and keeps line breaks that automatic semicolon
+    insertion could depend on. The widget has no template literals; the scanner
+    refuses them rather than guess.
+    """
+    out: list[str] = []
+    i, n = 0, len(source)
+
+    def last() -> str:
+        return out[-1][-1] if out else ""
+
+    while i < n:
+        char = source[i]
+        if char in "'\"":
+            end = i + 1
+            while source[end] != char:
+                end += 2 if source[end] == "\\" else 1
+            out.append(source[i:end + 1])
+            i = end + 1
+        elif char == "`":
+            raise ValueError("template literals are not supported by the widget's minifier")
+        elif source.startswith("//", i):
+            i = source.find("\n", i)
+            i = n if i < 0 else i
+        elif source.startswith("/*", i):
+            i = source.index("*/", i) + 2
+        elif char == "/" and _starts_regex(out):
+            end, in_class = i + 1, False
+            while in_class or source[end] != "/":
+                in_class = (in_class or source[end] == "[") and source[end] != "]"
+                end += 2 if source[end] == "\\" else 1
+            end += 1
+            while end < n and source[end].isalpha():
+                end += 1
+            out.append(source[i:end])
+            i = end
+        elif char.isspace():
+            end = i
+            while end < n and source[end].isspace():
+                end += 1
+            following = source[end] if end < n else ""
+            if "\n" in source[i:end] and last() not in "\n{;,([" and following not in ")]}":
+                out.append("\n")
+            elif _WORD.match(last() or " ") and _WORD.match(following or " ") or last() + following in ("++", "--"):
+                out.append(" ")
+            i = end
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out).strip()
+
+
+def _starts_regex(out: list[str]) -> bool:
+    text = "".join(out[-3:]).rstrip()
+    if not text or text[-1] in _REGEX_AFTER:
+        return True
+    return any(text.endswith(word) and not _WORD.match(text[-len(word) - 1:-len(word)] or " ")
+               for word in _REGEX_KEYWORDS)
+
+
+def _asset(body: bytes) -> Asset:
+    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0),
+                 '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+@functools.cache
+def bundle(name: str) -> Asset:
+    """One served bundle, built on first use and kept for the life of the process."""
+    manifest = json.loads((WIDGET_DIR / "bundles.json").read_text("utf-8"))
+    parts = [minify((WIDGET_DIR / "src" / part).read_text("utf-8")) for part in manifest[name]]
+    source = "\n".join(parts)
+    build = hashlib.sha256(source.encode()).hexdigest()[:12]
+    text = (f"/*! Tactful {name} {build} | docs/embedding.md */\n"
+            f"(function(){{'use strict';var BUILD='{build}';\n{source}\n}})();\n")
+    return _asset(text.encode())
+
+
+def bundle_names() -> list[str]:
+    manifest = json.loads((WIDGET_DIR / "bundles.json").read_text("utf-8"))
+    return [name for name in manifest if not name.startswith("_")]
+
+
+def accepts_gzip(header: str) -> bool:
+    for coding in header.lower().split(","):
+        name, _, params = coding.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def serve(request: Request, asset: Asset, media_type: str, headers: dict[str, str]) -> Response:
+    """With an ETag (304 when it matches) and gzip when the client takes it."""
+    headers = headers | {"ETag": asset.etag, "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        return Response(asset.gzipped, media_type=media_type, headers=headers | {"Content-Encoding": "gzip"})
+    return Response(asset.body, media_type=media_type, headers=headers)
+
+
+@router.api_route("/tactful.js", methods=["GET", "HEAD"])
+@router.api_route("/tactful-tracker.js", methods=["GET", "HEAD"])
+async def widget(request: Request) -> Response:
+    """The full bundle, or the tracker alone for sites that only want analytics."""
+    # Any origin may load it (it is public); CORP lets pages with COEP embed it too.
+    return serve(request, bundle(request.url.path.lstrip("/")), MEDIA_TYPES[".js"], {
+        "Cache-Control": BUNDLE_CACHE, "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin"})
+
+
+def _demo_file(path: Path) -> Response:
+    if not path.is_file():
+        raise HTTPException(404)
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if path.suffix == ".html":
+        headers |= {"Content-Security-Policy": DEMO_CSP, "Referrer-Policy": "strict-origin-when-cross-origin"}
+    return Response(path.read_bytes(), media_type=MEDIA_TYPES[path.suffix], headers=headers)
+
+
+@router.get("/demo")
+async def demo_home() -> Response:
+    return _demo_file(DEMO_DIR / "index.html")
+
+
+@router.get("/demo/")
+async def demo_slash() -> Response:
+    return RedirectResponse("/demo", status_code=308)
+
+
+@router.get("/demo/product/{slug}")
+async def demo_product(slug: str) -> Response:
+    """One page for every product: the shop's script renders the one in the URL."""
+    if not _SAFE_NAME.match(slug):
+        raise HTTPException(404)
+    return _demo_file(DEMO_DIR / "product.html")
+
+
+@router.get("/demo/help/{topic}")
+async def demo_help_topic(topic: str) -> Response:
+    """Help topics are routes of a small single-page app: any topic loads the help page."""
+    if not _SAFE_NAME.match(topic):
+        raise HTTPException(404)
+    return _demo_file(DEMO_DIR / "help.html")
+
+
+@router.get("/demo/assets/{name}")
+async def demo_asset(name: str) -> Response:
+    if not _ASSET_NAME.match(name):
+        raise HTTPException(404)
+    return _demo_file(DEMO_DIR / "assets" / name)
+
+
+@router.get("/demo/{name}")
+async def demo_page(name: str) -> Response:
+    if name not in DEMO_PAGES:
+        raise HTTPException(404)
+    return _demo_file(DEMO_DIR / f"{name}.html")
