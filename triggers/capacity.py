@@ -88,13 +88,13 @@ def room(config: CapacityConfig, snapshot: CapacitySnapshot) -> float:
     return free_slots(config, snapshot) - reserved
 
 
-def fits(config: CapacityConfig, snapshot: CapacitySnapshot, acceptance: float) -> bool:
-    return need(config, acceptance) <= room(config, snapshot) + _EPSILON
+def fits(config: CapacityConfig, free_room: float, acceptance: float) -> bool:
+    return need(config, acceptance) <= free_room + _EPSILON
 
 
 def ranks_within(
     config: CapacityConfig,
-    snapshot: CapacitySnapshot,
+    free_room: float,
     visitor: str,
     score: float,
     acceptance: float,
@@ -110,7 +110,7 @@ def ranks_within(
         for rival in rivals
         if rival.visitor != visitor and (-rival.score, rival.visitor) < (-score, visitor)
     )
-    return ahead + need(config, acceptance) <= room(config, snapshot) + _EPSILON
+    return ahead + need(config, acceptance) <= free_room + _EPSILON
 
 
 def expected_wait_s(config: CapacityConfig, snapshot: CapacitySnapshot, acceptance: float) -> int | None:

@@ -117,11 +117,12 @@ def _availability(context: DecisionContext) -> _Offer:
     if config.hours is not None and not config.hours.is_open(context.now_ms):
         return _fallback(context, config.fallback.when_closed, r.OUTSIDE_HOURS, person_available=False)
     acceptance = context.expected_acceptance
-    if not cap.fits(config.capacity, snapshot, acceptance):
+    free_room = cap.room(config.capacity, snapshot)
+    if not cap.fits(config.capacity, free_room, acceptance):
         return _fallback(
             context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
         )
-    if not cap.ranks_within(config.capacity, snapshot, context.visitor, context.score, acceptance, context.rivals):
+    if not cap.ranks_within(config.capacity, free_room, context.visitor, context.score, acceptance, context.rivals):
         return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
     return _Offer(mode="agent", expected_wait_s=0)
 

@@ -1,0 +1,89 @@
+"""The site config document: safe defaults, loud errors that name the field, presets that validate."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from triggers import SiteConfig, default_config, demo_config
+from triggers.fallback import BotMenu, MenuItem
+from triggers.hours import BusinessHours
+from triggers.targeting import path_matches
+
+
+def test_site_config__minimal_document__conservative_defaults() -> None:
+    config = SiteConfig(site="demo", allowed_origins=["https://shop.example"])
+    assert config.timing.min_dwell_s == 20
+    assert config.respect.max_per_session == 1
+    assert config.respect.dismiss_cooldown_s == 86_400
+    assert config.capacity.max_chats_per_agent == 3 and config.capacity.max_chats_per_new_agent == 1
+    assert config.experiment.holdout == 0.10
+    assert config.fallback.when_no_capacity == "suppress" and config.fallback.when_closed == "suppress"
+    assert config.allows_origin("https://shop.example/") and not config.allows_origin("https://evil.example")
+    assert config.allows_origin(None)
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"timing": {"min_dwel_s": 5}}, "timing.min_dwel_s"),
+        ({"timing": {"score_threshold": 1.5}}, "timing.score_threshold"),
+        ({"timing": {"sustain_s": 2, "burst": {"sustain_s": 5}}}, "timing"),
+        ({"timing": {"burst": {"features_at_least": {"rage": 1}}}}, "timing.burst.features_at_least"),
+        ({"hours": {"timezone": "Mars/Olympus"}}, "hours.timezone"),
+        ({"hours": {"weekly": {"mon": ["17:00-09:00"]}}}, "hours.weekly.mon.0"),
+        ({"targeting": {"include_paths": ["products/*"]}}, "targeting.include_paths.0"),
+        ({"targeting": {"audience": {"any": []}}}, "targeting.audience"),
+        ({"experiment": {"holdout": 0.9}}, "experiment.holdout"),
+        ({"fallback": {"when_closed": "email"}}, "fallback.when_closed"),
+        ({"messages": {"default": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}}, "messages"),
+    ],
+)
+def test_site_config__bad_value__error_names_the_field(document: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        SiteConfig.model_validate({"site": "demo", **document})
+    locations = {".".join(str(part) for part in error["loc"]) for error in raised.value.errors()}
+    assert field in locations
+
+
+def test_site_config__json_round_trip__same_config() -> None:
+    config = demo_config(["https://shop.example"])
+    assert SiteConfig.model_validate(config.model_dump(mode="json")) == config
+    assert SiteConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_presets__default_and_demo__valid_for_their_site() -> None:
+    assert default_config("acme").site == "acme"
+    demo = demo_config(["http://127.0.0.1:8000"])
+    assert demo.site == "demo" and demo.allows_origin("http://127.0.0.1:8000")
+    for path in ("/", "/products/blue-shoe", "/search", "/cart", "/checkout"):
+        assert demo.targeting.path_allowed(path), path
+    assert not demo.targeting.path_allowed("/help")
+
+
+def test_path_glob__single_star_stays_in_segment() -> None:
+    assert path_matches("/products/*", "/products/shoe")
+    assert not path_matches("/products/*", "/products/shoe/reviews")
+    assert path_matches("/products/**", "/products/shoe/reviews")
+    assert not path_matches("/", "/cart")
+
+
+def test_menu__branch_with_answer__rejected() -> None:
+    with pytest.raises(ValidationError, match="cannot also answer"):
+        MenuItem(label="x", answer="y", children=[MenuItem(label="z", answer="w")])
+
+
+def test_menu__without_person__handoff_leaves_and_empty_branches_removed() -> None:
+    menu = BotMenu(
+        items=[MenuItem(label="A", children=[MenuItem(label="p", handoff=True)]), MenuItem(label="B", answer="b")]
+    )
+    shown = menu.for_visitor(person_available=False)
+    assert shown is not None and [item.label for item in shown.items] == ["B"]
+
+
+def test_hours__summary_groups_consecutive_days() -> None:
+    hours = BusinessHours(
+        timezone="Europe/Paris",
+        weekly={"mon": ["09:00-12:00", "14:00-18:00"], "tue": ["09:00-12:00", "14:00-18:00"], "sat": ["10:00-13:00"]},
+    )
+    assert hours.summary() == "mon-tue 09:00-12:00, 14:00-18:00; sat 10:00-13:00 (Europe/Paris)"
