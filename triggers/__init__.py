@@ -10,6 +10,8 @@ from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide, evidence_since
 from triggers.presets import default_config, demo_config
 from triggers.reasons import REASONS
+from triggers.replay import ReplayOptions, ReplayProgress, replay
+from triggers.replay_report import ReplayReport
 
 __all__ = [
     "REASONS",
@@ -18,10 +20,14 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "Privacy",
+    "ReplayOptions",
+    "ReplayProgress",
+    "ReplayReport",
     "Rival",
     "SiteConfig",
     "decide",
     "default_config",
     "demo_config",
     "evidence_since",
+    "replay",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -87,3 +90,13 @@ def test_hours__summary_groups_consecutive_days() -> None:
         weekly={"mon": ["09:00-12:00", "14:00-18:00"], "tue": ["09:00-12:00", "14:00-18:00"], "sat": ["10:00-13:00"]},
     )
     assert hours.summary() == "mon-tue 09:00-12:00, 14:00-18:00; sat 10:00-13:00 (Europe/Paris)"
+
+
+def test_docs__commented_example__is_a_valid_config() -> None:
+    """The example in docs/configuration.md, comments stripped, validates: the docs cannot drift."""
+    docs = Path(__file__).parents[2] / "docs" / "configuration.md"
+    example = docs.read_text().split("```jsonc\n", 1)[1].split("```", 1)[0]
+    document = "\n".join(re.sub(r"(^|\s)//.*$", "", line) for line in example.splitlines())
+    config = SiteConfig.model_validate_json(document)
+    assert config.version == 12 and config.hours is not None and config.hours.timezone == "Europe/Berlin"
+    assert config.targeting.audience.any is not None and len(config.targeting.audience.any) == 5
