@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,9 +17,10 @@ from api.availability import Availability
 from api.counters import CounterBuffer
 from api.decider import Decider
 from api.engine import Engine
+from api.errors import install_error_handlers
 from api.openapi import BATCH_COMPONENTS
 from api.periodic import Periodic
-from api.routes import collect, health, pages
+from api.routes import admin, collect, health, pages
 from api.settings import Settings
 from api.sites import SiteDirectory
 from scoring.learner import LearnerPool
@@ -42,7 +44,9 @@ def demo_site(settings: Settings) -> SiteConfig:
     return demo_config([settings.public_url])
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """``clock`` (seconds since the epoch) is the engine's only notion of now: tests pass a simulated one."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -54,11 +58,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         await sites.reload()
         models = ModelCache(state_store)
         await models.refresh_all()
-        availability = Availability(state_store, sites.keys)
+        availability = Availability(state_store, sites.keys, clock=clock)
         await availability.refresh_all()
         counters = CounterBuffer(state_store)
         decider = Decider(state_store, models, availability, counters)
-        app.state.engine = Engine(state_store, sites, decider)
+        app.state.engine = Engine(state_store, sites, decider, clock=clock)
         background = [
             Periodic("site configs", sites.reload, settings.site_refresh_s),
             Periodic("models", models.refresh_all, settings.model_refresh_s),
@@ -88,8 +92,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(title="Tactful", version="1.0", lifespan=lifespan,
                   description="Proactive chat trigger engine. Wire protocol: docs/protocol.md")
     app.state.settings = settings
+    install_error_handlers(app)
     app.include_router(collect.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     app.include_router(pages.router)
 
     def openapi() -> dict[str, Any]:

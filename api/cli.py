@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
+
 import click
 import uvicorn
 
 from api.settings import Settings
+from scoring.learner import LearnerPool
+from tracker.store import RedisStore
 
 
 @click.group()
@@ -23,16 +30,50 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = Settings()
     if workers > 1 and not settings.redis_url:
         raise click.UsageError("several workers share state only through Redis: set TACTFUL_REDIS_URL")
+    if workers > 1 and not settings.admin_token:
+        raise click.UsageError("several workers need one shared admin token: set TACTFUL_ADMIN_TOKEN")
     store = f"Redis at {settings.redis_url}" if settings.redis_url else "the embedded memory store"
     click.echo(f"Tactful on http://{host}:{port} with {store}")
+    if not settings.admin_token:
+        # The server runs in this process: hand it the token we print, so the two agree.
+        os.environ["TACTFUL_ADMIN_TOKEN"] = settings.admin_token_value()
+        click.echo(f"Admin token for this run (set TACTFUL_ADMIN_TOKEN to choose one): {settings.admin_token_value()}")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info",
                 factory=False, access_log=False)
 
 
+@main.command()
+@click.option("--commit-every", default=2.0, show_default=True, help="seconds between model commits")
+def learner(commit_every: float) -> None:
+    """The single-writer learner for every site: labels from Redis in, model versions out."""
+    settings = Settings()
+    if not settings.redis_url:
+        raise click.UsageError("the learner shares models through Redis: set TACTFUL_REDIS_URL "
+                               "(the embedded mode runs its learner inside tactful serve)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(_run_learner(settings, commit_every))
+
+
+async def _run_learner(settings: Settings, commit_every: float) -> None:
+    store = RedisStore.from_url(settings.redis_url or "", prefix=settings.redis_prefix, shards=settings.redis_shards)
+    pool = LearnerPool(store, commit_every_s=commit_every, poll_sites_s=2.0)
+    stopping = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        stopping.add_signal_handler(signum, lambda: asyncio.ensure_future(pool.stop()))
+    click.echo(f"learner on {settings.redis_url}, committing every {commit_every} s")
+    try:
+        await pool.run()
+    finally:
+        await store.close()
+
+
 def _register_optional_commands() -> None:
     from loadtests.bench import bench_command
+    from scoring.cli import evaluate_command, warm_start_command
 
     main.add_command(bench_command)
+    main.add_command(evaluate_command)
+    main.add_command(warm_start_command)
 
 
 _register_optional_commands()

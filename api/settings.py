@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_GENERATED_TOKEN = secrets.token_urlsafe(24)
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,13 @@ class Settings(BaseSettings):
     model_refresh_s: float = Field(2.0, gt=0, le=60, description="how often workers look for a new model")
     availability_refresh_s: float = Field(0.5, gt=0, le=10, description="how often workers reread agent capacity")
     run_learner: bool = Field(False, description="with Redis: this process also runs the learner (one only!)")
+
+    admin_token: str | None = Field(
+        None, min_length=16, description="bearer token for admin endpoints; unset: one is generated at start")
+
+    def admin_token_value(self) -> str:
+        """The configured token, or the one generated for this process (printed at start)."""
+        return self.admin_token or _GENERATED_TOKEN
 
     @field_validator("public_url")
     @classmethod

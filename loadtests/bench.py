@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
 import orjson
 
+from loadtests.processes import running
 from loadtests.redis_server import free_port, start_redis
 
 
@@ -35,28 +34,6 @@ class Figures:
     p50_ms: float
     p95_ms: float
     p99_ms: float
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not become healthy")
-
-
-def _serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
 
 
 def _locust(port: int, batch: int, users: int, seconds: int, out: Path) -> dict[str, str]:
@@ -76,13 +53,8 @@ def _locust(port: int, batch: int, users: int, seconds: int, out: Path) -> dict[
 def measure(target: str, app: str, env: dict[str, str], batch: int, users: int, seconds: int,
             out: Path) -> Figures:
     port = free_port()
-    server = _serve(app, port, env)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/docs", server)
+    with running(app, port, env, health_path="/docs"):
         row = _locust(port, batch, users, seconds, out)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     requests, failures = int(row["Request Count"]), int(row["Failure Count"])
     rps = float(row["Requests/s"])
     return Figures(target, batch, requests, failures, round(rps, 1), round(rps * batch, 1),

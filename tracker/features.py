@@ -179,6 +179,7 @@ def _opt_int(state: Mapping[str, str], key: str) -> int | None:
 
 def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int) -> VisitorFacts:
     path, device, referrer = (_stamped(session, key) for key in ("cp", "dv", "rf"))
+    today = now_ms // 86_400_000
     utm = {name: stamped[1] for name, key in (("source", "us"), ("medium", "um"), ("campaign", "uc"))
            if (stamped := _stamped(session, key))}
     return VisitorFacts(
@@ -195,7 +196,7 @@ def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int
         invites_shown_session=int(max(_num(session, "is"), _num(session, "io"))),
         invites_accepted_session=int(_num(session, "ia")),
         invites_dismissed_session=int(_num(session, "id")),
-        invites_shown_today=int(max(_num(visitor, f"i{now_ms // 86_400_000}"), _num(visitor, f"o{now_ms // 86_400_000}"))),
+        invites_shown_today=int(max(_num(visitor, f"i{today}"), _num(visitor, f"o{today}"))),
         last_invite_ms=_opt_int(visitor, "li"),
         last_dismissed_ms=_opt_int(visitor, "ld"),
         last_accepted_ms=_opt_int(visitor, "la"),

@@ -66,7 +66,8 @@ async def test_labels__read_once_then_redelivered_until_committed(store: Store) 
 
     assert await store.read_labels("demo", count=10, block_ms=0, pending=True) == []
     await store.append_labels("demo", [{"k": "accepted", "invite": "i_1"}])
-    assert [r for _, r in await store.read_labels("demo", count=10, block_ms=10)] == [{"k": "accepted", "invite": "i_1"}]
+    fresh = await store.read_labels("demo", count=10, block_ms=10)
+    assert [record for _, record in fresh] == [{"k": "accepted", "invite": "i_1"}]
 
 
 async def test_models__commit_then_read_version_model_quality_state(store: Store) -> None:

@@ -12,8 +12,8 @@ import asyncio
 import dataclasses
 import pickle
 import time
-from collections.abc import Mapping, Sequence
 from collections import OrderedDict, defaultdict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -34,6 +34,7 @@ from tracker.store.base import (
     shard_of,
 )
 
+
 def _script(name: str) -> str:
     """A script with the shared merge functions in front of it."""
     folder = resources.files("tracker.store")
@@ -209,7 +210,7 @@ class RedisStore:
     async def read_expiring(self, site: str, table: str, now_ms: int) -> dict[str, dict[str, Any]]:
         key = self._site_key(site, f"x:{table}")
         with _guarded():
-            raw = await self.client.hgetall(key)
+            raw: dict[bytes, bytes] = await self.client.hgetall(key)  # type: ignore[assignment]
         live, expired = {}, []
         for member, value in raw.items():
             expires, _, payload = value.partition(b"|")
@@ -247,7 +248,7 @@ class RedisStore:
         key = self._site_key(site, "labels")
         with _guarded():
             await self._ensure_group(key)
-            reply = await self.client.xreadgroup(LEARNER_GROUP, "learner", {key: "0" if pending else ">"},
+            reply: Any = await self.client.xreadgroup(LEARNER_GROUP, "learner", {key: "0" if pending else ">"},
                                                  count=count, block=None if pending or not block_ms else block_ms)
         return [(entry_id.decode(), orjson.loads(fields[b"r"]))
                 for _, entries in (reply or []) for entry_id, fields in entries if fields]
@@ -270,16 +271,17 @@ class RedisStore:
 
     async def get_model(self, site: str) -> tuple[int, bytes, dict[str, Any]] | None:
         with _guarded():
-            version, model, quality = await self.client.hmget(self._site_key(site, "model"),
-                                                              ["version", "model", "quality"])
+            reply: Any = await self.client.hmget(self._site_key(site, "model"),
+                                              ["version", "model", "quality"])
+        version, model, quality = reply
         if version is None or model is None:
             return None
-        return int(version), model, orjson.loads(quality or b"{}")
+        return int(version), bytes(model), orjson.loads(quality or b"{}")
 
     async def learner_state(self, site: str) -> bytes | None:
         with _guarded():
-            state: bytes | None = await self.client.hget(self._site_key(site, "model"), "state")
-        return state
+            state: Any = await self.client.hget(self._site_key(site, "model"), "state")
+        return None if state is None else bytes(state)
 
     # -- sites -----------------------------------------------------------------------------
 

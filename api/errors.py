@@ -1,0 +1,32 @@
+"""Every error answers with the same body, ``{"error", "field", "message"}``, and no internals."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from api.responses import json_response, problem
+
+log = logging.getLogger("tactful.errors")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if isinstance(error.detail, dict):
+            return json_response(error.detail, error.status_code, error.headers)
+        return problem(error.status_code, "http_error", str(error.detail), headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(part) for part in first["loc"] if part not in ("body", "query", "path")) or None
+        return problem(422, "invalid_request", str(first["msg"]), field)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "something went wrong on our side; it has been logged")

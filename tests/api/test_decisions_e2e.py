@@ -1,0 +1,193 @@
+"""Through /v1/collect on a simulated clock: who gets invited, when, and in which mode."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from api import Settings, create_app
+from tests.api.conftest import ORIGIN
+from triggers import SiteConfig
+from triggers.presets import demo_config
+
+NOON_WEDNESDAY_LONDON = 1_764_158_400.0  # 2025-11-26T12:00:00Z, inside the demo's opening hours
+S = 1000
+
+
+class Clock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def shop_config() -> SiteConfig:
+    document = demo_config([ORIGIN]).model_dump(mode="json")
+    document["timing"]["score_threshold"] = 0.25
+    return SiteConfig.model_validate(document)
+
+
+def rollout_visitors(config: SiteConfig) -> Iterator[str]:
+    """Visitor ids the experiment puts in the rollout group (not holdout, not exploration)."""
+    for n in itertools.count():
+        visitor = f"v_e2e{n:08d}"
+        if config.experiment.group(config.site, visitor) == "rollout":
+            yield visitor
+
+
+class Visitor:
+    """A browser on the simulated clock: each ``at`` sends what happened since the last call."""
+
+    def __init__(self, client: TestClient, clock: Clock, visitor: str) -> None:
+        self.client, self.clock, self.visitor = client, clock, visitor
+        self.decisions: list[tuple[float, dict[str, Any]]] = []
+
+    def at(self, second: float, *events: dict[str, Any]) -> dict[str, Any] | None:
+        self.clock.now = NOON_WEDNESDAY_LONDON + second
+        now_ms = int(self.clock.now * 1000)
+        batch = [{**event, "ts": now_ms - 10 * (len(events) - i)} for i, event in enumerate(events)]
+        batch = batch or [{"t": "heartbeat", "ts": now_ms, "visible": True}]
+        response = self.client.post("/v1/collect", headers={"origin": ORIGIN, "content-type": "application/json"},
+                                    content=orjson.dumps({"v": 1, "site": "demo", "visitor": self.visitor,
+                                                          "session": "s_" + self.visitor[2:], "sent_at": now_ms,
+                                                          "events": batch}))
+        assert response.status_code == 200, response.text
+        decision: dict[str, Any] | None = response.json()["decision"]
+        if decision:
+            self.decisions.append((second, decision))
+        return decision
+
+    def browse(self, until: float, start: float = 0.0) -> None:
+        """A calm reader: a page now and then, scrolling, a few clicks, heartbeats every 5 s."""
+        pages = itertools.cycle(["/", "/products/1", "/products/2", "/cart"])
+        for second in range(int(start), int(until), 5):
+            events: list[dict[str, Any]] = [{"t": "scroll", "depth": 0.5, "reversals": 0}]
+            if second % 15 == 0:
+                events.insert(0, {"t": "page_view", "path": next(pages)})
+            if second % 10 == 5:
+                events.append({"t": "click", "x": 100, "y": 200})
+            self.at(second, *events)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOON_WEDNESDAY_LONDON)
+
+
+@pytest.fixture
+def shop(app_settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    with TestClient(create_app(app_settings, clock=clock)) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        client.portal.call(engine.sites.put, shop_config())  # type: ignore[union-attr]
+        yield client
+
+
+def agents_online(client: TestClient, count: int, active_chats: int = 0) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        for n in range(count):
+            await engine.store.put_expiring("demo", "agents", f"agent{n}", {
+                "status": "online", "max_chats": 3, "active_chats": active_chats}, 10**15)
+        await engine.decider.availability.refresh_all()
+    client.portal.call(go)  # type: ignore[union-attr]
+
+
+def struggle(visitor: Visitor, onset: float) -> float | None:
+    """Rage clicks, repeated form errors and a u-turn on the checkout; returns when it was invited."""
+    visitor.at(onset, {"t": "page_view", "path": "/checkout"},
+               {"t": "form_error", "field": "postcode", "form": "checkout"})
+    visitor.at(onset + 2, {"t": "form_error", "field": "postcode", "form": "checkout"},
+               {"t": "rage_click", "count": 4, "sel": "button.pay"})
+    visitor.at(onset + 3, {"t": "page_view", "path": "/cart"})
+    visitor.at(onset + 6, {"t": "page_view", "path": "/checkout"})
+    for second in range(int(onset) + 8, int(onset) + 30, 2):
+        if visitor.at(second, {"t": "dead_click", "sel": "span.help"} if second % 4 == 0 else
+                      {"t": "heartbeat", "visible": True}):
+            break
+    return visitor.decisions[0][0] if visitor.decisions else None
+
+
+def test_collect__struggler_after_dwell__invited_within_10s_calm_reader_not(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 1)
+    ids = rollout_visitors(shop_config())
+    struggler, reader = Visitor(shop, clock, next(ids)), Visitor(shop, clock, next(ids))
+
+    struggler.browse(until=25)
+    invited_at = struggle(struggler, onset=25)
+    reader.browse(until=120)
+
+    assert invited_at is not None and 25 < invited_at <= 35
+    decision = struggler.decisions[0][1]
+    assert decision["action"] == "invite" and decision["mode"] == "agent"
+    assert decision["message"] in ("Need a hand with the checkout?",
+                                   "Stuck? A real person can help you finish your order.")
+    assert "score_above_threshold" in decision["reasons"]
+    assert {"form_errors", "rage_clicks"} & set(decision["reasons"])
+    assert reader.decisions == []
+
+
+def test_collect__struggle_before_minimum_dwell__waits_for_the_dwell(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 1)
+    visitor = Visitor(shop, clock, next(rollout_visitors(shop_config())))
+    visitor.at(0, {"t": "page_view", "path": "/checkout"})
+
+    invited_at = struggle(visitor, onset=2)
+
+    assert invited_at is None or invited_at >= 20
+
+
+def test_collect__no_agent_capacity__struggler_gets_the_bot_fallback(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 1, active_chats=3)  # online but full
+    visitor = Visitor(shop, clock, next(rollout_visitors(shop_config())))
+    visitor.browse(until=25)
+
+    assert struggle(visitor, onset=25) is not None
+    decision = visitor.decisions[0][1]
+    assert decision["mode"] == "bot"
+    assert any(item.get("handoff") for item in decision["menu"]["items"])
+
+
+def test_collect__invited_once__no_second_invitation_in_the_session(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 2)
+    visitor = Visitor(shop, clock, next(rollout_visitors(shop_config())))
+    visitor.browse(until=25)
+    assert struggle(visitor, onset=25) is not None
+
+    struggle(visitor, onset=60)
+
+    assert len(visitor.decisions) == 1
+
+
+def test_collect__dismissed__not_invited_again_the_next_day_either(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 1)
+    visitor = Visitor(shop, clock, next(rollout_visitors(shop_config())))
+    visitor.browse(until=25)
+    struggle(visitor, onset=25)
+    invite = visitor.decisions[0][1]["invite"]
+    visitor.at(40, {"t": "invite_shown", "invite": invite})
+    visitor.at(45, {"t": "invite_dismissed", "invite": invite})
+    visitor.decisions.clear()
+
+    later = 23 * 3600  # a new session 23 hours later, still inside the 24 h cooldown
+    visitor.at(later, {"t": "page_view", "path": "/"})
+    struggle(visitor, onset=later + 25)
+
+    assert visitor.decisions == []
+
+
+def test_collect__holdout_visitor__never_invited(shop: TestClient, clock: Clock) -> None:
+    agents_online(shop, 1)
+    config = shop_config()
+    holdout = next(f"v_hold{n:08d}" for n in itertools.count()
+                   if config.experiment.group("demo", f"v_hold{n:08d}") == "holdout")
+    visitor = Visitor(shop, clock, holdout)
+    visitor.browse(until=25)
+
+    assert struggle(visitor, onset=25) is None

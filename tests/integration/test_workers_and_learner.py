@@ -1,0 +1,136 @@
+"""The production layout for real: two API workers and ``tactful learner`` on one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from loadtests.processes import running, spawn, stop
+from loadtests.redis_server import free_port
+from tests.api.conftest import delete_prefix
+from tracker.store import RedisStore
+from triggers import SiteConfig
+from triggers.presets import demo_config
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+TOKEN = "integration-admin-token-0123456789"
+ADMIN = {"authorization": f"Bearer {TOKEN}"}
+
+
+def _site() -> SiteConfig:
+    document = demo_config(["http://127.0.0.1"]).model_dump(mode="json")
+    document["timing"].update(score_threshold=0.25, sustain_s=2)
+    document["experiment"].update(holdout=0.0, exploration=0.0)
+    document["hours"] = {"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in
+                                                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+    return SiteConfig.model_validate(document)
+
+
+async def _prepare(url: str, prefix: str) -> None:
+    store = RedisStore(aioredis.Redis.from_url(url), prefix=prefix, shards=4)
+    await store.put_site_config("demo", _site().model_dump(mode="json"))
+    await store.put_expiring("demo", "agents", "ann", {"status": "online", "max_chats": 3}, 10**15)
+    await store.close()
+
+
+@pytest.fixture
+def layout(redis_url: str, key_prefix: str, tmp_path: Any) -> Iterator[tuple[str, str]]:
+    asyncio.run(_prepare(redis_url, key_prefix))
+    env = os.environ | {
+        "TACTFUL_REDIS_URL": redis_url, "TACTFUL_REDIS_PREFIX": key_prefix, "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_DEMO": "false", "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_MODEL_REFRESH_S": "0.3", "TACTFUL_AVAILABILITY_REFRESH_S": "0.2", "TACTFUL_SITE_REFRESH_S": "0.5",
+    }
+    learner = spawn([sys.executable, "-c", "from api.cli import main; main()", "learner", "--commit-every", "0.3"],
+                    env)
+    port_a, port_b = free_port(), free_port()
+    try:
+        with running("api.main:app", port_a, env), running("api.main:app", port_b, env):
+            yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    finally:
+        stop(learner)
+        delete_prefix(redis_url, key_prefix)
+
+
+def _batch(visitor: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {"v": 1, "site": "demo", "visitor": visitor, "session": "s_" + visitor[2:], "sent_at": now,
+            "events": events}
+
+
+def _struggle(now: int) -> list[dict[str, Any]]:
+    """A visit that began 40 s ago and has gone wrong on the checkout in the last few seconds."""
+    return [
+        {"t": "page_view", "ts": now - 40_000, "path": "/"},
+        {"t": "page_view", "ts": now - 25_000, "path": "/products/1"},
+        {"t": "page_view", "ts": now - 9_000, "path": "/checkout"},
+        {"t": "form_error", "ts": now - 8_000, "field": "postcode", "form": "checkout"},
+        {"t": "form_error", "ts": now - 6_000, "field": "postcode", "form": "checkout"},
+        {"t": "rage_click", "ts": now - 5_000, "count": 4, "sel": "button.pay"},
+        {"t": "page_view", "ts": now - 4_000, "path": "/cart"},
+        {"t": "page_view", "ts": now - 1_000, "path": "/checkout"},
+    ]
+
+
+def _until(check: Any, timeout_s: float, every_s: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every_s)
+    return None
+
+
+def test_outcome_on_one_worker__changes_the_score_served_by_the_other(layout: tuple[str, str]) -> None:
+    worker_a, worker_b = layout
+    visitor = "v_integration01"
+    with httpx.Client(timeout=5) as http:
+        first = http.post(f"{worker_a}/v1/collect", json=_batch(visitor, _struggle(int(time.time() * 1000))))
+        assert first.status_code == 200
+
+        def invited() -> dict[str, Any] | None:  # or, without a burst, once the evidence is sustained
+            now = int(time.time() * 1000)
+            beat = http.post(f"{worker_b}/v1/collect",
+                             json=_batch(visitor, [{"t": "heartbeat", "ts": now, "visible": True}]))
+            decision: dict[str, Any] | None = beat.json()["decision"]
+            return decision
+
+        decision = first.json()["decision"] or _until(invited, timeout_s=10, every_s=0.5)
+        assert decision is not None and decision["mode"] == "agent"
+        # State is shared: worker B knows A invited this visitor, so it does not invite again.
+        assert invited() is None
+
+        features = {"form_errors": 2, "recent_form_errors": 1.8, "rage_clicks": 1, "u_turns": 1,
+                    "time_on_site_s": 40, "pages_viewed": 5}
+        before = http.post(f"{worker_b}/v1/admin/sites/demo/score", json={"features": features}, headers=ADMIN)
+        assert before.status_code == 200, before.text
+
+        now = int(time.time() * 1000)
+        outcome = http.post(f"{worker_a}/v1/collect", json=_batch(visitor, [
+            {"t": "invite_shown", "ts": now - 500, "invite": decision["invite"]},
+            {"t": "invite_accepted", "ts": now, "invite": decision["invite"]}]))
+        assert outcome.status_code == 200
+
+        def retrained() -> dict[str, Any] | None:
+            after = http.post(f"{worker_b}/v1/admin/sites/demo/score", json={"features": features}, headers=ADMIN)
+            body: dict[str, Any] = after.json()
+            return body if body["version"] > before.json()["version"] else None
+
+        after = _until(retrained, timeout_s=10)
+        assert after is not None, "worker B never served a model learned from worker A's outcome"
+        assert after["score"] != before.json()["score"]
+        model = http.get(f"{worker_b}/v1/admin/sites/demo/model", headers=ADMIN).json()
+        assert model["committed"]["quality"]["labels"]["by_outcome"]["accepted"] == 1
+        with contextlib.suppress(KeyError):
+            assert model["committed"]["quality"]["labels"]["decisions_regular"] == 1
