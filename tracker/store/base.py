@@ -149,3 +149,53 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
+    # Small per-site documents, append-only logs with ids, atomic counters and leases. The
+    # chat package builds agents, routing, transcripts and the webhook outbox on these.
+
+    async def put_record(self, site: str, kind: str, key: str, document: Mapping[str, Any]) -> None:
+        """Store one small document (an agent, a chat, a canned response...) under (kind, key)."""
+        ...
+
+    async def get_record(self, site: str, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    async def list_records(self, site: str, kind: str) -> dict[str, dict[str, Any]]:
+        """Every document of one kind, by key."""
+        ...
+
+    async def drop_record(self, site: str, kind: str, key: str) -> None: ...
+
+    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
+                           dedup: str | None = None) -> tuple[int, bool]:
+        """Append to a per-site log; returns (id, duplicate). Ids count 1, 2, 3... in append order.
+
+        With ``dedup`` (a client's id for the entry), appending the same ``dedup`` again appends
+        nothing and returns the first append's id with ``duplicate`` true: a resend after a
+        reconnect is safe.
+        """
+        ...
+
+    async def read_entries(self, site: str, log: str, after: int = 0,
+                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        """Entries with an id greater than ``after``, oldest first."""
+        ...
+
+    async def drop_log(self, site: str, log: str) -> None: ...
+
+    async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
+        """Atomically add ``delta`` to a counter (never below 0) unless the result would pass
+        ``limit``; returns the new value, or None when refused."""
+        ...
+
+    async def put_counter(self, site: str, name: str, value: int) -> None: ...
+
+    async def compare_and_set(self, site: str, name: str, expected: str | None, new: str | None) -> bool:
+        """Set a small value only if it is ``expected`` now (None: absent); ``new`` None deletes it."""
+        ...
+
+    async def get_value(self, site: str, name: str) -> str | None: ...
+
+    async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
+        """A lease: true if ``holder`` holds ``name`` now (taken or renewed until ``now_ms + ttl_ms``)."""
+        ...

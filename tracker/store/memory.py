@@ -106,6 +106,8 @@ class MemoryStore:
             entry.seen.clear()
             entry.visitor["ns"] = str(int(entry.visitor.get("ns", "0")) + 1)
             counters["sessions"] = str(int(counters.get("sessions", "0")) + 1)
+        if state != "stale":
+            apply_all(entry.session, entry.visitor, batch.ops)
         fresh: list[int] = []
         duplicates = 0
         whole_batch_seen = batch.fingerprint in entry.seen
@@ -272,3 +274,89 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+    # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
+
+    _chat: _ChatState | None = None  # created on first use: most processes that ingest never chat
+
+    def _chat_state(self) -> _ChatState:
+        if self._chat is None:
+            self._chat = _ChatState()
+        return self._chat
+
+    async def put_record(self, site: str, kind: str, key: str, document: Mapping[str, Any]) -> None:
+        self._chat_state().records[(site, kind)][key] = orjson.dumps(document)
+
+    async def get_record(self, site: str, kind: str, key: str) -> dict[str, Any] | None:
+        raw = self._chat_state().records[(site, kind)].get(key)
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def list_records(self, site: str, kind: str) -> dict[str, dict[str, Any]]:
+        return {key: orjson.loads(raw) for key, raw in self._chat_state().records[(site, kind)].items()}
+
+    async def drop_record(self, site: str, kind: str, key: str) -> None:
+        self._chat_state().records[(site, kind)].pop(key, None)
+
+    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
+                           dedup: str | None = None) -> tuple[int, bool]:
+        state = self._chat_state()
+        seen = state.dedup[(site, log)]
+        if dedup is not None and dedup in seen:
+            return seen[dedup], True
+        entries = state.logs[(site, log)]
+        entries.append(orjson.dumps(entry))
+        if dedup is not None:
+            seen[dedup] = len(entries)
+        return len(entries), False
+
+    async def read_entries(self, site: str, log: str, after: int = 0,
+                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        entries = self._chat_state().logs.get((site, log), [])
+        return [(after + i + 1, orjson.loads(raw)) for i, raw in enumerate(entries[after:after + limit])]
+
+    async def drop_log(self, site: str, log: str) -> None:
+        state = self._chat_state()
+        state.logs.pop((site, log), None)
+        state.dedup.pop((site, log), None)
+
+    async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
+        counters = self._chat_state().counters
+        value = max(0, counters.get((site, name), 0) + delta)
+        if limit is not None and delta > 0 and value > limit:
+            return None
+        counters[(site, name)] = value
+        return value
+
+    async def put_counter(self, site: str, name: str, value: int) -> None:
+        self._chat_state().counters[(site, name)] = max(0, value)
+
+    async def compare_and_set(self, site: str, name: str, expected: str | None, new: str | None) -> bool:
+        values = self._chat_state().values
+        if values.get((site, name)) != expected:
+            return False
+        if new is None:
+            values.pop((site, name), None)
+        else:
+            values[(site, name)] = new
+        return True
+
+    async def get_value(self, site: str, name: str) -> str | None:
+        return self._chat_state().values.get((site, name))
+
+    async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
+        leases = self._chat_state().leases
+        current = leases.get((site, name))
+        if current is not None and current[0] != holder and current[1] > now_ms:
+            return False
+        leases[(site, name)] = (holder, now_ms + ttl_ms)
+        return True
+
+
+@dataclass
+class _ChatState:
+    records: defaultdict[tuple[str, str], dict[str, bytes]] = field(default_factory=lambda: defaultdict(dict))
+    logs: defaultdict[tuple[str, str], list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    dedup: defaultdict[tuple[str, str], dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    values: dict[tuple[str, str], str] = field(default_factory=dict)
+    leases: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)

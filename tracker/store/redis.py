@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
+import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -57,6 +58,21 @@ def _guarded() -> Iterator[None]:
         yield
     except UNAVAILABLE as error:
         raise StoreUnavailable(str(error)) from error
+
+
+_msgpack = msgspec.msgpack.Encoder()
+
+
+def _pack_events(batch: PreparedBatch) -> bytes:
+    """The batch's ops and events as one msgpack argument: one argument to encode instead of hundreds.
+
+    Redis's Lua msgpack has no binary type, so records travel as text and the binary fingerprints
+    in an argument of their own.
+    """
+    return _msgpack.encode([
+        [part for op in batch.ops for part in op],
+        [[event.record.decode(), [part for op in event.ops for part in op]] for event in batch.events],
+    ])
 
 
 def _decoded(record: dict[bytes, bytes]) -> dict[str, str]:
@@ -122,12 +138,8 @@ class RedisStore:
             batch.session, batch.visitor, batch.received_ms, self._idle_ms, self._visitor_ttl_ms,
             DEDUP_WINDOW * FINGERPRINT_BYTES, self._log_max_entries, COUNTER_TTL_MS,
             batch.first_ms, batch.last_ms, len(batch.events), max(0, batch.received_ms - LOG_MAX_AGE_MS),
-            batch.fingerprint,
+            batch.fingerprint, _pack_events(batch), b"".join(event.fingerprint for event in batch.events),
         ]
-        for event in batch.events:
-            args += (event.fingerprint, event.record, len(event.ops))
-            for op in event.ops:
-                args += op
         with _guarded():
             fresh, duplicates, state, session, visitor = await self._collect(keys=keys, args=args)
         stale = state == b"stale"
@@ -306,3 +318,114 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+    # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
+    # All under the site's own hash tag, ``{site}``: one chat's keys share a Cluster slot.
+
+    async def put_record(self, site: str, kind: str, key: str, document: Mapping[str, Any]) -> None:
+        with _guarded():
+            await self.client.hset(self._site_key(site, f"r:{kind}"), key, orjson.dumps(document))
+
+    async def get_record(self, site: str, kind: str, key: str) -> dict[str, Any] | None:
+        with _guarded():
+            raw: Any = await self.client.hget(self._site_key(site, f"r:{kind}"), key)
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def list_records(self, site: str, kind: str) -> dict[str, dict[str, Any]]:
+        with _guarded():
+            raw: dict[bytes, bytes] = await self.client.hgetall(self._site_key(site, f"r:{kind}"))  # type: ignore[assignment]
+        return {key.decode(): orjson.loads(value) for key, value in raw.items()}
+
+    async def drop_record(self, site: str, kind: str, key: str) -> None:
+        with _guarded():
+            await self.client.hdel(self._site_key(site, f"r:{kind}"), key)
+
+    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
+                           dedup: str | None = None) -> tuple[int, bool]:
+        keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d")]
+        with _guarded():
+            entry_id, duplicate = await self._chat_script("append")(keys=keys, args=[orjson.dumps(entry), dedup or ""])
+        return int(entry_id), bool(duplicate)
+
+    async def read_entries(self, site: str, log: str, after: int = 0,
+                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        with _guarded():
+            raw: Any = await self.client.lrange(self._site_key(site, f"l:{log}"), after, after + limit - 1)
+        return [(after + i + 1, orjson.loads(value)) for i, value in enumerate(raw)]
+
+    async def drop_log(self, site: str, log: str) -> None:
+        with _guarded():
+            await self.client.delete(self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d"))
+
+    async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
+        with _guarded():
+            value = await self._chat_script("bounded_add")(keys=[self._site_key(site, f"c:{name}")],
+                                            args=[delta, -1 if limit is None else limit])
+        return None if int(value) < 0 else int(value)
+
+    async def put_counter(self, site: str, name: str, value: int) -> None:
+        with _guarded():
+            await self.client.set(self._site_key(site, f"c:{name}"), max(0, value))
+
+    async def compare_and_set(self, site: str, name: str, expected: str | None, new: str | None) -> bool:
+        with _guarded():
+            done = await self._chat_script("compare_and_set")(keys=[self._site_key(site, f"k:{name}")],
+                                               args=[expected or "", 0 if expected is None else 1,
+                                                     new or "", 0 if new is None else 1])
+        return bool(done)
+
+    async def get_value(self, site: str, name: str) -> str | None:
+        with _guarded():
+            raw: Any = await self.client.get(self._site_key(site, f"k:{name}"))
+        return None if raw is None else bytes(raw).decode()
+
+    async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
+        with _guarded():
+            held = await self._chat_script("claim")(keys=[self._site_key(site, f"lease:{name}")], args=[holder, ttl_ms])
+        return bool(held)
+
+    _chat_scripts: dict[str, Any] | None = None
+
+    def _chat_script(self, name: str) -> Any:
+        if self._chat_scripts is None:  # registered on first use: the collect path never needs them
+            self._chat_scripts = {script: self.client.register_script(source) for script, source in _CHAT_LUA.items()}
+        return self._chat_scripts[name]
+
+
+_APPEND_ENTRY_LUA = """
+if ARGV[2] ~= '' then
+  local seen = redis.call('HGET', KEYS[2], ARGV[2])
+  if seen then return {tonumber(seen), 1} end
+end
+local id = redis.call('RPUSH', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], id) end
+return {id, 0}
+"""
+
+_BOUNDED_ADD_LUA = """
+local value = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1])
+if value < 0 then value = 0 end
+local limit = tonumber(ARGV[2])
+if limit >= 0 and tonumber(ARGV[1]) > 0 and value > limit then return -1 end
+redis.call('SET', KEYS[1], value)
+return value
+"""
+
+_COMPARE_AND_SET_LUA = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[1] then return 0 end
+elseif current then return 0 end
+if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+_CLAIM_LUA = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_CHAT_LUA = {"append": _APPEND_ENTRY_LUA, "bounded_add": _BOUNDED_ADD_LUA, "compare_and_set": _COMPARE_AND_SET_LUA,
+             "claim": _CLAIM_LUA}

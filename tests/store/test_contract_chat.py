@@ -1,0 +1,70 @@
+"""The chat section of the Store contract: documents, logs with ids, bounded counters, CAS, leases."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tracker.store import Store
+
+
+async def test_records__put_get_list_drop__round_trip(store: Store) -> None:
+    await store.put_record("s1", "agent", "a1", {"name": "Ada", "skills": ["billing"]})
+    await store.put_record("s1", "agent", "a2", {"name": "Bo"})
+    await store.put_record("s2", "agent", "a1", {"name": "elsewhere"})
+    assert await store.get_record("s1", "agent", "a1") == {"name": "Ada", "skills": ["billing"]}
+    assert set(await store.list_records("s1", "agent")) == {"a1", "a2"}
+    await store.drop_record("s1", "agent", "a1")
+    assert await store.get_record("s1", "agent", "a1") is None
+    assert await store.list_records("s1", "chat") == {}
+
+
+async def test_append_entry__ids_count_up__dedup_returns_first_id(store: Store) -> None:
+    assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, False)
+    assert await store.append_entry("s1", "m:c1", {"text": "again"}, dedup="c_2") == (2, False)
+    assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, True)
+    assert await store.append_entry("s1", "m:c1", {"text": "no dedup"}) == (3, False)
+    entries = await store.read_entries("s1", "m:c1")
+    assert [(entry_id, e["text"]) for entry_id, e in entries] == [(1, "hi"), (2, "again"), (3, "no dedup")]
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "m:c1", after=2)] == [3]
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "m:c1", after=0, limit=2)] == [1, 2]
+    await store.drop_log("s1", "m:c1")
+    assert await store.read_entries("s1", "m:c1") == []
+    assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, False)
+
+
+async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: Store) -> None:
+    results = await asyncio.gather(*(store.append_entry("s1", "log", {"n": n}, dedup=f"d{n % 10}")
+                                     for n in range(40)))
+    fresh = sorted(entry_id for entry_id, duplicate in results if not duplicate)
+    assert fresh == list(range(1, 11))
+
+
+async def test_bounded_add__refuses_past_limit__never_below_zero(store: Store) -> None:
+    assert [await store.bounded_add("s1", "load:a1", 1, 3) for _ in range(4)] == [1, 2, 3, None]
+    assert await store.bounded_add("s1", "load:a1", -1, 3) == 2
+    assert await store.bounded_add("s1", "load:a1", -5) == 0
+    await store.put_counter("s1", "load:a1", 2)
+    assert await store.bounded_add("s1", "load:a1", 0) == 2
+
+
+async def test_bounded_add__racing_reservations__never_exceed_limit(store: Store) -> None:
+    results = await asyncio.gather(*(store.bounded_add("s1", "load:a9", 1, 3) for _ in range(20)))
+    assert sorted(r for r in results if r is not None) == [1, 2, 3]
+
+
+async def test_compare_and_set__only_from_expected(store: Store) -> None:
+    assert await store.compare_and_set("s1", "chat:c1", None, "waiting")
+    assert not await store.compare_and_set("s1", "chat:c1", None, "waiting")
+    assert not await store.compare_and_set("s1", "chat:c1", "offered:a1", "active:a1")
+    assert await store.compare_and_set("s1", "chat:c1", "waiting", "offered:a1")
+    assert await store.get_value("s1", "chat:c1") == "offered:a1"
+    assert await store.compare_and_set("s1", "chat:c1", "offered:a1", None)
+    assert await store.get_value("s1", "chat:c1") is None
+
+
+async def test_claim__one_holder_until_expiry(store: Store) -> None:
+    assert await store.claim("s1", "webhooks", "w1", 200, now_ms=1_000)
+    assert not await store.claim("s1", "webhooks", "w2", 200, now_ms=1_050)
+    assert await store.claim("s1", "webhooks", "w1", 200, now_ms=1_100)  # renewed by its holder
+    await asyncio.sleep(0.25)
+    assert await store.claim("s1", "webhooks", "w2", 200, now_ms=1_400)
