@@ -157,17 +157,21 @@ function closeInvite() {
   if (hadFocus && opener && opener.isConnected && opener.focus) opener.focus();
 }
 
-// Move focus along only when it is already in the card (the visitor is using it).
-function keepFocus(target) {
-  if (target && card.root.activeElement) target.focus();
+// Swap what the card shows. Focus follows only if it was already in the card
+// (the visitor is using it); otherwise it stays wherever the visitor left it.
+function swapBody(nodes) {
+  var inside = !!card.root.activeElement;
+  card.body.textContent = '';
+  nodes.forEach(function (node) {
+    if (node) card.body.appendChild(node);
+  });
+  var first = card.body.querySelector('button,a,input');
+  if (inside && first) first.focus();
 }
 
 function status(message, role) {
-  card.body.textContent = '';
-  var note = el('p', {'class': 'status', role: role || 'status'}, [message]);
-  card.body.appendChild(note);
-  card.body.appendChild(el('div', {'class': 'actions'}, [button('Close', closeInvite)]));
-  keepFocus(card.body.querySelector('button'));
+  swapBody([el('p', {'class': 'status', role: role || 'status'}, [message]),
+    el('div', {'class': 'actions'}, [button('Close', closeInvite)])]);
 }
 
 function accept() {
@@ -207,26 +211,21 @@ function showMenu(items, trail) {
     });
     list.appendChild(el('li', {}, [choice]));
   });
-  card.body.textContent = '';
-  card.body.appendChild(list);
-  card.body.appendChild(el('div', {'class': 'actions'}, [
+  swapBody([list, el('div', {'class': 'actions'}, [
     trail.length ? button('Back', function () {
       showMenu(trail[trail.length - 1], trail.slice(0, -1));
     }) : null,
-    button('No thanks', dismiss)]));
-  keepFocus(list.querySelector('button,a'));
+    button('No thanks', dismiss)])]);
 }
 
 function choose(item, items, trail) {
   report('invite_accepted');
   if (item.handoff) return openChat();
   if (Array.isArray(item.children) && item.children.length) return showMenu(item.children, trail.concat([items]));
-  card.body.textContent = '';
-  card.body.appendChild(el('p', {'class': 'answer', role: 'status'}, [text(item.answer, 1000)]));
-  card.body.appendChild(el('div', {'class': 'actions'}, [button('Back', function () {
-    showMenu(items, trail);
-  }), button('Close', closeInvite)]));
-  keepFocus(card.body.querySelector('button'));
+  swapBody([el('p', {'class': 'answer', role: 'status'}, [text(item.answer, 1000)]),
+    el('div', {'class': 'actions'}, [button('Back', function () {
+      showMenu(items, trail);
+    }), button('Close', closeInvite)])]);
 }
 
 // Offline: opening hours (in the detail line) and, when the site offers it, a
