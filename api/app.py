@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             Periodic("models", models.refresh_all, settings.model_refresh_s),
             Periodic("availability", availability.refresh_all, settings.availability_refresh_s),
             Periodic("counters", counters.flush, 1.0),
+            Periodic("store buffers", state_store.flush, 1.0),
         ]
         for job in background:
             job.start()

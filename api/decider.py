@@ -21,7 +21,7 @@ from api.counters import CounterBuffer
 from scoring.models import ModelCache
 from tracker import protocol as p
 from tracker.events import evidence_ops, invite_offered_ops
-from tracker.features import describe, extract
+from tracker.features import VisitorFacts, describe, extract
 from tracker.ingest import PreparedBatch
 from tracker.store import IngestResult, Store, StoreUnavailable
 from triggers import SiteConfig
@@ -30,6 +30,8 @@ from triggers.decide import decide
 
 log = logging.getLogger("tactful.decider")
 
+INVITE_MEMORY_MS = 3_600_000
+"""An invitation's decision is kept this long for the chat it may open."""
 POOL_TTL_MS = 20_000
 """A waiting visitor stays a pacing rival this long after their last decision (heartbeats refresh it)."""
 OUTCOMES: Mapping[type, str] = {p.InviteShown: "shown", p.InviteAccepted: "accepted",
@@ -65,30 +67,32 @@ class Decider:
         self._record_outcomes(batch, result)
         if result.stale:
             return None
-        decision, features = self.decide(config, batch.visitor, result, privacy, now_ms)
-        await self._apply(config, batch, decision, features, result, now_ms)
-        return decision.to_wire()
-
-    def decide(self, config: SiteConfig, visitor: str, result: IngestResult, privacy: Privacy,
-               now_ms: int) -> tuple[Decision, dict[str, float]]:
         features = extract(result.session, result.visitor, now_ms)
         facts = describe(result.session, result.visitor, now_ms)
+        decision = self.decide(config, batch.visitor, features, facts, privacy, now_ms)
+        await self._apply(config, batch, decision, features, facts, now_ms)
+        return decision.to_wire()
+
+    def decide(self, config: SiteConfig, visitor: str, features: dict[str, float], facts: VisitorFacts,
+               privacy: Privacy, now_ms: int) -> Decision:
         scorer = self.models.scorer(config.site)
         score = scorer.predict_proba_one(features)
-        context = DecisionContext(
+        # Every input is built by this process from validated data: skip pydantic's re-validation
+        # (it cost more than the policy itself on every collect).
+        context = DecisionContext.model_construct(
             config=config, visitor=visitor, facts=facts, features=features, score=score,
             explanation=scorer.explain(features) if hasattr(scorer, "explain") else [],
             now_ms=now_ms, capacity=self.availability.capacity(config.site),
             rivals=self.availability.rivals(config.site), privacy=privacy, in_chat=facts.in_chat,
             above_threshold_since_ms=facts.evidence_since_ms,
         )
-        return decide(context), features
+        return decide(context)
 
     async def _apply(self, config: SiteConfig, batch: PreparedBatch, decision: Decision,
-                     features: dict[str, float], result: IngestResult, now_ms: int) -> None:
+                     features: dict[str, float], facts: VisitorFacts, now_ms: int) -> None:
         site, visitor, session = config.site, batch.visitor, batch.session
         self.counters.count_decision(site, now_ms, decision)
-        remembered = describe(result.session, result.visitor, now_ms).evidence_since_ms
+        remembered = facts.evidence_since_ms
         if decision.action == "invite" and decision.invite is not None:
             await self._record_invite(config, batch, decision, features, now_ms)
         elif decision.evidence_since_ms != remembered:
@@ -113,6 +117,10 @@ class Decider:
         expires_ms = now_ms + 1000 * ((decision.expires_in or 60) + 60)
         self._later(self.store.put_expiring(site, "pending", invite, {"acceptance": decision.score}, expires_ms))
         self._later(self.store.drop_expiring(site, "pool", batch.visitor))
+        # What the agent console shows as "why the engine invited" (api/chat/context.py).
+        self._later(self.store.put_expiring(site, "invites", invite, {
+            "visitor": batch.visitor, "session": batch.session, "decision": decision.to_wire(), "ts": now_ms},
+            now_ms + INVITE_MEMORY_MS))
 
     def _record_outcomes(self, batch: PreparedBatch, result: IngestResult) -> None:
         records = []

@@ -90,7 +90,8 @@ class BlendedScorer:
         w = self.model_weight
         terms: dict[str, float] = {}
         for part, share in ((self.prior, 1.0 - w), (self.model, w)):
-            if share and isinstance(part, Explainable):
+            # hasattr, not isinstance: a runtime-checkable Protocol check costs ~30 us on every collect.
+            if share and hasattr(part, "contributions"):
                 for name, term in part.contributions(features).items():
                     terms[name] = terms.get(name, 0.0) + share * term
         return terms

@@ -71,10 +71,19 @@ def _recent(code: str, ts: int) -> Op:
     return Op("s", recency_field(code, ts), "+f", repr(recency_weight(ts)))
 
 
+SPAN_OPS = (Op("s", "st", "<", ""), Op("s", "ls", ">", ""), Op("v", "lv", ">", ""), Op("v", "fs", "<", ""))
+"""Session and visitor time span, applied once per batch rather than per event: the store fills each
+``<`` with the earliest and each ``>`` with the latest time among the batch's fresh events."""
+
+
+def fill_span(ops: tuple[Op, ...], first_ms: int, last_ms: int) -> list[Op]:
+    return [op._replace(value=str(first_ms if op.kind == "<" else last_ms)) for op in ops]
+
+
 def ops_for(event: p.Event, ts: int) -> list[Op]:
     """Ops for one event; ``ts`` is the event time already corrected for clock skew."""
     t = str(ts)
-    ops = [Op("s", "st", "<", t), Op("s", "ls", ">", t), Op("v", "lv", ">", t), Op("v", "fs", "<", t)]
+    ops: list[Op] = []
     match event:
         case p.PageView():
             path, utm = split_path(event.path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import msgspec
 
 from tracker import protocol as p
-from tracker.events import ops_for
+from tracker.events import SPAN_OPS, ops_for
 from tracker.merge import Op
 
 FINGERPRINT_BYTES = 4
@@ -38,6 +38,8 @@ class PreparedBatch:
     events: tuple[PreparedEvent, ...]
     fingerprint: bytes
     """Of the whole batch: a retry of any size is one lookup."""
+    span_ops: tuple[Op, ...]
+    """Time-span templates (``tracker.events.SPAN_OPS``), filled from the fresh events by the store."""
 
     @property
     def first_ms(self) -> int:
@@ -67,4 +69,5 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
         record = _encode(msgspec.structs.replace(event, ts=ts))
         prepared.append(PreparedEvent(event, ts, fingerprint(batch.session, event), ops, record))
     whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()
-    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared), whole)
+    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared), whole,
+                         SPAN_OPS)

@@ -25,8 +25,16 @@ LOG_MAX_ENTRIES = 100_000
 LOG_MAX_AGE_MS = 7 * 24 * 3600 * 1000
 
 
-EXPIRING_TABLES = ("agents", "pending", "pool")
-"""Small per-site tables whose members expire: online agents, shown unanswered invites, waiting visitors."""
+JOURNAL_MAX_RECORDS = 200_000
+"""Decision-journal records kept per site (the oldest go first); see docs/analytics.md."""
+LOAD_SAMPLE_MS = 60_000
+"""Agent-load samples are kept one per site per minute."""
+LOAD_MAX_AGE_MS = 8 * 24 * 3600 * 1000
+
+
+EXPIRING_TABLES = ("agents", "pending", "pool", "invites")
+"""Small per-site tables whose members expire: online agents, shown unanswered invites, waiting visitors,
+and recent invitations' decisions (for the chat they may open)."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -144,6 +152,10 @@ class Store(Protocol):
 
     async def list_sites(self) -> list[str]: ...
 
+    async def flush(self) -> None:
+        """Write out anything buffered in this process (the memory store's event log file)."""
+        ...
+
     async def ping(self) -> None:
         """Return when the store answers; raise ``StoreUnavailable`` otherwise."""
         ...
@@ -198,4 +210,39 @@ class Store(Protocol):
 
     async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
         """A lease: true if ``holder`` holds ``name`` now (taken or renewed until ``now_ms + ttl_ms``)."""
+        ...
+
+    # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
+
+    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
+                                  meta: Mapping[str, Any]) -> bool:
+        """Record ``document`` as the site's config version ``version`` (with ``meta``: author, at_ms,
+        note, changes) and make it the site's config. False, and nothing written, when that version
+        number is taken: someone else saved first."""
+        ...
+
+    async def config_versions(self, site: str) -> list[dict[str, Any]]:
+        """The meta of every recorded version (``version`` included), oldest first."""
+        ...
+
+    async def config_version(self, site: str, version: int) -> dict[str, Any] | None:
+        """One recorded version: its meta and its ``document``."""
+        ...
+
+    async def append_journal(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        """Decision-journal records, each with a ``ts`` (ms); at most ``JOURNAL_MAX_RECORDS`` per site
+        are kept, the oldest dropped first."""
+        ...
+
+    async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Journal records with ``start_ms <= ts <= end_ms``, oldest first."""
+        ...
+
+    async def put_load_sample(self, site: str, at_ms: int, sample: Mapping[str, Any]) -> None:
+        """One agent-load sample per site per minute: a later one for the same minute replaces it,
+        so several workers sampling the same table write one series."""
+        ...
+
+    async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Samples (each with ``at_ms``, the start of its minute) in the window, oldest first."""
         ...

@@ -7,7 +7,10 @@
 --       (all share one hash tag: one Cluster slot)
 -- ARGV: 1 session id, 2 visitor id, 3 received ms, 4 idle ms, 5 visitor ttl ms,
 --       6 ring bytes, 7 log maxlen, 8 counters ttl ms, 9 batch first ts, 10 batch last ts,
---       11 event count, 12 oldest log entry id to keep (ms), 13 the batch's fingerprint, then per event: fingerprint, record, op count, op count * (target, field, kind, value)
+--       11 event count, 12 oldest log entry id to keep (ms), 13 the batch's fingerprint,
+--       14 msgpack [span op templates, events]: ops flat as target, field, kind, value...;
+--          each event [record, ops, corrected ts],
+--       15 the events' fingerprints, 4 bytes each, concatenated
 
 local session_key, visitor_key, log_key, counters_key, log_time_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, visitor_id, received = ARGV[1], ARGV[2], ARGV[3]
@@ -57,27 +60,37 @@ local function seen(fingerprint)
   end
 end
 
+local batch = cmsgpack.unpack(ARGV[14])
+
+local function apply_flat(ops)
+  for i = 1, #ops, 4 do apply(keys[ops[i]], ops[i + 1], ops[i + 2], ops[i + 3]) end
+end
+
 local fresh, records, duplicates = {}, {}, 0
+local first_fresh, last_fresh
 local whole_batch_seen = seen(ARGV[13])
 if not whole_batch_seen then ring = ring .. ARGV[13] end
-local at = 14
-for index = 0, count - 1 do
-  local fingerprint, record, nops = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
-  at = at + 3
+for index, event in ipairs(batch[2]) do
+  local fingerprint = string.sub(ARGV[15], index * 4 - 3, index * 4)
   if whole_batch_seen or seen(fingerprint) then
     duplicates = duplicates + 1
   else
     ring = ring .. fingerprint
-    fresh[#fresh + 1] = index
-    records[#records + 1] = record
-    if state ~= 'stale' then
-      for i = 0, nops - 1 do
-        local o = at + i * 4
-        apply(keys[ARGV[o]], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3])
-      end
-    end
+    fresh[#fresh + 1] = index - 1
+    records[#records + 1] = event[1]
+    first_fresh = math.min(first_fresh or event[3], event[3])
+    last_fresh = math.max(last_fresh or event[3], event[3])
+    if state ~= 'stale' then apply_flat(event[2]) end
   end
-  at = at + nops * 4
+end
+
+-- The time span, from fresh events only: a retry must not stretch the session (tracker.events.SPAN_OPS).
+if first_fresh and state ~= 'stale' then
+  local span = batch[1]
+  for i = 1, #span, 4 do
+    local value = span[i + 2] == '<' and first_fresh or last_fresh
+    apply(keys[span[i]], span[i + 1], span[i + 2], string.format('%d', value))
+  end
 end
 
 if #ring > ring_bytes then ring = string.sub(ring, -ring_bytes) end

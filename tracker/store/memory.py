@@ -9,6 +9,7 @@ analytics survive a restart.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import pickle
 import time
@@ -16,14 +17,18 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
+from tracker.events import fill_span
 from tracker.ingest import DEDUP_WINDOW, PreparedBatch
 from tracker.merge import Op, apply_all
 from tracker.session import SESSION_IDLE_MS, continuity
 from tracker.store.base import (
+    JOURNAL_MAX_RECORDS,
+    LOAD_MAX_AGE_MS,
+    LOAD_SAMPLE_MS,
     LOG_MAX_AGE_MS,
     VISITOR_TTL_MS,
     IngestResult,
@@ -67,13 +72,18 @@ class MemoryStore:
         self._models: dict[str, tuple[int, bytes, dict[str, Any]]] = {}
         self._learner_states: dict[str, bytes] = {}
         self._model_dir = model_dir
+        self._marketing = _Marketing()  # config versions, decision journal, load samples (#7)
         if model_dir is not None:
             self._reload_models(model_dir)
         self._visitor_ttl_s = visitor_ttl_ms / 1000
         self._idle_ms = idle_ms
         self._clock = clock
+        self._log_writer: BinaryIO | None = None
         if log_file is not None:
             self._reload_log(log_file)
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            # Kept open and buffered; flushed by flush() (the app calls it every second) and on close.
+            self._log_writer = log_file.open("ab", buffering=256 * 1024)
 
     # -- visitors -------------------------------------------------------------------------
 
@@ -106,8 +116,6 @@ class MemoryStore:
             entry.seen.clear()
             entry.visitor["ns"] = str(int(entry.visitor.get("ns", "0")) + 1)
             counters["sessions"] = str(int(counters.get("sessions", "0")) + 1)
-        if state != "stale":
-            apply_all(entry.session, entry.visitor, batch.ops)
         fresh: list[int] = []
         duplicates = 0
         whole_batch_seen = batch.fingerprint in entry.seen
@@ -121,6 +129,9 @@ class MemoryStore:
             if state != "stale":
                 apply_all(entry.session, entry.visitor, event.ops, counters)
             fresh.append(index)
+        if fresh and state != "stale":
+            times = [batch.events[i].ts for i in fresh]
+            apply_all(entry.session, entry.visitor, fill_span(batch.span_ops, min(times), max(times)))
         if fresh:
             records = [orjson.loads(batch.events[i].record) for i in fresh]
             self._append_log(LogEntry(batch.site, batch.visitor, batch.session, batch.received_ms, records))
@@ -148,9 +159,8 @@ class MemoryStore:
         horizon = entry.received_ms - LOG_MAX_AGE_MS
         while ring and ring[0].received_ms < horizon:
             ring.popleft()
-        if self._log_file is not None:
-            with self._log_file.open("ab") as out:
-                out.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+        if self._log_writer is not None:
+            self._log_writer.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
 
     def _reload_log(self, path: Path) -> None:
         if not path.exists():
@@ -272,8 +282,15 @@ class MemoryStore:
     async def ping(self) -> None:
         return None
 
+    async def flush(self) -> None:
+        """Write the buffered event log to its file."""
+        if self._log_writer is not None:
+            self._log_writer.flush()
+
     async def close(self) -> None:
-        return None
+        if self._log_writer is not None:
+            self._log_writer.close()
+            self._log_writer = None
 
     # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
 
@@ -351,6 +368,48 @@ class MemoryStore:
         leases[(site, name)] = (holder, now_ms + ttl_ms)
         return True
 
+    # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
+    # Kept in this process only: like the counters, they start afresh on a restart.
+
+    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
+                                  meta: Mapping[str, Any]) -> bool:
+        versions = self._marketing.versions[site]
+        if version in versions:
+            return False
+        versions[version] = {**meta, "version": version, "document": document}
+        self._sites[site] = document
+        return True
+
+    async def config_versions(self, site: str) -> list[dict[str, Any]]:
+        versions = self._marketing.versions.get(site, {})
+        return [{k: v for k, v in versions[n].items() if k != "document"} for n in sorted(versions)]
+
+    async def config_version(self, site: str, version: int) -> dict[str, Any] | None:
+        return self._marketing.versions.get(site, {}).get(version)
+
+    async def append_journal(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        journal = self._marketing.journal[site]
+        for record in records:
+            bisect.insort(journal, dict(record), key=lambda r: r["ts"])
+        del journal[:max(0, len(journal) - JOURNAL_MAX_RECORDS)]
+
+    async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        journal = self._marketing.journal.get(site, [])
+        first = bisect.bisect_left(journal, start_ms, key=lambda r: r["ts"])
+        last = bisect.bisect_right(journal, end_ms, key=lambda r: r["ts"])
+        return [dict(record) for record in journal[first:last]]
+
+    async def put_load_sample(self, site: str, at_ms: int, sample: Mapping[str, Any]) -> None:
+        minute = at_ms - at_ms % LOAD_SAMPLE_MS
+        samples = self._marketing.load[site]
+        samples[minute] = {**sample, "at_ms": minute}
+        for old in [m for m in samples if m < minute - LOAD_MAX_AGE_MS]:
+            del samples[old]
+
+    async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        samples = self._marketing.load.get(site, {})
+        return [dict(samples[m]) for m in sorted(samples) if start_ms - LOAD_SAMPLE_MS < m <= end_ms]
+
 
 @dataclass
 class _ChatState:
@@ -360,3 +419,10 @@ class _ChatState:
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     values: dict[tuple[str, str], str] = field(default_factory=dict)
     leases: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Marketing:
+    versions: defaultdict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    journal: defaultdict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    load: defaultdict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))

@@ -25,6 +25,9 @@ from tracker.session import SESSION_IDLE_MS
 from tracker.store.base import (
     COUNTER_TTL_MS,
     DEFAULT_SHARDS,
+    JOURNAL_MAX_RECORDS,
+    LOAD_MAX_AGE_MS,
+    LOAD_SAMPLE_MS,
     LOG_MAX_AGE_MS,
     LOG_MAX_ENTRIES,
     VISITOR_TTL_MS,
@@ -70,8 +73,8 @@ def _pack_events(batch: PreparedBatch) -> bytes:
     in an argument of their own.
     """
     return _msgpack.encode([
-        [part for op in batch.ops for part in op],
-        [[event.record.decode(), [part for op in event.ops for part in op]] for event in batch.events],
+        [part for op in batch.span_ops for part in op],
+        [[event.record.decode(), [part for op in event.ops for part in op], event.ts] for event in batch.events],
     ])
 
 
@@ -312,6 +315,9 @@ class RedisStore:
             members = await self.client.smembers(f"{self.prefix}:sites")
             return sorted(site.decode() if isinstance(site, bytes) else site for site in members)
 
+    async def flush(self) -> None:
+        return None  # every write is already in Redis
+
     async def ping(self) -> None:
         with _guarded():
             await self.client.ping()
@@ -390,6 +396,65 @@ class RedisStore:
         if self._chat_scripts is None:  # registered on first use: the collect path never needs them
             self._chat_scripts = {script: self.client.register_script(source) for script, source in _CHAT_LUA.items()}
         return self._chat_scripts[name]
+
+    # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
+    # Site-wide keys under the site's own hash tag. A version number is claimed with HSETNX, so two
+    # admins saving at once cannot both become version N; the current document follows the claim.
+
+    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
+                                  meta: Mapping[str, Any]) -> bool:
+        with _guarded():
+            claimed = await self.client.hsetnx(self._site_key(site, "config:versions"), str(version),
+                                               orjson.dumps({**meta, "version": version, "document": document}))
+        if not claimed:
+            return False
+        await self.put_site_config(site, document)
+        return True
+
+    async def config_versions(self, site: str) -> list[dict[str, Any]]:
+        with _guarded():
+            raw: dict[bytes, bytes] = await self.client.hgetall(  # type: ignore[assignment]
+                self._site_key(site, "config:versions"))
+        versions = sorted((orjson.loads(value) for value in raw.values()), key=lambda v: int(v["version"]))
+        return [{k: v for k, v in version.items() if k != "document"} for version in versions]
+
+    async def config_version(self, site: str, version: int) -> dict[str, Any] | None:
+        with _guarded():
+            raw = await self.client.hget(self._site_key(site, "config:versions"), str(version))
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def append_journal(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        key = self._site_key(site, "journal")
+        with _guarded():
+            async with self.client.pipeline(transaction=False) as pipe:
+                # Members are the records themselves: the same record from two workers is kept once.
+                pipe.zadd(key, {orjson.dumps(record, option=orjson.OPT_SORT_KEYS): int(record["ts"])
+                                for record in records})
+                pipe.zremrangebyrank(key, 0, -JOURNAL_MAX_RECORDS - 1)
+                await pipe.execute()
+
+    async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        with _guarded():
+            members = await self.client.zrangebyscore(self._site_key(site, "journal"), start_ms, end_ms)
+        return [orjson.loads(member) for member in members]
+
+    async def put_load_sample(self, site: str, at_ms: int, sample: Mapping[str, Any]) -> None:
+        minute = at_ms - at_ms % LOAD_SAMPLE_MS
+        key = self._site_key(site, "load")
+        with _guarded():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(key, minute, minute)
+                pipe.zremrangebyscore(key, "-inf", minute - LOAD_MAX_AGE_MS)
+                pipe.zadd(key, {orjson.dumps({**sample, "at_ms": minute}): minute})
+                await pipe.execute()
+
+    async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        with _guarded():
+            members = await self.client.zrangebyscore(self._site_key(site, "load"),
+                                                      f"({start_ms - LOAD_SAMPLE_MS}", end_ms)
+        return [orjson.loads(member) for member in members]
 
 
 _APPEND_ENTRY_LUA = """
