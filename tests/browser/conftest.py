@@ -179,7 +179,11 @@ def watched(context: Any, server: Server) -> Watched:
                                      "headers": request.headers, "json": parsed})
 
     context.on("request", on_request)
-    page.on("console", lambda message: message.type == "error" and watched.console_errors.append(message.text))
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            watched.console_errors.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
     return watched
 

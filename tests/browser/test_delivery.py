@@ -118,7 +118,12 @@ def test_refused__400__dropped_not_retried(watched: Watched) -> None:
     watched.goto("/demo")
     watched.wait_events(watched.visitor(), "page_view")
     attempts: list[float] = []
-    page.route("**/v1/collect", lambda route: (attempts.append(time.monotonic()), route.fulfill(**_answer(400))))
+
+    def refuse(route: Any) -> None:
+        attempts.append(time.monotonic())
+        route.fulfill(**_answer(400))
+
+    page.route("**/v1/collect", refuse)
     page.evaluate("() => tactful('search', {results: 0})")
     watched.wait(lambda: attempts)
     page.wait_for_timeout(2500)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +13,8 @@ from tests.browser.conftest import Watched
 pytestmark = pytest.mark.browser
 
 MARKER = "zq7marker31337"
-SNIPPET = """(function(w,d,s){{if(w.tactful)return;w.tactful=function(){{(w.tactful.q=w.tactful.q||[]).push(arguments)}};
-var j=d.createElement('script');j.async=true;j.src=s;d.head.appendChild(j)}})(window,document,'{origin}/tactful.js');
-tactful('init', {init});"""
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "embedding.md"
+DOCS_ORIGIN = "https://tactful.example.com"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Embed test</title>{head}</head>
 <body><main><h1>Embedded</h1><p>A site that pasted the snippet.</p></main></body></html>"""
 
@@ -26,7 +27,10 @@ def serve_page(watched: Watched, path: str, head: str) -> None:
 
 
 def snippet(watched: Watched, init: str) -> str:
-    return "<script>" + SNIPPET.format(origin=watched.server.url, init=init) + "</script>"
+    """The loader exactly as docs/embedding.md tells sites to paste it, pointed at the test server."""
+    documented = DOCS.read_text("utf-8").split("```html\n", 1)[1].split("```", 1)[0]
+    documented = re.sub(r"tactful\('init', \{.*\}\);", lambda _: f"tactful('init', {init});", documented)
+    return documented.replace(DOCS_ORIGIN, watched.server.url)
 
 
 def test_typed_values__anywhere_on_the_shop__never_leave_the_page(watched: Watched) -> None:
@@ -94,7 +98,7 @@ def test_global_privacy_control__honoured_only_when_the_site_asks(
 
 def test_snippet__pasted_twice_calls_before_load__one_tracker_calls_replayed(watched: Watched) -> None:
     pasted = snippet(watched, "{site: 'demo'}")
-    head = (pasted + pasted.replace("</script>", "tactful('event', 'queued_early', 1);</script>")
+    head = (pasted + pasted.replace("</script>", "tactful('event', 'queued_early', 1);\n</script>")
             + f"<script async src='{watched.server.url}/tactful.js'></script>")  # and the bundle once more
     serve_page(watched, "/embed/twice", head)
     visitor = watched.visitor()
