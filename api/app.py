@@ -20,7 +20,7 @@ from api.engine import Engine
 from api.errors import install_error_handlers
 from api.openapi import BATCH_COMPONENTS
 from api.periodic import Periodic
-from api.routes import admin, collect, health, pages
+from api.routes import admin, collect, health, pages, site_config
 from api.settings import Settings
 from api.sites import SiteDirectory
 from scoring.learner import LearnerPool
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    app.include_router(site_config.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         None, min_length=16, description="bearer token for admin endpoints; unset: one is generated at start")
 
+    # -- marketers: config history, analytics, dashboard (#7) --
+    admin_label: str = Field("admin", pattern=r"^[\w .@-]{1,64}$",
+                             description="who config changes made with the admin token are recorded as")
+    load_sample_s: float = Field(30.0, gt=0, le=600, description="how often agent load is sampled for analytics")
+
     def admin_token_value(self) -> str:
         """The configured token, or the one generated for this process (printed at start)."""
         return self.admin_token or _GENERATED_TOKEN

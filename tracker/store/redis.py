@@ -437,7 +437,8 @@ class RedisStore:
 
     async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         with _guarded():
-            members = await self.client.zrangebyscore(self._site_key(site, "journal"), start_ms, end_ms)
+            members: list[bytes] = await self.client.zrangebyscore(  # type: ignore[assignment]
+                self._site_key(site, "journal"), start_ms, end_ms)
         return [orjson.loads(member) for member in members]
 
     async def put_load_sample(self, site: str, at_ms: int, sample: Mapping[str, Any]) -> None:
@@ -452,8 +453,8 @@ class RedisStore:
 
     async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         with _guarded():
-            members = await self.client.zrangebyscore(self._site_key(site, "load"),
-                                                      f"({start_ms - LOAD_SAMPLE_MS}", end_ms)
+            members: list[bytes] = await self.client.zrangebyscore(  # type: ignore[assignment]
+                self._site_key(site, "load"), f"({start_ms - LOAD_SAMPLE_MS}", end_ms)
         return [orjson.loads(member) for member in members]
 
 
