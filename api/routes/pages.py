@@ -98,7 +98,7 @@ def minify(source: str) -> str:
             following = source[end] if end < n else ""
             if "\n" in source[i:end] and last() not in "\n{;,([" and following not in ")]}":
                 out.append("\n")
-            elif _WORD.match(last() or " ") and _WORD.match(following or " ") or last() + following in ("++", "--"):
+            elif (_WORD.match(last() or " ") and _WORD.match(following or " ")) or last() + following in ("++", "--"):
                 out.append(" ")
             i = end
         else:
