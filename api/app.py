@@ -13,14 +13,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.analytics.load import LoadSampler
 from api.availability import Availability
+from api.chat import routes as chat_routes
+from api.chat import start_chat
 from api.counters import CounterBuffer
 from api.decider import Decider
 from api.engine import Engine
 from api.errors import install_error_handlers
 from api.openapi import BATCH_COMPONENTS
 from api.periodic import Periodic
-from api.routes import admin, collect, health, pages, site_config
+from api.routes import admin, analytics, collect, health, pages, site_config
 from api.settings import Settings
 from api.sites import SiteDirectory
 from scoring.learner import LearnerPool
@@ -63,11 +66,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         counters = CounterBuffer(state_store)
         decider = Decider(state_store, models, availability, counters)
         app.state.engine = Engine(state_store, sites, decider, clock=clock)
+        app.state.chat = await start_chat(state_store, settings, sites.keys, clock=clock)
         background = [
             Periodic("site configs", sites.reload, settings.site_refresh_s),
             Periodic("models", models.refresh_all, settings.model_refresh_s),
             Periodic("availability", availability.refresh_all, settings.availability_refresh_s),
             Periodic("counters", counters.flush, 1.0),
+            Periodic("agent load", LoadSampler(state_store, sites, availability, app.state.engine.now_ms).sample,
+                     settings.load_sample_s),
             Periodic("store buffers", state_store.flush, 1.0),
         ]
         for job in background:
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         finally:
             for job in background:
                 await job.stop()
+            await app.state.chat.stop()
             await decider.drain()
             with contextlib.suppress(StoreUnavailable):
                 await counters.flush()
@@ -98,7 +105,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    app.include_router(chat_routes.router)
     app.include_router(site_config.router)
+    app.include_router(analytics.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

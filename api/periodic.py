@@ -36,7 +36,11 @@ class Periodic:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # A Redis client can turn a cancellation mid-command into a connection error, which the
+            # loop survives: cancel again until it has really stopped.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

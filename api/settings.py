@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     availability_refresh_s: float = Field(0.5, gt=0, le=10, description="how often workers reread agent capacity")
     run_learner: bool = Field(False, description="with Redis: this process also runs the learner (one only!)")
 
+    # -- agents and chat (api/chat) --
+    agent_offer_timeout_s: float = Field(20.0, gt=0, le=600, description="an offered chat moves to the next agent")
+    chat_queue_wait_s: float = Field(45.0, ge=0, le=3600,
+                                     description="how long a visitor waits for a free agent before the offline form")
+    agent_heartbeat_s: float = Field(1.0, gt=0, le=30, description="how often a console's presence is rewritten")
+    agent_presence_ttl_s: float = Field(4.0, gt=0, le=120, description="presence expires this long after a heartbeat")
+    agent_grace_s: float = Field(10.0, ge=0, le=600,
+                                 description="a disconnected agent's chats are re-offered after this long")
+    transcript_retention_days: int = Field(90, ge=1, le=3650, description="chats are deleted this long after they end")
+    transcript_sweep_s: float = Field(3600.0, gt=0, description="how often expired transcripts are deleted")
+    webhook_backoff_s: float = Field(1.0, gt=0, le=600, description="first retry delay; doubles each attempt")
+    webhook_max_attempts: int = Field(8, ge=1, le=30, description="attempts before an event is reported failed")
+
     admin_token: str | None = Field(
         None, min_length=16, description="bearer token for admin endpoints; unset: one is generated at start")
 

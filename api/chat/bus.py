@@ -1,0 +1,161 @@
+"""How chat events reach every worker: a small publish/subscribe ``ChatBus``.
+
+A chat's visitor and agent may hold WebSockets on different workers. Messages
+themselves are stored (``Store.append_entry``, with ids); the bus only says
+"something happened on channel X" (a new message id, typing, a state change, an
+offer), and each connection reads what it has not sent yet from the store. So a
+lost notification delays nothing by more than the next one, and a reconnecting
+client resumes from its last id without loss or duplicates.
+
+``MemoryChatBus`` serves one process. ``RedisChatBus`` publishes through Redis
+and listens with one pattern subscription per worker, fanning out locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+import orjson
+import redis.asyncio as aioredis
+
+from tracker.store import RedisStore, Store
+
+log = logging.getLogger("tactful.chat.bus")
+
+QUEUE_LIMIT = 1000
+"""Events waiting for one slow connection; past this it is closed rather than let memory grow."""
+
+
+class Subscription:
+    """One connection's view of the bus: the channels it follows and the events that arrived."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        self._fanout = fanout
+        self.channels: set[str] = set()
+        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
+        self.overflowed = False
+
+    def follow(self, *channels: str) -> None:
+        for channel in channels:
+            self.channels.add(channel)
+            self._fanout.listeners[channel].add(self)
+
+    def unfollow(self, channel: str) -> None:
+        self.channels.discard(channel)
+        listeners = self._fanout.listeners.get(channel)
+        if listeners is not None:
+            listeners.discard(self)
+            if not listeners:
+                del self._fanout.listeners[channel]
+
+    async def get(self) -> tuple[str, dict[str, Any]]:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        for channel in list(self.channels):
+            self.unfollow(channel)
+
+
+class Fanout:
+    """Local delivery to the subscriptions of this process."""
+
+    def __init__(self) -> None:
+        self.listeners: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self) -> Subscription:
+        return Subscription(self)
+
+    def deliver(self, channel: str, event: dict[str, Any]) -> None:
+        for subscription in list(self.listeners.get(channel, ())):
+            try:
+                subscription.queue.put_nowait((channel, event))
+            except asyncio.QueueFull:
+                subscription.overflowed = True
+
+
+class ChatBus(Protocol):
+    async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self) -> Subscription: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryChatBus:
+    def __init__(self) -> None:
+        self._fanout = Fanout()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        self._fanout.deliver(channel, event)
+
+    def subscribe(self) -> Subscription:
+        return self._fanout.subscribe()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisChatBus:
+    """Every worker listens to ``{prefix}:bus:*`` on one connection and fans out to its sockets.
+
+    Chat traffic is small next to collect traffic, so each worker seeing every chat event
+    is cheaper than a subscription per socket.
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = f"{prefix}:bus:"
+        self._fanout = Fanout()
+        self._listener: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        await self.client.publish(self.prefix + channel, orjson.dumps(event))
+
+    def subscribe(self) -> Subscription:
+        return self._fanout.subscribe()
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen(), name="chat bus")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), 5.0)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.psubscribe(self.prefix + "*")
+                    self._ready.set()
+                    while True:
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                        if message is None or message.get("type") != "pmessage":
+                            continue
+                        channel = message["channel"].decode()[len(self.prefix):]
+                        self._fanout.deliver(channel, orjson.loads(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a dropped connection: resubscribe; stored messages are not lost
+                log.warning("chat bus lost its Redis subscription (%s); resubscribing", error)
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+
+def bus_for(store: Store) -> ChatBus:
+    """The bus that reaches every worker sharing ``store``."""
+    if isinstance(store, RedisStore):
+        return RedisChatBus(store.client, store.prefix)
+    return MemoryChatBus()

@@ -1,0 +1,266 @@
+"""HTTP and WebSocket routes for agents and chat: thin, each a translation to api/chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.auth import AdminDep
+from api.chat.agents import AgentIn, CannedIn
+from api.chat.runtime import Chat
+from api.chat.transcripts import Search
+from api.chat.webhooks import WebhookIn
+from api.deps import EngineDep, SettingsDep
+from api.responses import json_response, problem
+
+AGENT_DIR = Path(__file__).resolve().parents[1] / "static" / "agent"
+CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+"""No inline script or style: visitor-controlled text can only ever be text."""
+CONSOLE_FILES = {"agent.js": "text/javascript; charset=utf-8", "agent.css": "text/css; charset=utf-8"}
+ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def get_chat(request: Request) -> Chat:
+    return request.app.state.chat  # type: ignore[no-any-return]
+
+
+ChatDep = Annotated[Chat, Depends(get_chat)]
+admin = APIRouter(prefix="/v1/admin/sites/{site}", tags=["agents"])
+public = APIRouter(tags=["chat"])
+
+
+def _site(engine: EngineDep, site: str) -> str:
+    if engine.sites.get(site) is None:
+        raise HTTPException(404, {"error": "unknown_site", "field": "site", "message": f"no site {site!r}"})
+    return site
+
+
+SiteDep = Annotated[str, Depends(_site)]
+
+
+def _not_found(what: str, field: str) -> HTTPException:
+    return HTTPException(404, {"error": f"unknown_{what}", "field": field, "message": f"no such {what}"})
+
+
+# -- agents -------------------------------------------------------------------------------------
+
+
+@admin.post("/agents", status_code=201)
+async def create_agent(site: SiteDep, spec: AgentIn, chat: ChatDep, engine: EngineDep, settings: SettingsDep,
+                       _: AdminDep) -> Response:
+    """A new agent and their token: shown this once (only a hash of it is kept)."""
+    agent, token = await chat.agents.create(site, spec, engine.now_ms())
+    return json_response({"agent": agent, "token": token,
+                          "sign_in_url": f"{settings.public_url}/agent#token={token}"}, 201)
+
+
+@admin.get("/agents")
+async def list_agents(site: SiteDep, chat: ChatDep, engine: EngineDep, _: AdminDep) -> Response:
+    """Every agent with their presence now: online, away or offline, and their load."""
+    present = await engine.store.read_expiring(site, "agents", engine.now_ms())
+    return json_response([agent | {"presence": present.get(agent["id"], {}).get("status", "offline"),
+                                   "active_chats": present.get(agent["id"], {}).get("active_chats", 0)}
+                          for agent in await chat.agents.all(site)])
+
+
+@admin.post("/agents/{agent_id}/disable")
+async def disable_agent(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
+    """The token stops working at once; a connected console is closed within a heartbeat."""
+    agent = await chat.agents.set_disabled(site, agent_id, True)
+    if agent is None:
+        raise _not_found("agent", "agent_id")
+    return json_response(agent)
+
+
+@admin.post("/agents/{agent_id}/enable")
+async def enable_agent(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
+    agent = await chat.agents.set_disabled(site, agent_id, False)
+    if agent is None:
+        raise _not_found("agent", "agent_id")
+    return json_response(agent)
+
+
+@admin.post("/agents/{agent_id}/token")
+async def rotate_token(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
+    """A new token for the agent; the old one stops working."""
+    token = await chat.agents.rotate(site, agent_id)
+    if token is None:
+        raise _not_found("agent", "agent_id")
+    return json_response({"token": token})
+
+
+# -- canned responses ---------------------------------------------------------------------------
+
+
+@admin.get("/canned")
+async def list_canned(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    return json_response(await chat.agents.canned(site))
+
+
+@admin.post("/canned", status_code=201)
+async def put_canned(site: SiteDep, canned: CannedIn, chat: ChatDep, _: AdminDep) -> Response:
+    """Create or replace the response typed as ``/shortcut`` in the console."""
+    return json_response(await chat.agents.put_canned(site, canned), 201)
+
+
+@admin.delete("/canned/{shortcut}", status_code=204)
+async def drop_canned(site: SiteDep, shortcut: str, chat: ChatDep, _: AdminDep) -> Response:
+    await chat.agents.drop_canned(site, shortcut)
+    return Response(status_code=204)
+
+
+# -- webhooks -----------------------------------------------------------------------------------
+
+
+@admin.put("/webhook")
+async def put_webhook(site: SiteDep, spec: WebhookIn, chat: ChatDep, _: AdminDep) -> Response:
+    """Where chat.requested / chat.started / chat.ended go, and the secret that signs them."""
+    return json_response(await chat.webhooks.configure(site, spec))
+
+
+@admin.get("/webhook")
+async def get_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    """The webhook (secret included: this is the admin) and its deliveries: counts, backlog, failures."""
+    config = await chat.webhooks.config(site)
+    if config is None:
+        raise _not_found("webhook", "site")
+    return json_response(config | {"status": await chat.webhooks.status(site)})
+
+
+@admin.delete("/webhook", status_code=204)
+async def drop_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    await chat.webhooks.remove(site)
+    return Response(status_code=204)
+
+
+# -- transcripts and privacy --------------------------------------------------------------------
+
+
+def _search(visitor: str | None = None, agent: str | None = None, since_ms: int | None = None,
+            until_ms: int | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
+            limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Search:
+    return Search(visitor, agent, since_ms, until_ms, q, limit)
+
+
+SearchDep = Annotated[Search, Depends(_search)]
+
+
+@admin.get("/chats")
+async def search_chats(site: SiteDep, query: SearchDep, chat: ChatDep, _: AdminDep) -> Response:
+    """Chats, newest first, by visitor, agent, creation time (ms) and text in any message."""
+    return json_response(await chat.transcripts.search(site, query))
+
+
+@admin.get("/chats/export")
+async def export_chats(site: SiteDep, query: SearchDep, chat: ChatDep, _: AdminDep) -> Response:
+    """The same search as JSON Lines, each chat with its messages."""
+    return StreamingResponse(chat.transcripts.export(site, query), media_type="application/x-ndjson",
+                             headers={"Content-Disposition": f'attachment; filename="{site}-chats.jsonl"'})
+
+
+@admin.get("/chats/{chat_id}")
+async def get_chat_transcript(site: SiteDep, chat_id: str, chat: ChatDep, _: AdminDep) -> Response:
+    transcript = await chat.transcripts.get(site, chat_id)
+    if transcript is None:
+        raise _not_found("chat", "chat_id")
+    return json_response(transcript)
+
+
+@admin.get("/offline-messages")
+async def offline_messages(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    """What visitors left when nobody could answer, newest first."""
+    return json_response(await chat.transcripts.offline_messages(site))
+
+
+@admin.delete("/visitors/{visitor}")
+async def forget_visitor(site: SiteDep, visitor: str, chat: ChatDep, _: AdminDep) -> Response:
+    """A privacy request: the visitor's chats, messages, offline messages and state are deleted."""
+    return json_response({"deleted": await chat.transcripts.forget_visitor(site, visitor)})
+
+
+# -- the visitor's side ---------------------------------------------------------------------------
+
+
+class OfflineMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    visitor: str = Field(pattern=ID)
+    chat: str | None = Field(None, pattern=ID)
+    email: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    message: str = Field(min_length=1, max_length=2000)
+
+
+@public.post("/v1/chat/offline", status_code=201)
+async def leave_message(request: Request, chat: ChatDep, engine: EngineDep) -> Response:
+    """The offline form (``text/plain`` JSON is accepted, so no CORS preflight is needed)."""
+    body = await request.body()
+    if len(body) > 8192:
+        return problem(413, "body_too_large", "at most 8 KiB")
+    try:
+        form = OfflineMessage.model_validate(orjson.loads(body or b"null"))
+    except orjson.JSONDecodeError:
+        return problem(400, "malformed_json", "the body is not JSON")
+    except ValidationError as error:
+        first: Any = error.errors()[0]
+        return problem(400, "invalid_value", str(first["msg"]), ".".join(str(p) for p in first["loc"]) or None)
+    config, origin = engine.sites.get(form.site), request.headers.get("origin")
+    if config is None:
+        return problem(401, "unknown_site", f"no site is configured with key {form.site!r}", "site")
+    if not config.allows_origin(origin):
+        return problem(403, "origin_not_allowed", "this origin may not write to this site", "Origin")
+    stored = await chat.transcripts.leave_message(form.site, form.visitor, form.chat, form.email, form.message,
+                                                  engine.now_ms())
+    headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    return json_response({"id": stored["id"]}, 201, headers)
+
+
+@public.websocket("/v1/chat/ws")
+async def visitor_socket(socket: WebSocket, site: str, visitor: str, chat: str, last: int = 0,
+                         skill: str | None = None) -> None:
+    """The visitor's chat panel; ``chat`` is the invitation's id, ``last`` the last message id seen."""
+    runtime: Chat = socket.app.state.chat
+    config = socket.app.state.engine.sites.get(site)
+    if config is None or not config.allows_origin(socket.headers.get("origin")):
+        await socket.close(4403, "unknown site or origin not allowed")
+        return
+    await runtime.hub.visitor(socket, site, visitor, chat, last, skill)
+
+
+@public.websocket("/v1/agent/ws")
+async def agent_socket(socket: WebSocket) -> None:
+    """The agent console; the first frame signs in: ``{"type": "hello", "token": ..., "last": {chat: id}}``."""
+    await socket.app.state.chat.hub.agent(socket)
+
+
+# -- the console page -----------------------------------------------------------------------------
+
+
+def _console_file(name: str, media_type: str) -> Response:
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if name.endswith(".html"):
+        headers |= {"Content-Security-Policy": CONSOLE_CSP, "Referrer-Policy": "no-referrer"}
+    return Response((AGENT_DIR / name).read_bytes(), media_type=media_type, headers=headers)
+
+
+@public.get("/agent", include_in_schema=False)
+async def console() -> Response:
+    return _console_file("index.html", "text/html; charset=utf-8")
+
+
+@public.get("/agent/assets/{name}", include_in_schema=False)
+async def console_asset(name: str) -> Response:
+    if name not in CONSOLE_FILES:
+        raise HTTPException(404)
+    return _console_file(name, CONSOLE_FILES[name])
+
+
+router = APIRouter()
+router.include_router(admin)
+router.include_router(public)

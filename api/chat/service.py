@@ -1,0 +1,371 @@
+"""A chat's life: requested, offered to agents in turn, active, ended (or missed), across workers.
+
+Who may change a chat is decided by one compare-and-set value per chat in the
+Store, ``chat:<id>``: ``waiting`` → ``offered:<agent>`` → ``active:<agent>`` →
+``ended``, or ``waiting`` → ``missed``. Every transition is one atomic
+compare-and-set, so an agent accepting at the instant the offer times out either
+gets the chat or does not, on any worker.
+
+An agent's load (``load:<agent>``: active chats plus the offer they hold) is a
+counter that only grows through ``bounded_add`` up to the agent's limit: an
+agent at capacity is never offered another chat, even when two workers route at
+once. The console's presence heartbeat copies the load into the ``agents``
+table, which every worker's decisions read (``api/availability.py``).
+
+The routing loop for a chat runs where the visitor's WebSocket is
+(``route``): it offers, waits, moves to the next agent, gives up into the offline
+form, and watches the agent's presence during the chat (a vanished agent's chat
+is offered again after ``agent_grace_s``). A lease makes sure that two tabs of
+one visitor do not route the same chat twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from api.chat.agents import AgentDirectory, limit_of
+from api.chat.bus import ChatBus
+from api.chat.context import chat_context
+from api.chat.webhooks import Webhooks
+from api.settings import Settings
+from tracker.events import chat_ops
+from tracker.store import Store
+
+log = logging.getLogger("tactful.chat")
+
+CHAT = "chat"
+OFFER = "offer"
+ACTIVE = "active"
+TEXT_LIMIT = 4000
+POLL_S = 0.2
+FINAL = ("ended", "missed")
+
+
+def chat_channel(site: str, chat: str) -> str:
+    return f"chat:{site}:{chat}"
+
+
+def agent_channel(site: str, agent: str) -> str:
+    return f"agent:{site}:{agent}"
+
+
+def summary(chat: dict[str, Any]) -> dict[str, Any]:
+    """A chat as webhooks and consoles see it (everything in the record: it holds no secrets)."""
+    return dict(chat)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    load: int
+    limit: int
+
+
+class ChatService:
+    def __init__(self, store: Store, bus: ChatBus, agents: AgentDirectory, webhooks: Webhooks,
+                 settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.bus = bus
+        self.agents = agents
+        self.webhooks = webhooks
+        self.settings = settings
+        self._clock = clock
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def state(self, site: str, chat: str) -> str | None:
+        return await self.store.get_value(site, f"chat:{chat}")
+
+    async def chat(self, site: str, chat: str) -> dict[str, Any] | None:
+        return await self.store.get_record(site, CHAT, chat)
+
+    async def _save(self, chat: dict[str, Any]) -> None:
+        await self.store.put_record(chat["site"], CHAT, chat["id"], chat)
+
+    async def _update(self, site: str, chat_id: str, **changes: Any) -> dict[str, Any] | None:
+        chat = await self.chat(site, chat_id)
+        if chat is not None:
+            chat.update(changes)
+            await self._save(chat)
+        return chat
+
+    async def _tell(self, site: str, chat_id: str, event: dict[str, Any]) -> None:
+        await self.bus.publish(chat_channel(site, chat_id), event)
+
+    async def _system(self, site: str, chat_id: str, text: str) -> None:
+        await self.say(site, chat_id, "system", text, None, None)
+
+    # -- opening -----------------------------------------------------------------------------
+
+    async def open_chat(self, site: str, visitor: str, invite: str, skill: str | None = None) -> dict[str, Any] | None:
+        """The visitor's chat for ``invite``: created on first call, or None if the invite is not theirs."""
+        existing = await self.chat(site, invite)
+        if existing is not None:
+            return existing if existing["visitor"] == visitor else None
+        now_ms = self.now_ms()
+        invites = await self.store.read_expiring(site, "invites", now_ms)
+        info = invites.get(invite)
+        if info is None or info.get("visitor") != visitor:
+            return None
+        context = await chat_context(self.store, site, visitor, info, now_ms)
+        chat: dict[str, Any] = {"id": invite, "site": site, "visitor": visitor, "session": info.get("session"),
+                                "skill": skill,
+                "state": "waiting", "agent": None, "agent_name": None, "agents": [], "created_ms": now_ms,
+                "started_ms": None, "ended_ms": None, "ended_by": None, "context": context,
+                "outcome": None, "csat": None}
+        if not await self.store.compare_and_set(site, f"chat:{invite}", None, "waiting"):
+            for _ in range(20):  # another tab of this visitor created it a moment ago
+                if (created := await self.chat(site, invite)) is not None:
+                    return created if created["visitor"] == visitor else None
+                await asyncio.sleep(0.05)
+            return None
+        await self._save(chat)
+        if chat["session"]:
+            await self.store.apply_ops(site, visitor, chat["session"], chat_ops(now_ms, True))
+        await self.webhooks.emit(site, "chat.requested", summary(chat))
+        return chat
+
+    # -- routing (runs where the visitor's socket is) ------------------------------------------
+
+    async def candidates(self, site: str, skill: str | None, exclude: set[str]) -> list[Candidate]:
+        """Online agents with a free slot, least loaded first; with ``skill``, those who have it if any do."""
+        present = await self.store.read_expiring(site, "agents", self.now_ms())
+        free: list[tuple[Candidate, bool]] = []
+        for agent_id, presence in present.items():
+            if presence.get("status") != "online" or agent_id in exclude:
+                continue
+            limit = int(presence.get("max_chats") or 1)
+            load = await self.store.bounded_add(site, f"load:{agent_id}", 0) or 0
+            if load < limit:
+                free.append((Candidate(agent_id, load, limit), skill in (presence.get("skills") or [])))
+        skilled = [candidate for candidate, has_skill in free if has_skill]
+        pool = skilled if skill and skilled else [candidate for candidate, _ in free]
+        return sorted(pool, key=lambda c: (c.load / c.limit, c.load, c.id))
+
+    async def route(self, site: str, chat_id: str) -> str | None:
+        """Drive the chat until it is ended or missed (or the caller cancels). Returns the final state."""
+        chat = await self.chat(site, chat_id)
+        skill = chat.get("skill") if chat else None
+        tried: set[str] = set()
+        queue_deadline = self._clock() + self.settings.chat_queue_wait_s
+        while True:
+            state = await self.state(site, chat_id)
+            if state is None or state in FINAL:
+                return state
+            if state.startswith("offered:"):
+                await self._await_offer(site, chat_id, state.split(":", 1)[1])
+            elif state.startswith("active:"):
+                agent = state.split(":", 1)[1]
+                if await self._watch_agent(site, chat_id, agent):
+                    tried = {agent}
+                    queue_deadline = self._clock() + self.settings.chat_queue_wait_s
+            elif not await self._offer_next(site, chat_id, skill, tried):
+                if self._clock() >= queue_deadline:
+                    await self._missed(site, chat_id)
+                else:
+                    await asyncio.sleep(POLL_S)
+
+    async def _offer_next(self, site: str, chat_id: str, skill: str | None, tried: set[str]) -> bool:
+        for candidate in await self.candidates(site, skill, tried):
+            if await self.store.bounded_add(site, f"load:{candidate.id}", 1, candidate.limit) is None:
+                continue  # someone else took the last slot a moment ago
+            if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", f"offered:{candidate.id}"):
+                await self._release(site, candidate.id)
+                return True  # the chat moved on (ended by the visitor): the loop rereads its state
+            tried.add(candidate.id)
+            deadline_ms = self.now_ms() + int(self.settings.agent_offer_timeout_s * 1000)
+            await self.store.put_record(site, OFFER, chat_id, {"agent": candidate.id, "deadline_ms": deadline_ms})
+            chat = await self._update(site, chat_id, offered_to=candidate.id)
+            await self.bus.publish(agent_channel(site, candidate.id), {
+                "type": "offer", "chat": summary(chat or {"id": chat_id}),
+                "expires_in": self.settings.agent_offer_timeout_s})
+            return True
+        return False
+
+    async def _await_offer(self, site: str, chat_id: str, agent: str) -> None:
+        """Until the agent accepts, the offer times out, or the agent leaves; then withdraw it."""
+        offer = await self.store.get_record(site, OFFER, chat_id) or {}
+        deadline_ms = int(offer.get("deadline_ms", 0)) or self.now_ms()
+        last_presence_check = 0.0
+        while self.now_ms() < deadline_ms:
+            if await self.state(site, chat_id) != f"offered:{agent}":
+                return
+            if self._clock() - last_presence_check >= 1.0:
+                last_presence_check = self._clock()
+                if not await self._present(site, agent):
+                    break
+            await asyncio.sleep(POLL_S)
+        if await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent}", "waiting"):
+            await self._release(site, agent)
+            await self.store.drop_record(site, OFFER, chat_id)
+            await self.bus.publish(agent_channel(site, agent), {"type": "withdrawn", "chat": chat_id})
+
+    async def _present(self, site: str, agent: str) -> bool:
+        return agent in await self.store.read_expiring(site, "agents", self.now_ms())
+
+    async def _watch_agent(self, site: str, chat_id: str, agent: str) -> bool:
+        """While the chat is active: True once the agent has been gone longer than the grace (re-offered)."""
+        gone_since: float | None = None
+        while await self.state(site, chat_id) == f"active:{agent}":
+            if await self._present(site, agent):
+                gone_since = None
+            else:
+                gone_since = gone_since or self._clock()
+                if self._clock() - gone_since >= self.settings.agent_grace_s:
+                    return await self._reassign(site, chat_id, agent)
+            await asyncio.sleep(max(POLL_S, min(1.0, self.settings.agent_heartbeat_s)))
+        return False
+
+    async def _reassign(self, site: str, chat_id: str, agent: str) -> bool:
+        if not await self.store.compare_and_set(site, f"chat:{chat_id}", f"active:{agent}", "waiting"):
+            return False
+        await self._release(site, agent)
+        await self.store.drop_record(site, ACTIVE, chat_id)
+        chat = await self._update(site, chat_id, state="waiting", agent=None)
+        name = (chat or {}).get("agent_name") or "Your agent"
+        await self.bus.publish(agent_channel(site, agent), {"type": "withdrawn", "chat": chat_id})
+        await self._system(site, chat_id, f"{name} lost their connection. Finding someone else to help you…")
+        await self._tell(site, chat_id, {"type": "state", "state": "waiting"})
+        return True
+
+    async def _release(self, site: str, agent: str) -> None:
+        await self.store.bounded_add(site, f"load:{agent}", -1)
+
+    async def _missed(self, site: str, chat_id: str) -> None:
+        if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", "missed"):
+            return
+        chat = await self._close(site, chat_id, "missed", ended_by="nobody")
+        await self._system(site, chat_id, "Sorry, nobody is free to chat right now. Leave us a message instead?")
+        await self._tell(site, chat_id, {"type": "state", "state": "missed"})
+        if chat is not None:
+            await self.webhooks.emit(site, "chat.ended", summary(chat))
+
+    async def _close(self, site: str, chat_id: str, state: str, ended_by: str) -> dict[str, Any] | None:
+        now_ms = self.now_ms()
+        chat = await self._update(site, chat_id, state=state, ended_ms=now_ms, ended_by=ended_by)
+        if chat is not None and chat.get("session"):
+            await self.store.apply_ops(site, chat["visitor"], chat["session"], chat_ops(now_ms, False))
+        return chat
+
+    # -- agents ---------------------------------------------------------------------------------
+
+    async def agent_connected(self, site: str, agent_id: str) -> None:
+        """Recount the agent's load from the chats and offers they hold (a crash may have left it off)."""
+        active = await self.agent_chats(site, agent_id)
+        offers = [chat for chat, offer in (await self.store.list_records(site, OFFER)).items()
+                  if offer.get("agent") == agent_id]
+        await self.store.put_counter(site, f"load:{agent_id}", len(active) + len(offers))
+
+    async def agent_chats(self, site: str, agent_id: str) -> list[str]:
+        return [chat for chat, entry in (await self.store.list_records(site, ACTIVE)).items()
+                if entry.get("agent") == agent_id]
+
+    async def agent_offers(self, site: str, agent_id: str) -> list[dict[str, Any]]:
+        offers = await self.store.list_records(site, OFFER)
+        chats = [await self.chat(site, chat) for chat, offer in offers.items() if offer.get("agent") == agent_id]
+        return [chat for chat in chats if chat is not None]
+
+    async def heartbeat(self, site: str, agent: dict[str, Any], status: str) -> None:
+        load = await self.store.bounded_add(site, f"load:{agent['id']}", 0) or 0
+        expires_ms = self.now_ms() + int(self.settings.agent_presence_ttl_s * 1000)
+        await self.store.put_expiring(site, "agents", agent["id"], {
+            "status": status, "new": bool(agent.get("new")), "max_chats": limit_of(agent), "active_chats": load,
+            "name": agent.get("name"), "skills": agent.get("skills") or []}, expires_ms)
+
+    async def agent_gone(self, site: str, agent_id: str) -> None:
+        """The console closed: capacity drops at once (the chats wait ``agent_grace_s`` for a reconnect)."""
+        await self.store.drop_expiring(site, "agents", agent_id)
+
+    async def accept(self, site: str, agent: dict[str, Any], chat_id: str) -> dict[str, Any] | None:
+        agent_id = agent["id"]
+        if not await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent_id}", f"active:{agent_id}"):
+            return None
+        await self.store.drop_record(site, OFFER, chat_id)
+        await self.store.put_record(site, ACTIVE, chat_id, {"agent": agent_id})
+        chat = await self.chat(site, chat_id)
+        if chat is None:
+            return None
+        chat.update(state="active", agent=agent_id, agent_name=agent.get("name"),
+                    agents=[*chat.get("agents", []), agent_id], started_ms=chat.get("started_ms") or self.now_ms())
+        await self._save(chat)
+        await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
+        await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
+        await self.webhooks.emit(site, "chat.started", summary(chat))
+        return chat
+
+    # -- during the chat ----------------------------------------------------------------------
+
+    async def say(self, site: str, chat_id: str, sender: str, text: str, cid: str | None,
+                  name: str | None) -> int | None:
+        """Append a message (once per client id ``cid``) and tell both sides; returns its id."""
+        text = text.strip()[:TEXT_LIMIT]
+        if not text:
+            return None
+        entry = {"from": sender, "text": text, "ts": self.now_ms(), "name": name, "cid": cid}
+        message_id, duplicate = await self.store.append_entry(
+            site, f"m:{chat_id}", entry, dedup=None if cid is None else f"{sender}:{cid}")
+        if not duplicate:
+            await self._tell(site, chat_id, {"type": "msg", "id": message_id})
+        return message_id
+
+    async def messages(self, site: str, chat_id: str, after: int = 0) -> list[dict[str, Any]]:
+        return [{"id": message_id, **entry}
+                for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", after, 10_000)]
+
+    async def typing(self, site: str, chat_id: str, sender: str) -> None:
+        await self._tell(site, chat_id, {"type": "typing", "from": sender})
+
+    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None) -> dict[str, Any] | None:
+        """End the chat (by its agent, or by the visitor when ``agent_id`` is None)."""
+        state = await self.state(site, chat_id)
+        if state is None or state in FINAL:
+            return await self.chat(site, chat_id)
+        if agent_id is not None and state != f"active:{agent_id}":
+            return None
+        if not await self.store.compare_and_set(site, f"chat:{chat_id}", state, "ended"):
+            return await self.chat(site, chat_id)
+        holder = state.split(":", 1)[1] if ":" in state else None
+        if holder is not None:
+            await self._release(site, holder)
+            await self.store.drop_record(site, ACTIVE, chat_id)
+            await self.store.drop_record(site, OFFER, chat_id)
+        chat = await self._close(site, chat_id, "ended", ended_by="agent" if agent_id else "visitor")
+        await self._system(site, chat_id, "The chat has ended.")
+        await self._tell(site, chat_id, {"type": "state", "state": "ended"})
+        if holder is not None:
+            await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
+        if chat is not None:
+            await self.webhooks.emit(site, "chat.ended", summary(chat))
+        return chat
+
+    async def verdict(self, site: str, chat_id: str, agent_id: str, stuck: bool, resolved: bool) -> bool:
+        """The agent's verdict: kept with the transcript, and a label for the site's learner."""
+        chat = await self.chat(site, chat_id)
+        if chat is None or chat.get("agent") != agent_id or chat.get("outcome") is not None:
+            return False
+        now_ms = self.now_ms()
+        chat["outcome"] = {"stuck": stuck, "resolved": resolved, "agent": agent_id, "ts": now_ms}
+        await self._save(chat)
+        await self.store.append_labels(site, [{"k": "verdict_stuck" if stuck else "verdict_not_stuck",
+                                               "invite": chat_id, "ts": now_ms}])
+        await self.store.add_counters(site, now_ms // 86_400_000, {
+            "chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
+            "chats_resolved" if resolved else "chats_unresolved": 1})
+        return True
+
+    async def rate(self, site: str, chat_id: str, visitor: str, score: int) -> bool:
+        """The visitor's satisfaction rating (1-5), once per chat, for analytics."""
+        chat = await self.chat(site, chat_id)
+        if chat is None or chat["visitor"] != visitor or chat.get("csat") is not None or not 1 <= score <= 5:
+            return False
+        chat["csat"] = score
+        await self._save(chat)
+        await self.store.add_counters(site, self.now_ms() // 86_400_000, {"csat_n": 1, f"csat_{score}": 1,
+                                                                           "csat_sum": score})
+        return True

@@ -1,0 +1,320 @@
+"""The two WebSockets: a visitor's chat panel and an agent's console.
+
+Both follow bus channels and, on every ``msg`` notification, send what they have
+not sent yet from the stored log (ids only grow): a reconnecting client passes
+its last seen id and resumes exactly there, and resends its unacknowledged
+messages with the same client id, which the store appends once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from api.chat.agents import AgentDirectory, public
+from api.chat.bus import ChatBus, Subscription
+from api.chat.service import FINAL, ChatService, agent_channel, chat_channel
+from api.settings import Settings
+from tracker.store import Store, StoreUnavailable
+
+log = logging.getLogger("tactful.chat.sockets")
+
+LEASE_MS = 5_000
+AUTH_TIMEOUT_S = 10.0
+CLOSE_UNAUTHORISED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+
+
+class Link:
+    """One open socket: serialised sends, and the last message id sent per chat."""
+
+    def __init__(self, socket: WebSocket, service: ChatService, site: str) -> None:
+        self.socket = socket
+        self.service = service
+        self.site = site
+        self.sent: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.socket.send_json(event)
+
+    async def flush(self, chat_id: str, tagged: bool = False) -> None:
+        """Send the chat's messages after the last one sent, in order, once each."""
+        async with self._lock:
+            for message in await self.service.messages(self.site, chat_id, self.sent.get(chat_id, 0)):
+                await self.socket.send_json({"type": "msg", **message} | ({"chat": chat_id} if tagged else {}))
+                self.sent[chat_id] = message["id"]
+
+
+async def _pump(subscription: Subscription, handle: Callable[[str, dict[str, Any]], Awaitable[bool]]) -> None:
+    """Bus events to ``handle`` until it returns False."""
+    while True:
+        channel, event = await subscription.get()
+        if not await handle(channel, event):
+            return
+
+
+async def _race(*work: Awaitable[Any]) -> None:
+    """Run until the first of ``work`` finishes (the socket closed, or the session ended); cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None and not isinstance(
+                    error, WebSocketDisconnect | StoreUnavailable):
+                log.warning("chat socket ended by an error: %r", error)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class ChatHub:
+    """This worker's sockets, and the routing loops it owns."""
+
+    def __init__(self, store: Store, bus: ChatBus, service: ChatService, agents: AgentDirectory,
+                 settings: Settings) -> None:
+        self.store = store
+        self.bus = bus
+        self.service = service
+        self.agents = agents
+        self.settings = settings
+        self._routing: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    async def stop(self) -> None:
+        for task in self._routing.values():
+            task.cancel()
+        await asyncio.gather(*self._routing.values(), return_exceptions=True)
+
+    # -- routing ownership -----------------------------------------------------------------
+
+    def ensure_routing(self, site: str, chat_id: str) -> None:
+        """Route the chat from this worker unless someone already does (a lease, renewed while routing)."""
+        running = self._routing.get((site, chat_id))
+        if running is None or running.done():
+            self._routing[(site, chat_id)] = asyncio.create_task(self._own(site, chat_id), name=f"route {chat_id}")
+
+    async def _own(self, site: str, chat_id: str) -> None:
+        holder = uuid.uuid4().hex
+        try:
+            while await self.service.state(site, chat_id) not in (None, *FINAL):
+                if await self.store.claim(site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
+                    routing = asyncio.create_task(self.service.route(site, chat_id))
+                    while not routing.done():
+                        await asyncio.wait({routing}, timeout=LEASE_MS / 3000)
+                        if not routing.done() and not await self.store.claim(
+                                site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
+                            routing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await routing
+                    return
+                await asyncio.sleep(LEASE_MS / 2000)  # someone else routes; take over if their lease lapses
+        except StoreUnavailable as error:
+            log.warning("routing of chat %s paused, store unavailable: %s", chat_id, error)
+        finally:
+            self._routing.pop((site, chat_id), None)
+
+    # -- the visitor's chat panel ------------------------------------------------------------
+
+    async def visitor(self, socket: WebSocket, site: str, visitor: str, chat_id: str, last: int,
+                      skill: str | None) -> None:
+        chat = await self.service.open_chat(site, visitor, chat_id, skill)
+        if chat is None:
+            await socket.close(CLOSE_FORBIDDEN, "unknown invitation")
+            return
+        await socket.accept()
+        link = Link(socket, self.service, site)
+        link.sent[chat_id] = max(0, last)
+        subscription = self.bus.subscribe()
+        subscription.follow(chat_channel(site, chat_id))
+        try:
+            await link.send({"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")})
+            await link.flush(chat_id)
+            await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor",
+                                                                  "online": True})
+            if chat["state"] not in FINAL:
+                self.ensure_routing(site, chat_id)
+
+            async def on_event(channel: str, event: dict[str, Any]) -> bool:
+                kind = event.get("type")
+                if kind == "msg":
+                    await link.flush(chat_id)
+                elif kind == "typing" and event.get("from") == "agent":
+                    await link.send({"type": "typing"})
+                elif kind == "state":
+                    await link.flush(chat_id)
+                    await link.send({"type": "state", "state": event["state"],
+                                     "agent_name": event.get("agent_name")})
+                return True
+
+            async def read() -> None:
+                while True:
+                    frame = await socket.receive_json()
+                    await self._from_visitor(link, site, visitor, chat_id, frame)
+
+            await _race(read(), _pump(subscription, on_event))
+        finally:
+            subscription.close()
+            with contextlib.suppress(StoreUnavailable):
+                await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor",
+                                                                      "online": False})
+
+    async def _from_visitor(self, link: Link, site: str, visitor: str, chat_id: str, frame: Any) -> None:
+        if not isinstance(frame, dict):
+            return
+        kind = frame.get("type")
+        if kind == "msg" and isinstance(frame.get("text"), str):
+            if await self.service.state(site, chat_id) in FINAL:
+                return
+            cid = str(frame.get("cid") or "")[:64] or None
+            message_id = await self.service.say(site, chat_id, "visitor", frame["text"], cid, None)
+            await link.send({"type": "ack", "cid": cid, "id": message_id})
+        elif kind == "typing":
+            await self.service.typing(site, chat_id, "visitor")
+        elif kind == "end":
+            await self.service.end(site, chat_id)
+        elif kind == "rate" and isinstance(frame.get("score"), int):
+            ok = await self.service.rate(site, chat_id, visitor, frame["score"])
+            await link.send({"type": "rated", "ok": ok})
+
+    # -- the agent's console --------------------------------------------------------------------
+
+    async def agent(self, socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            hello = await asyncio.wait_for(socket.receive_json(), AUTH_TIMEOUT_S)
+        except (TimeoutError, ValueError, WebSocketDisconnect):
+            await self._close(socket, CLOSE_UNAUTHORISED, "sign in first")
+            return
+        agent = await self.agents.authenticate(str(hello.get("token", ""))) if isinstance(hello, dict) else None
+        if agent is None:
+            await socket.send_json({"type": "error", "error": "invalid_token",
+                                    "message": "this token is not valid (or the agent is disabled)"})
+            await self._close(socket, CLOSE_UNAUTHORISED, "invalid token")
+            return
+        site, agent_id, connection = agent["site"], agent["id"], uuid.uuid4().hex
+        link = Link(socket, self.service, site)
+        status: dict[str, Any] = {"value": "away" if hello.get("status") == "away" else "online", "replaced": False}
+        subscription = self.bus.subscribe()
+        subscription.follow(agent_channel(site, agent_id))
+        await self.bus.publish(agent_channel(site, agent_id), {"type": "kick", "connection": connection})
+        try:
+            await self.service.agent_connected(site, agent_id)
+            await self.service.heartbeat(site, agent, status["value"])
+            await link.send({"type": "hello", "agent": public(agent), "status": status["value"],
+                             "canned": await self.agents.canned(site)})
+            resume = hello.get("last") if isinstance(hello.get("last"), dict) else {}
+            for chat_id in await self.service.agent_chats(site, agent_id):
+                link.sent[chat_id] = int(resume.get(chat_id, 0) or 0)
+                await self._open_chat(link, subscription, chat_id)
+            for offered in await self.service.agent_offers(site, agent_id):
+                await link.send({"type": "offer", "chat": offered})
+
+            async def heartbeat() -> None:
+                while True:
+                    await asyncio.sleep(self.settings.agent_heartbeat_s)
+                    current = await self.agents.get(site, agent_id)
+                    if current is None or current.get("disabled"):
+                        return
+                    await self.service.heartbeat(site, current, status["value"])
+
+            async def on_event(channel: str, event: dict[str, Any]) -> bool:
+                return await self._to_agent(link, subscription, agent_id, connection, status, channel, event)
+
+            async def read() -> None:
+                while True:
+                    frame = await socket.receive_json()
+                    if isinstance(frame, dict):
+                        await self._from_agent(link, subscription, agent, status, frame)
+
+            await _race(read(), heartbeat(), _pump(subscription, on_event))
+        finally:
+            subscription.close()
+            if not status["replaced"]:
+                with contextlib.suppress(StoreUnavailable):
+                    await self.service.agent_gone(site, agent_id)
+            await self._close(socket, CLOSE_REPLACED if status["replaced"] else 1000, "")
+
+    async def _open_chat(self, link: Link, subscription: Subscription, chat_id: str) -> None:
+        chat = await self.service.chat(link.site, chat_id)
+        if chat is None:
+            return
+        subscription.follow(chat_channel(link.site, chat_id))
+        await link.send({"type": "chat", "chat": chat})
+        await link.flush(chat_id, tagged=True)
+
+    async def _to_agent(self, link: Link, subscription: Subscription, agent_id: str, connection: str,
+                        status: dict[str, Any], channel: str, event: dict[str, Any]) -> bool:
+        kind = event.get("type")
+        if channel.startswith("agent:"):
+            if kind == "kick":
+                if event.get("connection") != connection:
+                    status["replaced"] = True  # a newer console took over; it keeps the presence
+                    return False
+            elif kind in ("offer", "withdrawn", "ended"):
+                chat_id = event["chat"]["id"] if kind == "offer" else event["chat"]
+                if kind == "withdrawn":
+                    subscription.unfollow(chat_channel(link.site, chat_id))
+                await link.send({"type": kind, "chat": event["chat"]} | (
+                    {"expires_in": event.get("expires_in")} if kind == "offer" else {}))
+            return True
+        chat_id = channel.rsplit(":", 1)[1]
+        if kind == "msg":
+            await link.flush(chat_id, tagged=True)
+        elif kind == "typing" and event.get("from") == "visitor":
+            await link.send({"type": "typing", "chat": chat_id})
+        elif kind == "presence":
+            await link.send({"type": "visitor", "chat": chat_id, "online": bool(event.get("online"))})
+        elif kind == "state":
+            await link.flush(chat_id, tagged=True)
+            await link.send({"type": "state", "chat": chat_id, "state": event["state"]})
+        return True
+
+    async def _from_agent(self, link: Link, subscription: Subscription, agent: dict[str, Any],
+                          status: dict[str, Any], frame: dict[str, Any]) -> None:
+        site, agent_id, kind = link.site, agent["id"], frame.get("type")
+        chat_id = str(frame.get("chat", ""))
+        if kind == "status" and frame.get("status") in ("online", "away"):
+            status["value"] = frame["status"]
+            await self.service.heartbeat(site, agent, status["value"])
+            await link.send({"type": "status", "status": status["value"]})
+        elif kind == "accept":
+            if await self.service.accept(site, agent, chat_id) is None:
+                await link.send({"type": "offer_gone", "chat": chat_id})
+            else:
+                await self._open_chat(link, subscription, chat_id)
+        elif kind == "decline":
+            if await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent_id}", "waiting"):
+                await self.store.bounded_add(site, f"load:{agent_id}", -1)
+                await self.store.drop_record(site, "offer", chat_id)
+        elif kind == "msg" and isinstance(frame.get("text"), str):
+            if await self.service.state(site, chat_id) != f"active:{agent_id}":
+                await link.send({"type": "error", "error": "not_your_chat", "chat": chat_id})
+                return
+            cid = str(frame.get("cid") or "")[:64] or None
+            message_id = await self.service.say(site, chat_id, "agent", frame["text"], cid, agent.get("name"))
+            await link.send({"type": "ack", "chat": chat_id, "cid": cid, "id": message_id})
+        elif kind == "typing":
+            if await self.service.state(site, chat_id) == f"active:{agent_id}":
+                await self.service.typing(site, chat_id, "agent")
+        elif kind in ("end", "verdict"):
+            if kind == "end":
+                await self.service.end(site, chat_id, agent_id=agent_id)
+            if isinstance(frame.get("stuck"), bool):
+                await self.service.verdict(site, chat_id, agent_id, frame["stuck"], bool(frame.get("resolved")))
+            await link.send({"type": "closed", "chat": chat_id})
+            subscription.unfollow(chat_channel(site, chat_id))
+
+    @staticmethod
+    async def _close(socket: WebSocket, code: int, reason: str) -> None:
+        if socket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await socket.close(code, reason)

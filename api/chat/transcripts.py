@@ -1,0 +1,118 @@
+"""Transcripts: every chat with its messages, context and outcome; search, export, retention, erasure."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from api.chat.service import ACTIVE, CHAT, OFFER
+from tracker.store import Store
+
+OFFLINE = "offline"
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    visitor: str | None = None
+    agent: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    text: str | None = None
+    limit: int = 100
+
+
+class Transcripts:
+    def __init__(self, store: Store, retention_days: int) -> None:
+        self.store = store
+        self.retention_days = retention_days
+
+    async def messages(self, site: str, chat_id: str) -> list[dict[str, Any]]:
+        return [{"id": message_id, **entry}
+                for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", 0, 100_000)]
+
+    async def get(self, site: str, chat_id: str) -> dict[str, Any] | None:
+        chat = await self.store.get_record(site, CHAT, chat_id)
+        return None if chat is None else chat | {"messages": await self.messages(site, chat_id)}
+
+    async def search(self, site: str, query: Search) -> list[dict[str, Any]]:
+        """Newest first. Text matches any message (case-insensitive)."""
+        chats = sorted((await self.store.list_records(site, CHAT)).values(),
+                       key=lambda chat: int(chat["created_ms"]), reverse=True)
+        found = []
+        needle = (query.text or "").casefold()
+        for chat in chats:
+            if query.visitor and chat["visitor"] != query.visitor:
+                continue
+            if query.agent and query.agent not in (chat.get("agents") or []):
+                continue
+            if query.since_ms is not None and chat["created_ms"] < query.since_ms:
+                continue
+            if query.until_ms is not None and chat["created_ms"] > query.until_ms:
+                continue
+            if needle:
+                messages = await self.messages(site, chat["id"])
+                if not any(needle in str(message.get("text", "")).casefold() for message in messages):
+                    continue
+            found.append(chat)
+            if len(found) >= query.limit:
+                break
+        return found
+
+    async def export(self, site: str, query: Search) -> AsyncIterator[bytes]:
+        """JSON Lines: one chat per line, with its messages."""
+        for chat in await self.search(site, query):
+            yield orjson.dumps(chat | {"messages": await self.messages(site, chat["id"])},
+                               option=orjson.OPT_APPEND_NEWLINE)
+
+    async def _delete(self, site: str, chat_id: str) -> None:
+        await self.store.drop_log(site, f"m:{chat_id}")
+        await self.store.drop_record(site, CHAT, chat_id)
+        await self.store.drop_record(site, ACTIVE, chat_id)
+        await self.store.drop_record(site, OFFER, chat_id)
+        await self.store.compare_and_set(site, f"chat:{chat_id}", await self.store.get_value(site, f"chat:{chat_id}"),
+                                         None)
+
+    async def sweep(self, site: str, now_ms: int) -> int:
+        """Delete chats (and offline messages) older than the retention; returns how many chats went."""
+        horizon = now_ms - self.retention_days * DAY_MS
+        gone = 0
+        for chat_id, chat in (await self.store.list_records(site, CHAT)).items():
+            finished = chat.get("ended_ms")
+            if finished is not None and finished < horizon:
+                await self._delete(site, chat_id)
+                gone += 1
+        for message_id, message in (await self.store.list_records(site, OFFLINE)).items():
+            if message["ts"] < horizon:
+                await self.store.drop_record(site, OFFLINE, message_id)
+        await self.store.read_expiring(site, "invites", now_ms)  # reading drops the expired ones
+        return gone
+
+    async def forget_visitor(self, site: str, visitor: str) -> dict[str, int]:
+        """A privacy request: the visitor's chats, messages, offline messages and state, all gone."""
+        chats = [chat_id for chat_id, chat in (await self.store.list_records(site, CHAT)).items()
+                 if chat["visitor"] == visitor]
+        for chat_id in chats:
+            await self._delete(site, chat_id)
+        offline = [key for key, message in (await self.store.list_records(site, OFFLINE)).items()
+                   if message.get("visitor") == visitor]
+        for key in offline:
+            await self.store.drop_record(site, OFFLINE, key)
+        await self.store.forget_visitor(site, visitor)
+        return {"chats": len(chats), "offline_messages": len(offline)}
+
+    # -- the offline form ------------------------------------------------------------------
+
+    async def leave_message(self, site: str, visitor: str, chat: str | None, email: str, message: str,
+                            now_ms: int) -> dict[str, Any]:
+        key = "o_" + secrets.token_hex(8)
+        document = {"id": key, "visitor": visitor, "chat": chat, "email": email, "message": message, "ts": now_ms}
+        await self.store.put_record(site, OFFLINE, key, document)
+        return document
+
+    async def offline_messages(self, site: str) -> list[dict[str, Any]]:
+        return sorted((await self.store.list_records(site, OFFLINE)).values(), key=lambda m: -int(m["ts"]))

@@ -1,0 +1,193 @@
+"""Helpdesk webhooks: chat.requested, chat.started and chat.ended, signed, retried, in order.
+
+Events go to a per-site outbox in the Store (a log with ids) the moment they
+happen, whichever worker they happen on. One worker at a time holds the site's
+delivery lease and sends them in outbox order: so events reach the receiver in
+the order they happened, for every chat. A failed delivery is retried with
+exponential backoff (``webhook_backoff_s``, doubling); after
+``webhook_max_attempts`` it is recorded as failed (visible to the admin) and the
+outbox moves on.
+
+Signature: ``Tactful-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
+docs/integrations.md shows a receiver verifying it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from tracker.store import Store
+
+log = logging.getLogger("tactful.chat.webhooks")
+
+CONFIG = "webhook"
+STATUS = "webhook_status"
+OUTBOX = "webhooks"
+EVENTS = ("chat.requested", "chat.started", "chat.ended")
+LEASE_MS = 15_000
+FAILURES_KEPT = 50
+TIMEOUT_S = 5.0
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", max_length=2048)
+    events: list[str] = Field(default_factory=lambda: list(EVENTS))
+    secret: str | None = Field(None, min_length=16, max_length=200, description="generated when not given")
+    enabled: bool = True
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp}, v1={mac}"
+
+
+def verify(secret: str, header: str, body: bytes, now_s: float, tolerance_s: int = 300) -> bool:
+    """What a receiver does (kept here so tests and docs use one definition)."""
+    parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    expected = sign(secret, timestamp, body).split("v1=")[1]
+    return abs(now_s - timestamp) <= tolerance_s and hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+@dataclass
+class _Retry:
+    entry: int
+    attempts: int
+    next_at: float
+
+
+class Webhooks:
+    def __init__(self, store: Store, backoff_s: float, max_attempts: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.backoff_s = backoff_s
+        self.max_attempts = max_attempts
+        self._clock = clock
+        self._holder = uuid.uuid4().hex
+        self._retries: dict[str, _Retry] = {}
+
+    # -- configuration ---------------------------------------------------------------------
+
+    async def configure(self, site: str, spec: WebhookIn) -> dict[str, Any]:
+        document = spec.model_dump() | {"secret": spec.secret or "whsec_" + secrets.token_urlsafe(24)}
+        await self.store.put_record(site, CONFIG, "default", document)
+        return document
+
+    async def config(self, site: str) -> dict[str, Any] | None:
+        return await self.store.get_record(site, CONFIG, "default")
+
+    async def remove(self, site: str) -> None:
+        await self.store.drop_record(site, CONFIG, "default")
+
+    async def status(self, site: str) -> dict[str, Any]:
+        status = await self.store.get_record(site, STATUS, "default") or {}
+        cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
+        backlog = len(await self.store.read_entries(site, OUTBOX, cursor, limit=10_000))
+        return {"delivered": status.get("delivered", 0), "failed": status.get("failed", 0),
+                "backlog": backlog, "last_error": status.get("last_error"), "failures": status.get("failures", [])}
+
+    # -- producing -------------------------------------------------------------------------
+
+    async def emit(self, site: str, event: str, chat: dict[str, Any]) -> None:
+        config = await self.config(site)
+        if config is None or not config.get("enabled") or event not in config.get("events", EVENTS):
+            return
+        now_ms = int(self._clock() * 1000)
+        await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat})
+
+    # -- delivering ------------------------------------------------------------------------
+
+    async def deliver_all(self, sites: list[str]) -> None:
+        for site in sites:
+            await self.deliver(site)
+
+    async def deliver(self, site: str) -> int:
+        """Send what is due for one site, in order; returns how many were delivered."""
+        config = await self.config(site)
+        if config is None:
+            return 0
+        now = self._clock()
+        if not await self.store.claim(site, "webhooks", self._holder, LEASE_MS, int(now * 1000)):
+            return 0
+        retry = self._retries.get(site)
+        if retry is not None and retry.next_at > now:
+            return 0
+        cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
+        delivered = 0
+        for entry_id, entry in await self.store.read_entries(site, OUTBOX, cursor, limit=100):
+            ok, error = await self._send(config, site, entry_id, entry)
+            if not ok:
+                attempts = (retry.attempts if retry and retry.entry == entry_id else 0) + 1
+                if attempts < self.max_attempts:
+                    self._retries[site] = _Retry(entry_id, attempts, self._clock()
+                                                 + self.backoff_s * 2 ** (attempts - 1))
+                    await self._note(site, last_error=error)
+                    return delivered
+                await self._note(site, failed=entry | {"id": entry_id, "error": error, "attempts": attempts})
+            else:
+                delivered += 1
+                await self._note(site, delivered=True)
+            self._retries.pop(site, None)
+            retry = None
+            await self._advance(site, cursor, entry_id)
+            cursor = entry_id
+        return delivered
+
+    async def _advance(self, site: str, cursor: int, entry_id: int) -> None:
+        await self.store.compare_and_set(site, "webhooks:cursor", str(cursor) if cursor else None, str(entry_id))
+
+    async def _send(self, config: dict[str, Any], site: str, entry_id: int,
+                    entry: dict[str, Any]) -> tuple[bool, str | None]:
+        body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site,
+                             "created_ms": entry["created_ms"], "chat": entry["chat"]})
+        headers = {"Content-Type": "application/json", "User-Agent": "Tactful-Webhooks/1",
+                   "Tactful-Event": entry["event"], "Tactful-Delivery": f"wh_{site}_{entry_id}",
+                   "Tactful-Signature": sign(str(config["secret"]), int(self._clock()), body)}
+        try:
+            status = await asyncio.to_thread(_post, str(config["url"]), body, headers)
+        except OSError as error:
+            return False, f"unreachable: {error}"
+        return (True, None) if 200 <= status < 300 else (False, f"HTTP {status}")
+
+    async def _note(self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None,
+                    last_error: str | None = None) -> None:
+        status = await self.store.get_record(site, STATUS, "default") or {}
+        if delivered:
+            status["delivered"] = int(status.get("delivered", 0)) + 1
+        if failed is not None:
+            status["failed"] = int(status.get("failed", 0)) + 1
+            failure = {"id": failed["id"], "event": failed["event"], "chat": failed["chat"].get("id"),
+                       "error": failed["error"], "attempts": failed["attempts"], "at_ms": int(self._clock() * 1000)}
+            status["failures"] = [failure, *status.get("failures", [])][:FAILURES_KEPT]
+            last_error = failed["error"]
+        if last_error is not None:
+            status["last_error"] = {"error": last_error, "at_ms": int(self._clock() * 1000)}
+        await self.store.put_record(site, STATUS, "default", status)
