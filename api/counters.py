@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 
+from api.analytics.journal import DecisionJournal
 from tracker.store import Store, StoreUnavailable
 from tracker.store.base import day_of
 from triggers.context import Decision
@@ -21,6 +22,7 @@ class CounterBuffer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._counts: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+        self.journal = DecisionJournal(store)  # per-session funnel facts for analytics (#7)
 
     def count(self, site: str, now_ms: int, *names: str) -> None:
         counts = self._counts[(site, day_of(now_ms))]
@@ -35,6 +37,7 @@ class CounterBuffer:
         self.count(site, now_ms, *names)
 
     async def flush(self) -> None:
+        await self.journal.flush()
         pending, self._counts = self._counts, defaultdict(Counter)
         for (site, day), counts in pending.items():
             try:

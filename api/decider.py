@@ -92,6 +92,7 @@ class Decider:
                      features: dict[str, float], facts: VisitorFacts, now_ms: int) -> None:
         site, visitor, session = config.site, batch.visitor, batch.session
         self.counters.count_decision(site, now_ms, decision)
+        self.counters.journal.note(config, visitor, session, facts.path, decision, now_ms)
         remembered = facts.evidence_since_ms
         if decision.action == "invite" and decision.invite is not None:
             await self._record_invite(config, batch, decision, features, now_ms)

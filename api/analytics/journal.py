@@ -1,0 +1,108 @@
+"""The decision journal: per-session funnel facts, recorded at decision time, written with the counters.
+
+Every collect ends in a decision, but analytics needs only what *changes* in a
+session: the furthest funnel stage it reached (engaged, candidate, eligible),
+its highest score once it was a candidate, and each invitation with its page,
+variant and mode. ``note`` keeps, per visitor, what this worker last recorded
+and queues a record only when one of those advances; ``flush`` (run by the
+counters' once-a-second flush) appends the queue to the store's capped journal.
+So the collect path gains no store round trip and a session writes a handful of
+records, not one per request. Two workers may both record the same advance;
+readers merge records per session, so a duplicate changes nothing.
+
+Record fields (short: the journal holds up to 200,000 per site):
+``ts`` decision time (ms), ``v`` visitor, ``s`` session, ``g`` experiment group,
+``st`` stage (1 engaged, 2 candidate, 3 eligible), ``sc`` score (candidates only),
+``r`` primary reason code of that decision, ``p`` page path; for an invitation
+also ``i`` invite id, ``var`` message variant, ``m`` mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.store import Store, StoreUnavailable
+from triggers import reasons as r
+from triggers.config import SiteConfig
+from triggers.context import Decision
+
+log = logging.getLogger("tactful.journal")
+
+ENGAGED, CANDIDATE, ELIGIBLE = 1, 2, 3
+STAGES = {ENGAGED: "engaged", CANDIDATE: "candidate", ELIGIBLE: "eligible"}
+NOT_ENGAGED = frozenset({r.TOO_EARLY, r.TOO_FEW_PAGES})
+NOT_CANDIDATE = frozenset({r.OPTED_OUT, r.DO_NOT_TRACK, r.IN_CHAT, r.CAP_REACHED, r.DAILY_CAP_REACHED,
+                           r.COOLDOWN_AFTER_DISMISS, r.RECENTLY_INVITED, r.EXCLUDED_PATH, r.NOT_TARGETED})
+NO_EVIDENCE = frozenset({r.BELOW_THRESHOLD, r.NOT_SUSTAINED})
+SCORE_STEP = 0.02
+"""A candidate's score is recorded again when it rises into a new step of this width."""
+REMEMBERED_VISITORS = 100_000
+
+
+def stage_of(decision: Decision, threshold: float) -> int:
+    """How far this decision got: 0 not engaged yet; 1 engaged (dwell and pages); 2 candidate (also
+    respect and targeting pass: only the score, the experiment or availability can stop it); 3 eligible
+    (also the score held above the threshold long enough: the policy would invite but for the experiment
+    group or availability)."""
+    codes = set(decision.codes)
+    if codes & NOT_ENGAGED:
+        return 0
+    if codes & NOT_CANDIDATE:
+        return ENGAGED
+    if codes & NO_EVIDENCE or decision.score < threshold:
+        return CANDIDATE
+    return ELIGIBLE
+
+
+@dataclass(slots=True)
+class _Seen:
+    session: str
+    stage: int
+    score_step: int
+
+
+class DecisionJournal:
+    def __init__(self, store: Store, remembered: int = REMEMBERED_VISITORS) -> None:
+        self.store = store
+        self._remembered = remembered
+        self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
+        self._pending: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def note(self, config: SiteConfig, visitor: str, session: str, path: str | None, decision: Decision,
+             now_ms: int) -> None:
+        stage = stage_of(decision, config.timing.score_threshold)
+        invited = decision.action == "invite"
+        if stage == 0 and not invited:
+            return
+        step = int(decision.score / SCORE_STEP) if stage >= CANDIDATE else -1
+        key = (config.site, visitor)
+        seen = self._seen.get(key)
+        if seen is not None and seen.session == session and not invited \
+                and stage <= seen.stage and step <= seen.score_step:
+            return
+        if seen is None or seen.session != session:
+            seen = self._seen[key] = _Seen(session, stage, step)
+        else:
+            seen.stage, seen.score_step = max(seen.stage, stage), max(seen.score_step, step)
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._remembered:
+            self._seen.popitem(last=False)
+        record: dict[str, Any] = {"ts": now_ms, "v": visitor, "s": session, "g": decision.group, "st": stage,
+                                  "r": decision.primary_reason, "p": path}
+        if stage >= CANDIDATE:
+            record["sc"] = round(decision.score, 4)
+        if invited:
+            record |= {"i": decision.invite, "var": decision.variant, "m": decision.mode}
+        self._pending[config.site].append(record)
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, defaultdict(list)
+        for site, records in pending.items():
+            try:
+                await self.store.append_journal(site, records)
+            except StoreUnavailable:
+                self._pending[site][:0] = records  # kept for the next flush
+                raise
