@@ -129,3 +129,45 @@ def test_refused__400__dropped_not_retried(watched: Watched) -> None:
     page.wait_for_timeout(2500)
     assert len(attempts) == 1
     assert page.evaluate("() => JSON.parse(localStorage.getItem('tactful.q')).b") == []
+
+
+def test_network_error__requests_fail__retried_until_through(watched: Watched) -> None:
+    page = watched.page
+    watched.goto("/demo")
+    visitor = watched.visitor()
+    watched.wait_events(visitor, "page_view")
+    failures: list[float] = []
+
+    def flaky(route: Any) -> None:
+        if len(failures) < 2:
+            failures.append(time.monotonic())
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route("**/v1/collect", flaky)
+    page.evaluate("() => tactful('search', {results: 0})")
+    (search,) = watched.wait_events(visitor, "search")
+    assert len(failures) == 2 and search["results"] == 0
+
+
+def test_queue__long_outage__bounded_and_stale_batches_dropped(context: Any, watched: Watched) -> None:
+    """50 batches at most survive in localStorage, and none the server would refuse as a day old."""
+    context.add_init_script("""(() => {
+        const now = Date.now(), batch = (i, ts) => ({k: 'demo', v: 'v_seededvisitor', s: 's_seededsession',
+                                                      e: [{t: 'custom', name: 'seeded_' + i, ts}]});
+        const batches = [batch('stale', now - 25 * 3600 * 1000)];
+        for (let i = 0; i < 60; i++) batches.push(batch(i, now - 60000 + i));
+        if (!sessionStorage.getItem('seeded')) {
+            sessionStorage.setItem('seeded', '1');
+            localStorage.setItem('tactful.q', JSON.stringify({p: [], o: null, b: batches}));
+        }
+    })()""")
+    page = watched.page
+    page.route("**/v1/collect", lambda route: route.fulfill(**_answer(503, "30")))
+    watched.goto("/demo")
+    queued = page.evaluate("() => JSON.parse(localStorage.getItem('tactful.q')).b")
+    names = [batch["e"][0].get("name") for batch in queued]
+    assert len(queued) == 50
+    assert "seeded_stale" not in names and "seeded_0" not in names  # the oldest went first
+    assert names[-1] is None  # this page's own page view, kept
