@@ -70,10 +70,12 @@ async def _run_learner(settings: Settings, commit_every: float) -> None:
 def _register_optional_commands() -> None:
     from loadtests.bench import bench_command
     from scoring.cli import evaluate_command, warm_start_command
+    from triggers.cli import replay_command
 
     main.add_command(bench_command)
     main.add_command(evaluate_command)
     main.add_command(warm_start_command)
+    main.add_command(replay_command)
 
 
 _register_optional_commands()

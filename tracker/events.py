@@ -7,11 +7,12 @@ Short field names keep a visitor's state small in Redis (listpack-encoded hashes
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p
-from tracker.merge import Op
+from tracker.merge import Op, State, apply_all
 
 RECENCY_HALF_LIFE_MS = 120_000
 """Struggle two minutes ago weighs half as much as struggle now."""
@@ -157,3 +158,14 @@ def evidence_ops(now_ms: int, since_ms: int | None) -> list[Op]:
 def chat_ops(now_ms: int, open_: bool) -> list[Op]:
     """A chat opened or closed for the visitor's current session: no invitation while one is open."""
     return [Op("s", "ch", "=", f"{now_ms}|{1 if open_ else 0}")]
+
+
+def fold(session: State, visitor: State, timed_events: Iterable[tuple[p.Event, int]]) -> None:
+    """Fold events (each with its corrected time) into records, span included: what a store does for
+    fresh events, without dedup or logging. For replays and simulations."""
+    times = []
+    for event, ts in timed_events:
+        apply_all(session, visitor, ops_for(event, ts))
+        times.append(ts)
+    if times:
+        apply_all(session, visitor, fill_span(SPAN_OPS, min(times), max(times)))

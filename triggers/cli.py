@@ -16,9 +16,9 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from scoring import default_site_scorer
 from triggers.config import SiteConfig
 from triggers.replay import Explain, ReplayOptions, ReplayProgress, Score, replay
-from triggers.standin import struggle_explain, struggle_score
 
 COMPARED = ("invitations", "expected_acceptances", "peak_expected_concurrent_chats")
 
@@ -47,9 +47,11 @@ def load_config(path: Path) -> SiteConfig:
 
 def load_scorer(spec: str | None) -> tuple[Score, Explain | None]:
     """``module:name``: a function of the features, or a class or object with ``predict_proba_one``
-    (and optionally ``explain``), e.g. ``scoring:StrugglePrior``. None: the documented stand-in."""
+    (and optionally ``explain``), e.g. ``scoring:StrugglePrior`` or ``triggers.standin:struggle_score``.
+    None: the scorer a new site starts with (``scoring.default_site_scorer``)."""
     if spec is None:
-        return struggle_score, struggle_explain
+        scorer = default_site_scorer()
+        return scorer.predict_proba_one, scorer.explain
     module_name, _, attribute = spec.partition(":")
     try:
         target: Any = getattr(importlib.import_module(module_name), attribute)
@@ -99,7 +101,7 @@ def _difference(proposed: dict[str, Any], baseline: dict[str, Any]) -> dict[str,
     type=click.FloatRange(0.5, 600),
     help="seconds between decisions for an active visitor",
 )
-@click.option("--scorer", default=None, help="module:name of a scorer; default: the stand-in in triggers.standin")
+@click.option("--scorer", default=None, help="module:name of a scorer; default: a new site's cold-start scorer")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 def replay_command(
     log: Path,

@@ -5,8 +5,9 @@ per session, on the same pages). For a fair comparison both are replayed on the
 same log and N is chosen so that both make (as near as possible) the same number
 of invitations; then what differs is *who* is invited and *when*: the share of
 invitations that reach strugglers, and the time from struggle onset to the
-invitation. The engine scores with the stand-in logistic of ``triggers.standin``
-(not the learned model). Run: ``python -m triggers.compare [--visitors N] [--seed S]``.
+invitation. The engine scores as a new site does: the cold-start scorer of
+``scoring`` (the documented struggle prior, nothing learned yet).
+Run: ``python -m triggers.compare [--visitors N] [--seed S]``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 
 import click
 
+from scoring import default_site_scorer
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext
 from triggers.presets import demo_config
 from triggers.replay import Policy, ReplayOptions, replay
 from triggers.replay_report import Invitation, percentile
-from triggers.standin import struggle_explain, struggle_score
 from triggers.traffic import Traffic, generate
 
 
@@ -143,13 +144,14 @@ def compare(visitors: int = 400, seed: int = 7, tick_s: float = 1.0) -> dict[str
     traffic = generate(visitors, seed=seed)
     config = comparison_config()
     options = ReplayOptions(agents=100, tick_s=tick_s)  # capacity never binds: only who and when differ
-    engine = replay(traffic.entries, config, struggle_score, explain=struggle_explain, options=options)
+    scorer = default_site_scorer()
+    engine = replay(traffic.entries, config, scorer.predict_proba_one, explain=scorer.explain, options=options)
     moments: list[Moment] = []
-    replay(traffic.entries, config, struggle_score, options=options, policy=observe(moments))
+    replay(traffic.entries, config, scorer.predict_proba_one, options=options, policy=observe(moments))
     delay = matching_delay(moments, len(engine.invitations))
     return {
         "traffic": {"visitors": visitors, "seed": seed, "personas": _personas(traffic)},
-        "score": "stand-in logistic of recent struggle signals (triggers.standin), not the learned model",
+        "score": "cold-start scorer (scoring.default_site_scorer: the struggle prior, nothing learned)",
         "engine": outcome(traffic, engine.invitations).figures(),
         f"fixed_delay_{delay}s": outcome(traffic, fixed_delay_invitations(moments, delay)).figures(),
     }

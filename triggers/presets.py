@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from triggers.config import SiteConfig
 
-DEMO_PATHS = ("/", "/products/*", "/search", "/cart", "/checkout", "/help")
+DEMO_PATHS = ("/demo", "/demo/", "/demo/product/*", "/demo/search", "/demo/cart", "/demo/checkout", "/demo/help")
+"""The demo shop's pages, as `tactful serve` serves them."""
 
 
 def default_config(site: str, allowed_origins: list[str] | None = None) -> SiteConfig:
@@ -25,10 +26,12 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
             "version": 1,
             "allowed_origins": allowed_origins,
             "targeting": {
-                "include_paths": ["/", "/products/*", "/search", "/cart", "/checkout"],
-                "exclude_paths": ["/help"],
+                "include_paths": ["/demo", "/demo/", "/demo/product/*", "/demo/search", "/demo/cart",
+                                  "/demo/checkout"],
+                "exclude_paths": ["/demo/help", "/demo/help/*"],
             },
-            "timing": {"min_dwell_s": 20, "min_pages": 1, "score_threshold": 0.6, "sustain_s": 3},
+            # 0.25: two errors on one field and a rage click are enough, so a newcomer can trigger it on purpose.
+            "timing": {"min_dwell_s": 20, "min_pages": 1, "score_threshold": 0.25, "sustain_s": 3},
             "respect": {"max_per_session": 1, "max_per_day": 2, "dismiss_cooldown_s": 86_400},
             "hours": {
                 "timezone": "Europe/London",
@@ -50,7 +53,7 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
                                     "label": "When will my order arrive?",
                                     "answer": "Most orders arrive in 2-3 days.",
                                 },
-                                {"label": "How do I return an item?", "url": "/help#returns"},
+                                {"label": "How do I return an item?", "url": "/demo/help/returns"},
                             ],
                         },
                         {"label": "Payment problems", "answer": "We accept cards, PayPal and gift cards."},
@@ -62,7 +65,7 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
             "messages": {
                 "rules": [
                     {
-                        "paths": ["/checkout", "/cart"],
+                        "paths": ["/demo/checkout", "/demo/cart"],
                         "variants": [
                             {"id": "checkout-help", "text": "Need a hand with the checkout?"},
                             {
@@ -72,11 +75,11 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
                         ],
                     },
                     {
-                        "paths": ["/search"],
+                        "paths": ["/demo/search"],
                         "variants": [{"id": "search-help", "text": "Can't find it? Tell us what you're looking for."}],
                     },
                     {
-                        "paths": ["/products/*"],
+                        "paths": ["/demo/product/*"],
                         "variants": [{"id": "product-question", "text": "Questions about this product? Ask us."}],
                     },
                 ],

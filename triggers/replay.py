@@ -24,9 +24,8 @@ from typing import Any
 import msgspec
 
 from tracker import protocol as p
-from tracker.events import ops_for
+from tracker.events import fold
 from tracker.features import describe, extract
-from tracker.merge import apply_all
 from tracker.session import continuity
 from triggers.capacity import Agent, CapacitySnapshot, Rival
 from triggers.config import SiteConfig
@@ -157,8 +156,7 @@ class _Simulation:
             visitor.record["ns"] = str(int(visitor.record.get("ns", "0")) + 1)
             report.sessions += 1
         visitor.privacy = Privacy(dnt=bool(entry.get("dnt")), gpc=bool(entry.get("gpc")))
-        for event in events:
-            apply_all(visitor.session, visitor.record, ops_for(event, event.ts))
+        fold(visitor.session, visitor.record, [(event, event.ts) for event in events])
         visitor.last_event_ms = max(visitor.last_event_ms, last)
         self.decide(visitor, now)
         self.schedule(visitor, now)
@@ -206,7 +204,7 @@ class _Simulation:
 
     def record_invitation(self, visitor: _Visitor, decision: Decision, context: DecisionContext, now_ms: int) -> None:
         shown = p.InviteShown(ts=now_ms, invite=decision.invite or "i_replayed")
-        apply_all(visitor.session, visitor.record, ops_for(shown, now_ms))
+        fold(visitor.session, visitor.record, [(shown, now_ms)])
         visitor.invited = True
         acceptance = context.expected_acceptance
         if decision.mode == "agent":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Persona = Literal["reader", "browser", "struggler"]
-PRODUCTS = [f"/products/{name}" for name in ("blue-shoe", "red-scarf", "green-hat", "grey-coat", "black-bag")]
+PRODUCTS = [f"/demo/product/{name}" for name in ("blue-shoe", "red-scarf", "green-hat", "grey-coat", "black-bag")]
 BATCH_MS = 5_000
 HEARTBEAT_MS = 15_000
 
@@ -70,7 +70,7 @@ class _Journey:
 
 
 def _reader(j: _Journey) -> None:
-    j.page("/", ref="https://www.example.org/")
+    j.page("/demo/", ref="https://www.example.org/")
     j.stay(j.rng.uniform(20, 60), clicks=1)
     for _ in range(j.rng.randint(1, 3)):
         j.page(j.rng.choice(PRODUCTS))
@@ -81,11 +81,11 @@ def _reader(j: _Journey) -> None:
 
 
 def _browser(j: _Journey) -> None:
-    j.page("/")
+    j.page("/demo/")
     j.stay(j.rng.uniform(5, 15), clicks=1)
     for _ in range(j.rng.randint(4, 9)):
         if j.rng.random() < 0.3:
-            j.page("/search")
+            j.page("/demo/search")
             if j.rng.random() < 0.3:  # a typo, then found it: a zero-result search that is not struggle
                 j.add("search", results=0)
                 j.wait(j.rng.uniform(2, 5))
@@ -101,14 +101,14 @@ def _browser(j: _Journey) -> None:
 
 def _struggler(j: _Journey) -> int:
     """Browse normally, then struggle at checkout (some mildly: one error, one dead click); returns the onset."""
-    j.page("/")
+    j.page("/demo/")
     j.stay(j.rng.uniform(5, 20), clicks=1)
     for _ in range(j.rng.randint(1, 3)):
         j.page(j.rng.choice(PRODUCTS))
         j.stay(j.rng.uniform(10, 40), clicks=j.rng.randint(0, 2))
-    j.page("/cart")
+    j.page("/demo/cart")
     j.stay(j.rng.uniform(5, 15), clicks=1)
-    j.page("/checkout")
+    j.page("/demo/checkout")
     j.stay(j.rng.uniform(5, 20), clicks=1, scroll=False)
     onset = j.now
     for round_ in range(j.rng.randint(1, 4)):
@@ -120,9 +120,9 @@ def _struggler(j: _Journey) -> int:
             j.add("dead_click", sel="span.help-icon")
         j.wait(j.rng.uniform(2, 6))
         if round_ == 1 and j.rng.random() < 0.6:
-            j.page("/cart")
+            j.page("/demo/cart")
             j.wait(j.rng.uniform(2, 5))
-            j.page("/checkout")
+            j.page("/demo/checkout")
     j.stay(j.rng.uniform(30, 90), clicks=j.rng.randint(1, 3), scroll=False)
     if j.rng.random() < 0.5:
         j.add("exit_intent")

@@ -33,7 +33,9 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 
 def _cors(origin: str | None) -> dict[str, str]:
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    # Retry-After must be readable cross-origin: the tracker waits as long as a 429 or 503 asks.
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After",
+            "Vary": "Origin"} if origin else {}
 
 
 @router.post("/v1/collect", openapi_extra=COLLECT_OPENAPI)

@@ -28,8 +28,8 @@ class Clock:
 
 
 def shop_config() -> SiteConfig:
+    """The demo shop's own config, allowing the test origin."""
     document = demo_config([ORIGIN]).model_dump(mode="json")
-    document["timing"]["score_threshold"] = 0.25
     return SiteConfig.model_validate(document)
 
 
@@ -65,7 +65,7 @@ class Visitor:
 
     def browse(self, until: float, start: float = 0.0) -> None:
         """A calm reader: a page now and then, scrolling, a few clicks, heartbeats every 5 s."""
-        pages = itertools.cycle(["/", "/products/1", "/products/2", "/cart"])
+        pages = itertools.cycle(["/demo/", "/demo/product/1", "/demo/product/2", "/demo/cart"])
         for second in range(int(start), int(until), 5):
             events: list[dict[str, Any]] = [{"t": "scroll", "depth": 0.5, "reversals": 0}]
             if second % 15 == 0:
@@ -101,12 +101,12 @@ def agents_online(client: TestClient, count: int, active_chats: int = 0) -> None
 
 def struggle(visitor: Visitor, onset: float) -> float | None:
     """Rage clicks, repeated form errors and a u-turn on the checkout; returns when it was invited."""
-    visitor.at(onset, {"t": "page_view", "path": "/checkout"},
+    visitor.at(onset, {"t": "page_view", "path": "/demo/checkout"},
                {"t": "form_error", "field": "postcode", "form": "checkout"})
     visitor.at(onset + 2, {"t": "form_error", "field": "postcode", "form": "checkout"},
                {"t": "rage_click", "count": 4, "sel": "button.pay"})
-    visitor.at(onset + 3, {"t": "page_view", "path": "/cart"})
-    visitor.at(onset + 6, {"t": "page_view", "path": "/checkout"})
+    visitor.at(onset + 3, {"t": "page_view", "path": "/demo/cart"})
+    visitor.at(onset + 6, {"t": "page_view", "path": "/demo/checkout"})
     for second in range(int(onset) + 8, int(onset) + 30, 2):
         if visitor.at(second, {"t": "dead_click", "sel": "span.help"} if second % 4 == 0 else
                       {"t": "heartbeat", "visible": True}):
@@ -136,7 +136,7 @@ def test_collect__struggler_after_dwell__invited_within_10s_calm_reader_not(shop
 def test_collect__struggle_before_minimum_dwell__waits_for_the_dwell(shop: TestClient, clock: Clock) -> None:
     agents_online(shop, 1)
     visitor = Visitor(shop, clock, next(rollout_visitors(shop_config())))
-    visitor.at(0, {"t": "page_view", "path": "/checkout"})
+    visitor.at(0, {"t": "page_view", "path": "/demo/checkout"})
 
     invited_at = struggle(visitor, onset=2)
 

@@ -71,14 +71,14 @@ def _batch(visitor: str, events: list[dict[str, Any]]) -> dict[str, Any]:
 def _struggle(now: int) -> list[dict[str, Any]]:
     """A visit that began 40 s ago and has gone wrong on the checkout in the last few seconds."""
     return [
-        {"t": "page_view", "ts": now - 40_000, "path": "/"},
-        {"t": "page_view", "ts": now - 25_000, "path": "/products/1"},
-        {"t": "page_view", "ts": now - 9_000, "path": "/checkout"},
+        {"t": "page_view", "ts": now - 40_000, "path": "/demo/"},
+        {"t": "page_view", "ts": now - 25_000, "path": "/demo/product/1"},
+        {"t": "page_view", "ts": now - 9_000, "path": "/demo/checkout"},
         {"t": "form_error", "ts": now - 8_000, "field": "postcode", "form": "checkout"},
         {"t": "form_error", "ts": now - 6_000, "field": "postcode", "form": "checkout"},
         {"t": "rage_click", "ts": now - 5_000, "count": 4, "sel": "button.pay"},
-        {"t": "page_view", "ts": now - 4_000, "path": "/cart"},
-        {"t": "page_view", "ts": now - 1_000, "path": "/checkout"},
+        {"t": "page_view", "ts": now - 4_000, "path": "/demo/cart"},
+        {"t": "page_view", "ts": now - 1_000, "path": "/demo/checkout"},
     ]
 
 

@@ -59,9 +59,9 @@ def test_presets__default_and_demo__valid_for_their_site() -> None:
     assert default_config("acme").site == "acme"
     demo = demo_config(["http://127.0.0.1:8000"])
     assert demo.site == "demo" and demo.allows_origin("http://127.0.0.1:8000")
-    for path in ("/", "/products/blue-shoe", "/search", "/cart", "/checkout"):
+    for path in ("/demo/", "/demo/product/blue-shoe", "/demo/search", "/demo/cart", "/demo/checkout"):
         assert demo.targeting.path_allowed(path), path
-    assert not demo.targeting.path_allowed("/help")
+    assert not demo.targeting.path_allowed("/demo/help")
 
 
 def test_path_glob__single_star_stays_in_segment() -> None:

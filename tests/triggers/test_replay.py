@@ -31,7 +31,7 @@ def _entry(visitor: str, events: list[dict[str, Any]], site: str = "demo") -> di
 def _struggler_and_reader() -> list[dict[str, Any]]:
     entries = []
     for visitor in ("v_struggler", "v_reader01"):
-        entries.append(_entry(visitor, [{"t": "page_view", "ts": T0, "path": "/checkout"}]))
+        entries.append(_entry(visitor, [{"t": "page_view", "ts": T0, "path": "/demo/checkout"}]))
         for second in range(5, 90, 5):
             ts = T0 + second * 1000
             events: list[dict[str, Any]] = [{"t": "heartbeat", "ts": ts, "visible": True}]
@@ -98,12 +98,12 @@ def test_replay__no_agents_bot_fallback__bot_invitations_hold_no_capacity() -> N
 def test_replay__outcomes_other_sites_and_bad_events__counted_not_used() -> None:
     entries = [
         *_struggler_and_reader(),
-        _entry("v_other001", [{"t": "page_view", "ts": T0, "path": "/"}], site="elsewhere"),
+        _entry("v_other001", [{"t": "page_view", "ts": T0, "path": "/demo/"}], site="elsewhere"),
         _entry(
             "v_reader01",
             [
                 {"t": "invite_dismissed", "ts": T0 + 95_000, "invite": "i_recorded1"},
-                {"t": "page_view", "ts": T0 + 95_000, "path": "/", "colour": "red"},
+                {"t": "page_view", "ts": T0 + 95_000, "path": "/demo/", "colour": "red"},
             ],
         ),
     ]
@@ -135,7 +135,7 @@ def test_replay_command__config_and_baseline__side_by_side(tmp_path: Path) -> No
     log.write_text("\n".join(json.dumps(entry) for entry in _struggler_and_reader()) + "\n\n")
     proposed, in_force = tmp_path / "proposed.json", tmp_path / "in_force.json"
     proposed.write_text(_config().model_dump_json())
-    narrow = _config().targeting.model_copy(update={"exclude_paths": ["/checkout"]})
+    narrow = _config().targeting.model_copy(update={"exclude_paths": ["/demo/checkout"]})
     in_force.write_text(_config(targeting=narrow).model_dump_json())
     result = CliRunner().invoke(
         replay_command, [str(log), "--config", str(proposed), "--baseline", str(in_force), "--agents", "1", "--quiet"]
@@ -144,7 +144,7 @@ def test_replay_command__config_and_baseline__side_by_side(tmp_path: Path) -> No
     output = json.loads(result.output)
     assert output["proposed"]["report"]["invitations"] == 1
     assert output["in_force"]["report"]["invitations"] == 0
-    assert output["in_force"]["config"]["targeting"]["exclude_paths"] == ["/checkout"]
+    assert output["in_force"]["config"]["targeting"]["exclude_paths"] == ["/demo/checkout"]
     assert output["difference"]["invitations"] == 1
 
 
