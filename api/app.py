@@ -23,7 +23,7 @@ from api.engine import Engine
 from api.errors import install_error_handlers
 from api.openapi import BATCH_COMPONENTS
 from api.periodic import Periodic
-from api.routes import admin, analytics, collect, health, pages, site_config
+from api.routes import admin, analytics, collect, dashboard, health, pages, site_config
 from api.settings import Settings
 from api.sites import SiteDirectory
 from scoring.learner import LearnerPool
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.include_router(chat_routes.router)
     app.include_router(site_config.router)
     app.include_router(analytics.router)
+    app.include_router(dashboard.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,0 +1,348 @@
+// The marketer dashboard: sign in with the admin token, read the analytics report, edit the rules.
+// No inline scripts (the page's CSP forbids them) and no HTML built from data: textContent only.
+
+import {bars, el, fmt, histogram, interval, lines, pct, table} from './charts.js';
+import {Editor} from './editor.js';
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = 'tactful.admin';
+const state = {site: null, report: null, config: null, schema: null, checked: null};
+
+const STAGES = [
+  ['visitors', 'Visitors'], ['engaged', 'Engaged'], ['eligible', 'Eligible'], ['invited', 'Invited'],
+  ['shown', 'Saw the invitation'], ['accepted', 'Accepted'], ['dismissed', 'Dismissed'], ['ignored', 'Ignored'],
+  ['chats_started', 'Chats started'], ['chats_resolved', 'Chats resolved'], ['conversions', 'Converted'],
+];
+const REASONS = {
+  holdout: 'In the holdout group', below_threshold: 'Score below the threshold', not_sustained: 'Struggle too brief',
+  too_early: 'Too early in the visit', too_few_pages: 'Too few pages', excluded_path: 'Page not targeted',
+  not_targeted: 'Not in the audience', no_capacity: 'No agent free', outranked: 'Others needed help more',
+  outside_hours: 'Outside opening hours', cap_reached: 'Already invited this visit',
+  daily_cap_reached: 'Daily limit reached', cooldown_after_dismiss: 'Said no recently',
+  recently_invited: 'Invited a moment ago', do_not_track: 'Do Not Track', opted_out: 'Opted out',
+  in_chat: 'Already chatting', not_in_rollout: 'Outside the rollout', none: 'No decision yet',
+};
+
+class Unauthorized extends Error {}
+
+async function api(path, options) {
+  const request = Object.assign({headers: {}}, options || {});
+  request.headers = Object.assign({authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}, request.headers);
+  if (request.json !== undefined) {
+    request.body = JSON.stringify(request.json);
+    request.headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(path, request);
+  if (response.status === 401) throw new Unauthorized('The admin token was not accepted.');
+  const body = await response.json().catch(() => ({}));
+  return {ok: response.ok, status: response.status, body};
+}
+
+function windowParams(hours) {
+  const end = Date.now();
+  return new URLSearchParams({start: String(end - hours * 3600000), end: String(end)});
+}
+
+// -- sign in -------------------------------------------------------------------------------
+
+async function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    const sites = await api('/v1/admin/sites');
+    const select = $('site');
+    select.replaceChildren(...sites.body.sites.map((site) => el('option', {value: site}, site)));
+    state.site = sites.body.sites[0] || null;
+    $('sign-in').hidden = true;
+    $('app').hidden = false;
+    $('controls').hidden = false;
+    await Promise.all([loadReport(), loadRules()]);
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $('sign-in-error').textContent = error instanceof Unauthorized ? error.message : 'Could not reach the server.';
+  }
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.reload();
+}
+
+// -- results -------------------------------------------------------------------------------
+
+async function loadReport() {
+  if (!state.site) return;
+  $('report-status').textContent = 'Loading…';
+  const params = windowParams(Number($('period').value));
+  const {ok, body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/analytics?${params}`);
+  if (!ok) { $('report-status').textContent = body.message || 'Could not load the report.'; return; }
+  state.report = body;
+  $('report-status').textContent = `${fmt(body.funnel.visitors, 0)} visitors in the period · config version ${body.config.version}`;
+  renderFunnel(body.funnel);
+  renderUplift(body.uplift);
+  renderReasons(body.reasons);
+  $('threshold').value = String(body.config.score_threshold);
+  renderThreshold();
+  renderLoad(body.agent_load);
+  renderModel(body.model);
+  const rates = [{key: 'key', title: 'Message'}, {key: 'invited', title: 'Invited', numeric: true},
+    {key: 'shown', title: 'Shown', numeric: true}, {key: 'acceptance_rate', title: 'Accepted', format: pct, numeric: true},
+    {key: 'dismissal_rate', title: 'Dismissed', format: pct, numeric: true}];
+  table($('variants'), body.outcomes.by_variant, rates, 'Outcomes by message');
+  table($('pages'), body.outcomes.by_page, [Object.assign({}, rates[0], {title: 'Page'}), ...rates.slice(1)],
+    'Outcomes by page');
+  table($('hotspots'), body.hotspots, [
+    {key: 'page', title: 'Page'}, {key: 'visitors', title: 'Visitors', numeric: true},
+    {key: 'rage_clicks', title: 'Rage clicks', numeric: true}, {key: 'dead_clicks', title: 'Dead clicks', numeric: true},
+    {key: 'form_errors', title: 'Form errors', numeric: true}, {key: 'u_turns', title: 'U-turns', numeric: true},
+    {key: 'per_visitor', title: 'Per visitor', numeric: true}], 'Struggle hot spots');
+  renderExports(params);
+}
+
+function renderFunnel(funnel) {
+  const rows = STAGES.map(([key, label]) => ({label, value: funnel[key] || 0,
+    kind: ['dismissed', 'ignored'].includes(key) ? 'bad' : ''}));
+  bars($('funnel'), rows, 'Funnel');
+  $('funnel').append(el('p', {class: 'totals'}, `Revenue from converted visitors: ${fmt(funnel.revenue, 2)}` +
+    (funnel.csat === null ? '' : ` · chat satisfaction ${fmt(funnel.csat, 1)} / 5`)));
+}
+
+function renderUplift(uplift) {
+  const box = $('uplift');
+  box.replaceChildren();
+  const arms = el('dl', {class: 'arms'});
+  for (const [name, arm] of [['Invited', uplift.invited], ['Holdout', uplift.holdout]]) {
+    arms.append(el('dt', {}, name), el('dd', {}, `${pct(arm.rate)} converted (${arm.converted} of ${arm.visitors} visitors)`));
+  }
+  box.append(arms);
+  if (uplift.difference === null) {
+    box.append(el('p', {class: 'empty'}, 'Not enough eligible visitors in both groups yet.'));
+    return;
+  }
+  const [low, high] = uplift.ci95;
+  const verdict = low > 0 ? 'Inviting raises conversion.' : high < 0 ? 'Inviting lowers conversion.' :
+    'Not yet distinguishable from no effect.';
+  box.append(el('p', {class: 'big'}, `${uplift.difference >= 0 ? '+' : ''}${(uplift.difference * 100).toFixed(1)} points`));
+  box.append(el('p', {}, `95% confidence: ${(low * 100).toFixed(1)} to ${(high * 100).toFixed(1)} points. ${verdict}`));
+  interval(box, uplift.difference, uplift.ci95, 'Uplift with its 95% confidence interval');
+}
+
+function renderReasons(reasons) {
+  const rows = Object.entries(reasons.sessions_not_invited_by_reason)
+    .map(([code, value]) => ({label: REASONS[code] || code, value}));
+  bars($('reasons'), rows, 'Sessions not invited, by reason');
+}
+
+function renderThreshold() {
+  const report = state.report;
+  if (!report) return;
+  const threshold = Number($('threshold').value);
+  $('threshold-value').textContent = threshold.toFixed(2);
+  histogram($('histogram'), report.scores.histogram, threshold, 'Score histogram of candidate sessions');
+  const row = report.scores.projection[Math.round(threshold * 100)];
+  const slots = report.scores.capacity_slots;
+  const carry = row.agents_can_carry === null ? '' : row.agents_can_carry
+    ? `Agents can carry it (${fmt(row.concurrent_chats, 1)} chats at once of ${fmt(slots, 0)} slots).`
+    : `More than agents can carry: ${fmt(row.concurrent_chats, 1)} chats at once, only ${fmt(slots, 0)} slots.`;
+  const box = $('projection');
+  box.replaceChildren(
+    el('strong', {}, `≈ ${fmt(row.invitations_per_hour, 1)} invitations per hour`), ' · ',
+    el('strong', {}, `≈ ${fmt(row.accepted_per_hour, 1)} accepted chats per hour`), ' · ',
+    el('span', {class: row.agents_can_carry === false ? 'bad' : 'good'}, carry));
+}
+
+function renderLoad(load) {
+  const series = load.series;
+  lines($('load'), [
+    {name: 'Chat slots', kind: 'capacity', points: series.map((s) => [s.at_ms, s.slots])},
+    {name: 'Chats in progress', kind: 'active', points: series.map((s) => [s.at_ms, s.active])},
+  ], 'Agent load against capacity');
+}
+
+function renderModel(model) {
+  const box = $('model');
+  box.replaceChildren();
+  const quality = model.quality;
+  const list = el('dl', {class: 'facts'});
+  const add = (name, value) => list.append(el('dt', {}, name), el('dd', {}, value));
+  add('Model version', fmt(model.committed_version === null ? model.serving_version : model.committed_version, 0));
+  if (!quality) {
+    box.append(list, el('p', {class: 'empty'}, 'No labelled invitations yet: scores come from the built-in prior.'));
+    return;
+  }
+  add('Ranking quality (AUC)', fmt(quality.roc_auc, 3));
+  add('Calibration error', fmt(quality.calibration_error, 3));
+  add('Labels (accepted / not)', `${quality.positives} / ${quality.negatives}`);
+  add('Mean score', fmt(quality.mean_score, 3));
+  box.append(list);
+}
+
+function renderExports(params) {
+  const box = $('exports');
+  box.replaceChildren();
+  for (const section of ['funnel', 'uplift', 'reasons', 'sessions_by_reason', 'histogram', 'projection',
+    'agent_load', 'pages', 'variants', 'hotspots']) {
+    const button = el('button', {type: 'button', class: 'quiet'}, section.replace(/_/g, ' '));
+    button.addEventListener('click', () => download(section, params));
+    box.append(button);
+  }
+}
+
+async function download(section, params) {
+  const response = await fetch(`/v1/admin/sites/${encodeURIComponent(state.site)}/analytics/${section}.csv?${params}`,
+    {headers: {authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}});
+  const link = el('a', {href: URL.createObjectURL(await response.blob()), download: `${state.site}-${section}.csv`});
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// -- rules ---------------------------------------------------------------------------------
+
+const editor = new Editor($('editor'), check);
+
+async function loadRules() {
+  if (!state.site) return;
+  const base = `/v1/admin/sites/${encodeURIComponent(state.site)}/config`;
+  const [schema, current] = await Promise.all([state.schema || api('/v1/admin/config/schema').then((r) => r.body),
+    api(base)]);
+  state.schema = schema;
+  state.config = current.body;
+  $('config-version').textContent = `version ${current.body.version}` +
+    (current.body.author ? `, saved by ${current.body.author}` : '');
+  editor.render(schema, current.body.config);
+  showCheck({valid: true, errors: [], changes: []});
+  await loadHistory();
+}
+
+async function check() {
+  const {document, problems} = editor.read();
+  if (problems.length) { showCheck({valid: false, errors: problems, changes: []}); return; }
+  const {body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/config/validate`,
+    {method: 'POST', json: document});
+  showCheck(body);
+}
+
+function showCheck(result) {
+  state.checked = result;
+  const unplaced = editor.showProblems(result.errors);
+  $('editor-errors').textContent = result.errors.length
+    ? `${result.errors.length} problem${result.errors.length > 1 ? 's' : ''} to fix before saving.` +
+      unplaced.map((p) => ` ${p.field}: ${p.message}`).join('')
+    : '';
+  const box = $('changes');
+  box.replaceChildren();
+  if (result.valid && !result.changes.length) box.append(el('p', {class: 'empty'}, 'No changes yet.'));
+  const list = el('ul', {class: 'changes'});
+  for (const change of result.changes) {
+    list.append(el('li', {}, `${change.field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}`));
+  }
+  if (result.changes.length) box.append(list);
+  $('save').disabled = !(result.valid && result.changes.length);
+}
+
+async function save() {
+  const {document} = editor.read();
+  $('save').disabled = true;
+  const {ok, status, body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/config`, {
+    method: 'PUT', json: document,
+    headers: {'if-match': `"${state.config.version}"`, 'x-tactful-author': $('author').value.trim()},
+  });
+  if (ok) {
+    await loadRules();
+    $('save-status').textContent = `Saved as version ${body.version}. Every server applies it within a few seconds.`;
+  } else {
+    $('save-status').textContent = status === 409 ? body.message : 'Not saved: ' + body.message;
+    if (body.errors) showCheck({valid: false, errors: body.errors, changes: []});
+  }
+}
+
+async function loadHistory() {
+  const {body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/config/versions`);
+  const list = $('history');
+  list.replaceChildren();
+  for (const version of body.versions) {
+    const when = version.at_ms ? new Date(version.at_ms).toLocaleString('en-GB') : 'before history';
+    const item = el('li', {}, `v${version.version} · ${version.author || 'unknown'} · ${when}`);
+    const summary = version.note || version.changes.map((c) => c.field).join(', ') || 'no changes';
+    item.append(el('small', {class: 'help'}, summary));
+    if (version.version !== state.config.version) {
+      const button = el('button', {type: 'button', class: 'quiet'}, `Restore v${version.version}`);
+      button.addEventListener('click', () => rollback(version.version));
+      item.append(button);
+    }
+    list.append(item);
+  }
+}
+
+async function rollback(version) {
+  const {ok, body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/config/rollback`, {
+    method: 'POST', json: {version},
+    headers: {'if-match': `"${state.config.version}"`, 'x-tactful-author': $('author').value.trim()},
+  });
+  await loadRules();
+  $('save-status').textContent = ok ? `Restored version ${version} as version ${body.version}.` : body.message;
+}
+
+async function whatIf() {
+  const {document, problems} = editor.read();
+  const box = $('whatif-result');
+  if (problems.length || (state.checked && !state.checked.valid)) {
+    box.replaceChildren(el('p', {class: 'error'}, 'Fix the problems first.'));
+    return;
+  }
+  box.replaceChildren(el('p', {class: 'status'}, 'Replaying past traffic…'));
+  const params = windowParams(Number($('whatif-period').value));
+  const agents = Number($('whatif-agents').value);
+  const {ok, body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/what-if?${params}`,
+    {method: 'POST', json: {config: document, agents}});
+  if (!ok) { box.replaceChildren(el('p', {class: 'error'}, body.message)); return; }
+  const rows = [
+    ['Invitations', (r) => fmt(r.invitations, 0)],
+    ['Expected accepted chats', (r) => fmt(r.expected_acceptances, 1)],
+    ['Peak chats at once', (r) => `${fmt(r.peak_expected_concurrent_chats, 1)} of ${r.capacity_slots} slots`],
+    ['Median wait to invitation', (r) => r.time_to_invite_s.median === null ? '–' : `${fmt(r.time_to_invite_s.median, 0)} s`],
+    ['Sessions replayed', (r) => fmt(r.sessions, 0)],
+  ];
+  const t = el('table', {class: 'compare'});
+  const head = el('tr');
+  head.append(el('th', {scope: 'col'}, ''), el('th', {scope: 'col'}, 'Now'), el('th', {scope: 'col'}, 'With your change'));
+  t.append(head);
+  for (const [label, value] of rows) {
+    const tr = el('tr');
+    tr.append(el('th', {scope: 'row'}, label), el('td', {}, value(body.current)), el('td', {}, value(body.proposed)));
+    t.append(tr);
+  }
+  box.replaceChildren(t, el('small', {class: 'help'},
+    `${body.window.log_entries} batches of past events, ${body.agents} agents. Nothing was saved.`));
+}
+
+// -- wiring --------------------------------------------------------------------------------
+
+function showTab(name) {
+  for (const tab of ['results', 'rules']) {
+    $(tab).hidden = tab !== name;
+    $('tab-' + tab).setAttribute('aria-selected', String(tab === name));
+  }
+}
+
+$('sign-in-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  signIn($('token').value.trim());
+});
+$('sign-out').addEventListener('click', signOut);
+$('refresh').addEventListener('click', () => loadReport());
+$('period').addEventListener('change', () => loadReport());
+$('site').addEventListener('change', () => {
+  state.site = $('site').value;
+  loadReport();
+  loadRules();
+});
+$('threshold').addEventListener('input', renderThreshold);
+$('use-threshold').addEventListener('click', () => {
+  editor.set('timing.score_threshold', $('threshold').value);
+  showTab('rules');
+});
+$('tab-results').addEventListener('click', () => showTab('results'));
+$('tab-rules').addEventListener('click', () => showTab('rules'));
+$('save').addEventListener('click', save);
+$('whatif').addEventListener('click', whatIf);
+if (sessionStorage.getItem(TOKEN_KEY)) signIn(sessionStorage.getItem(TOKEN_KEY));
