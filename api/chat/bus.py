@@ -116,6 +116,7 @@ class RedisChatBus:
         self.prefix = f"{prefix}:bus:"
         self._fanout = Fanout()
         self._listener: asyncio.Task[None] | None = None
+        self._pubsub: Any = None
         self._ready = asyncio.Event()
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
@@ -131,27 +132,31 @@ class RedisChatBus:
 
     async def _listen(self) -> None:
         while True:
+            pubsub = self.client.pubsub()
+            self._pubsub = pubsub
             try:
-                async with self.client.pubsub() as pubsub:
-                    await pubsub.psubscribe(self.prefix + "*")
-                    self._ready.set()
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                        if message is None or message.get("type") != "pmessage":
-                            continue
-                        channel = message["channel"].decode()[len(self.prefix):]
-                        self._fanout.deliver(channel, orjson.loads(message["data"]))
+                await pubsub.psubscribe(self.prefix + "*")
+                self._ready.set()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"].decode()[len(self.prefix):]
+                    self._fanout.deliver(channel, orjson.loads(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a dropped connection: resubscribe; stored messages are not lost
                 log.warning("chat bus lost its Redis subscription (%s); resubscribing", error)
+                await pubsub.aclose()
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            while not self._listener.done():  # cancel until done (see api/periodic.py)
+                self._listener.cancel()
+                await asyncio.wait({self._listener}, timeout=0.5)
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
 
 
 def bus_for(store: Store) -> ChatBus:

@@ -62,6 +62,16 @@ async def _pump(subscription: Subscription, handle: Callable[[str, dict[str, Any
             return
 
 
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel until done: a Redis client may turn a cancellation mid-command into an error that a
+    loop survives."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def _race(*work: Awaitable[Any]) -> None:
     """Run until the first of ``work`` finishes (the socket closed, or the session ended); cancel the rest."""
     tasks = [asyncio.ensure_future(w) for w in work]
@@ -72,9 +82,7 @@ async def _race(*work: Awaitable[Any]) -> None:
                     error, WebSocketDisconnect | StoreUnavailable):
                 log.warning("chat socket ended by an error: %r", error)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(*tasks)
 
 
 class ChatHub:
@@ -90,9 +98,8 @@ class ChatHub:
         self._routing: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def stop(self) -> None:
-        for task in self._routing.values():
-            task.cancel()
-        await asyncio.gather(*self._routing.values(), return_exceptions=True)
+        for task in list(self._routing.values()):
+            await _cancel(task)
 
     # -- routing ownership -----------------------------------------------------------------
 
@@ -108,13 +115,14 @@ class ChatHub:
             while await self.service.state(site, chat_id) not in (None, *FINAL):
                 if await self.store.claim(site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
                     routing = asyncio.create_task(self.service.route(site, chat_id))
-                    while not routing.done():
-                        await asyncio.wait({routing}, timeout=LEASE_MS / 3000)
-                        if not routing.done() and not await self.store.claim(
-                                site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
-                            routing.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await routing
+                    try:
+                        while not routing.done():
+                            await asyncio.wait({routing}, timeout=LEASE_MS / 3000)
+                            if not routing.done() and not await self.store.claim(
+                                    site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
+                                break  # the lease went elsewhere (this worker stalled): stop routing here
+                    finally:
+                        await _cancel(routing)
                     return
                 await asyncio.sleep(LEASE_MS / 2000)  # someone else routes; take over if their lease lapses
         except StoreUnavailable as error:

@@ -33,6 +33,7 @@ async def test_append_entry__ids_count_up__dedup_returns_first_id(store: Store) 
 
 
 async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: Store) -> None:
+    await store.append_entry("s1", "warm-up", {})  # a fresh Cluster client's very first commands must not race
     results = await asyncio.gather(*(store.append_entry("s1", "log", {"n": n}, dedup=f"d{n % 10}")
                                      for n in range(40)))
     fresh = sorted(entry_id for entry_id, duplicate in results if not duplicate)
@@ -48,6 +49,7 @@ async def test_bounded_add__refuses_past_limit__never_below_zero(store: Store) -
 
 
 async def test_bounded_add__racing_reservations__never_exceed_limit(store: Store) -> None:
+    await store.bounded_add("s1", "warm-up", 1)  # a fresh Cluster client's very first commands must not race
     results = await asyncio.gather(*(store.bounded_add("s1", "load:a9", 1, 3) for _ in range(20)))
     assert sorted(r for r in results if r is not None) == [1, 2, 3]
 
