@@ -16,6 +16,7 @@ from api.decider import Decider
 from api.sites import SiteDirectory
 from tracker.ingest import prepare
 from tracker.store import Store, StoreUnavailable
+from tracker.store.redis import COLLECTING
 from tracker.validation import ProtocolError, parse_batch
 from triggers.context import Privacy
 
@@ -40,12 +41,15 @@ class Engine:
         self.store = store
         self.sites = sites
         self.decider = decider
+        self.collect_requests = 0
         self._clock = clock
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
 
     async def collect(self, body: bytes, origin: str | None, privacy: Privacy | None = None) -> Outcome:
+        self.collect_requests += 1
+        COLLECTING.set(True)  # this request's task only: store round trips are counted against collect
         try:
             batch = parse_batch(body)
         except ProtocolError as error:

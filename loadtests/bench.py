@@ -1,9 +1,12 @@
 """``tactful bench``: collect throughput and latency on each store, against a bare FastAPI endpoint.
 
-Each target runs in its own uvicorn process (one worker) and is driven by the same locust scenario
-with the same user count for the same time, one target after another, in one run. Figures are
-reported both absolute and as ratios to the bare endpoint with the same batch size: the bare app
-only parses the body, so the ratio is what Tactful's work costs on this machine today.
+Every target runs in its own uvicorn process(es) and is driven by the same locust scenario
+(``FirehoseVisitor``: back-to-back batches of N events) for the same time, one after another, in
+one run. For each target and batch size it measures a fixed user count and saturation (many more
+users); for Redis also the server's p99 at half the saturated rate, the store round trips per collect,
+and Redis memory per visitor after realistic visits (``ShopVisitor``). Figures are reported absolute
+and as ratios to the bare endpoint measured in the same run, since these machines are shared and noisy.
+Server latency comes from the ``Server-Timing`` header, so it excludes the load generator's queueing.
 """
 
 from __future__ import annotations
@@ -13,101 +16,166 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import urllib.request
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
+import redis as redis_sync
 
 from loadtests.processes import running
 from loadtests.redis_server import free_port, start_redis
 
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+TOKEN = "bench-admin-token-0123456789"
+
 
 @dataclass
-class Figures:
+class Run:
     target: str
     batch: int
+    users: int
     requests: int
     failures: int
     rps: float
     events_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
+    client_p50_ms: float
+    client_p99_ms: float
+    server_p50_ms: float | None
+    server_p95_ms: float | None
+    server_p99_ms: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _locust(port: int, batch: int, users: int, seconds: int, out: Path) -> dict[str, str]:
-    locustfile = Path(__file__).with_name("locust_collect.py")
-    prefix = out / f"locust-{port}-{batch}"
-    subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
-         "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
-         "--loglevel", "ERROR", "--exit-code-on-error", "0"],
-        env=os.environ | {"TACTFUL_BENCH_BATCH": str(batch)}, check=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def _locust(port: int, user_class: str, users: int, seconds: int, out: Path, env: dict[str, str],
+            rate: float | None = None) -> dict[str, dict[str, str]]:
+    prefix = out / f"locust-{port}-{user_class}-{users}-{rate}"
+    spawn_rate = str(max(users, 1))
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
+               "-r", spawn_rate, "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix),
+               "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0", user_class]
+    run_env = env | ({"TACTFUL_BENCH_RATE": str(rate)} if rate else {})
+    subprocess.run(command, env=run_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(f"{prefix}_stats.csv", newline="") as stats:
-        return next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+        return {row["Name"]: row for row in csv.DictReader(stats)}
 
 
-def measure(target: str, app: str, env: dict[str, str], batch: int, users: int, seconds: int,
-            out: Path) -> Figures:
-    port = free_port()
-    with running(app, port, env, health_path="/docs"):
-        row = _locust(port, batch, users, seconds, out)
-    requests, failures = int(row["Request Count"]), int(row["Failure Count"])
-    rps = float(row["Requests/s"])
-    return Figures(target, batch, requests, failures, round(rps, 1), round(rps * batch, 1),
-                   float(row["50%"]), float(row["95%"]), float(row["99%"]))
+def _pct(row: dict[str, str] | None, key: str) -> float | None:
+    return float(row[key]) if row and row.get(key) not in (None, "", "N/A") else None
+
+
+def _stats(port: int) -> dict[str, Any]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/stats",
+                                     headers={"authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        stats: dict[str, Any] = orjson.loads(response.read())
+    return stats
+
+
+def measure(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
+            rate: float | None = None) -> Run:
+    rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate)
+    client, server = rows.get("/v1/collect") or rows["Aggregated"], rows.get("server collect")
+    rps = float(client["Requests/s"])
+    return Run(target, batch, users, int(client["Request Count"]), int(client["Failure Count"]), round(rps, 1),
+               round(rps * batch, 1), float(client["50%"]), float(client["99%"]), _pct(server, "50%"),
+               _pct(server, "95%"), _pct(server, "99%"))
+
+
+def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[str, Any]:
+    """Mean bytes of a visitor's keys (session + visitor record), over a sample of visitors."""
+    with redis_sync.Redis.from_url(redis_url) as client:
+        sessions = [key for _, key in zip(range(sample), client.scan_iter(match=f"{prefix}:*:s:*", count=1000),
+                                          strict=False)]
+        sizes = [(client.memory_usage(key) or 0) + (client.memory_usage(key.replace(b":s:", b":v:", 1)) or 0)
+                 for key in sessions]
+        used = client.info("memory")["used_memory"]
+    return {"visitors_sampled": len(sizes), "bytes_per_visitor": round(sum(sizes) / len(sizes)) if sizes else None,
+            "used_memory_bytes": used}
 
 
 @click.command("bench")
-@click.option("--seconds", default=15, show_default=True, help="load time per target")
-@click.option("--users", default=24, show_default=True, help="concurrent simulated visitors")
+@click.option("--seconds", default=15, show_default=True, help="load time per run")
+@click.option("--users", default=24, show_default=True, help="concurrent users for the fixed-load run")
+@click.option("--saturation-users", default=96, show_default=True, help="users for the saturation run")
 @click.option("--batch", "batches", default=[1, 10], multiple=True, show_default=True, type=int)
 @click.option("--store", "stores", default=["memory", "redis"], multiple=True, show_default=True,
               type=click.Choice(["memory", "redis"]))
+@click.option("--workers", default=1, show_default=True, help="uvicorn workers for the Redis target")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
-def bench_command(seconds: int, users: int, batches: tuple[int, ...], stores: tuple[str, ...],
-                  as_json: bool) -> None:
-    """Collect throughput per store and batch size, next to a bare FastAPI endpoint."""
+def bench_command(seconds: int, users: int, saturation_users: int, batches: tuple[int, ...],
+                  stores: tuple[str, ...], workers: int, as_json: bool) -> None:
+    """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
-    base_env = os.environ | {"TACTFUL_DATA_DIR": str(out / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1"}
+    base_env = os.environ | {"TACTFUL_DATA_DIR": str(out / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
+                             "TACTFUL_ADMIN_TOKEN": TOKEN}
     base_env.pop("TACTFUL_REDIS_URL", None)
-    targets = [("bare", "loadtests.bare_app:app", base_env)]
+    targets: list[tuple[str, str, dict[str, str], int]] = [("bare", "loadtests.bare_app:app", base_env, 1)]
     if "memory" in stores:
-        targets.append(("memory", "api.main:app", base_env))
+        targets.append(("memory", "api.main:app", base_env, 1))
     if redis is not None:
-        targets.append(("redis", "api.main:app", base_env | {"TACTFUL_REDIS_URL": redis.url}))
-    results: list[Figures] = []
+        redis_env = base_env | {"TACTFUL_REDIS_URL": redis.url, "TACTFUL_REDIS_PREFIX": "bench"}
+        targets.append(("redis", "api.main:app", redis_env, workers))
+    runs: list[Run] = []
+    notes: dict[str, Any] = {}
     try:
-        for batch in batches:
-            for name, app, env in targets:
-                click.echo(f"measuring {name} with batches of {batch} ({seconds} s)...", err=True)
-                results.append(measure(name, app, env, batch, users, seconds, out))
+        for name, app, env, count in targets:
+            port = free_port()
+            with running(app, port, env, health_path="/docs", workers=count):
+                for batch in batches:
+                    click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
+                    before = _stats(port) if name == "redis" and count == 1 else None
+                    fixed = measure(name, port, batch, users, seconds, out, env)
+                    if before is not None:
+                        after = _stats(port)
+                        trips = after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"]
+                        collects = after["collect_requests"] - before["collect_requests"]
+                        fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
+                    runs.append(fixed)
+                    saturated = measure(name, port, batch, saturation_users, seconds, out, env)
+                    saturated.extra["saturation"] = True
+                    runs.append(saturated)
+                    if name == "redis":
+                        peak = max(fixed.rps, saturated.rps)
+                        half = measure(name, port, batch, users, seconds, out, env, rate=peak / 2 / users)
+                        half.extra["half_of_peak_rps"] = round(peak / 2, 1)
+                        runs.append(half)
+                if name == "redis" and redis is not None:
+                    click.echo("redis: realistic visitors for memory per visitor...", err=True)
+                    _locust(port, "ShopVisitor", 200, seconds, out, env | {"TACTFUL_LOAD_PACE": "0.05"})
+                    notes["redis_memory"] = memory_per_visitor(redis.url, "bench")
     finally:
         if redis is not None:
             redis.stop()
-    report(results, as_json, {"users": users, "seconds": seconds, "cpus": os.cpu_count()})
+    report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
+                           "redis_workers": workers, "cpus": os.cpu_count()}, notes)
 
 
-def report(results: list[Figures], as_json: bool, setup: dict[str, object]) -> None:
-    bare = {r.batch: r for r in results if r.target == "bare"}
+def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[str, Any]) -> None:
+    best_bare: dict[int, float] = {}
+    for run in runs:
+        if run.target == "bare":
+            best_bare[run.batch] = max(best_bare.get(run.batch, 0.0), run.rps)
     rows = []
-    for r in results:
-        base = bare.get(r.batch)
-        ratio = round(r.rps / base.rps, 3) if base and base.rps else None
-        rows.append(asdict(r) | {"rps_vs_bare": ratio})
+    for run in runs:
+        base = best_bare.get(run.batch)
+        rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None})
     if as_json:
-        click.echo(orjson.dumps({"setup": setup, "results": rows}, option=orjson.OPT_INDENT_2).decode())
+        click.echo(orjson.dumps({"setup": setup, "runs": rows, "notes": notes}, option=orjson.OPT_INDENT_2).decode())
         return
     click.echo(f"collect benchmark: {setup}")
-    header = f"{'target':8} {'batch':>5} {'req/s':>9} {'events/s':>10} {'vs bare':>8} {'p50 ms':>7} " \
-             f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6}"
-    click.echo(header)
+    click.echo(f"{'target':7} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
+               f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6}  notes")
     for row in rows:
-        shown = f"{row['rps_vs_bare']:.2f}" if row["rps_vs_bare"] is not None else "-"
-        click.echo(f"{row['target']:8} {row['batch']:>5} {row['rps']:>9.0f} {row['events_per_s']:>10.0f} "
-                   f"{shown:>8} {row['p50_ms']:>7.0f} {row['p95_ms']:>7.0f} {row['p99_ms']:>7.0f} "
-                   f"{row['failures']:>6}")
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+        ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
+        click.echo(f"{row['target']:7} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
+                   f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
+                   f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
+                   f"{row['failures']:>6}  {row['extra'] or ''}")
+    for name, value in notes.items():
+        click.echo(f"{name}: {value}")

@@ -45,10 +45,10 @@ def spawn(command: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]
     return process
 
 
-def serve(app: str, port: int, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """One uvicorn worker serving ``app`` (``module:attribute``) on 127.0.0.1."""
+def serve(app: str, port: int, env: Mapping[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    """uvicorn serving ``app`` (``module:attribute``) on 127.0.0.1 with ``workers`` processes."""
     return spawn([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                  "--no-access-log", "--log-level", "warning"], env)
+                  "--no-access-log", "--log-level", "warning", "--workers", str(workers)], env)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -64,8 +64,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running(app: str, port: int, env: Mapping[str, str], health_path: str = "/healthz") -> Iterator[None]:
-    process = serve(app, port, env)
+def running(app: str, port: int, env: Mapping[str, str], health_path: str = "/healthz",
+            workers: int = 1) -> Iterator[None]:
+    process = serve(app, port, env, workers)
     try:
         wait_healthy(f"http://127.0.0.1:{port}{health_path}", process)
         yield

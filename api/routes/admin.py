@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Response
 from api.auth import AdminDep
 from api.deps import EngineDep
 from api.responses import json_response
+from tracker.store.redis import ROUND_TRIPS
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -40,3 +41,10 @@ async def score(site: str, engine: EngineDep, _: AdminDep,
     scorer = models.scorer(site)
     return json_response({"score": scorer.predict_proba_one(features), "version": models.version(site),
                           "reasons": scorer.explain(features) if hasattr(scorer, "explain") else []})
+
+
+@router.get("/stats")
+async def stats(engine: EngineDep, _: AdminDep) -> Response:
+    """This process's collect requests and the store round trips they made (the benchmark reads it)."""
+    return json_response({"collect_requests": engine.collect_requests,
+                          "store_round_trips": dict(ROUND_TRIPS)})

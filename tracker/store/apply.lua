@@ -4,16 +4,18 @@
 -- ARGV: 1 session id, 2 visitor ttl ms, 3 op count, then op count * (target, field, kind, value)
 -- Session ops apply only while that session is still the visitor's current one.
 
-local session_key, visitor_key = KEYS[1], KEYS[2]
-local current = redis.call('HGET', session_key, 'sid')
-local keys = {v = visitor_key}
-if current == ARGV[1] then keys.s = session_key end
-uncounted_fields[session_key] = 4
+local session = load_record(KEYS[1], {f1 = true, f2 = true, f3 = true, f4 = true})
+local visitor = load_record(KEYS[2])
+local current = session:get('sid') == ARGV[1]
+local targets = {v = visitor}
+if current then targets.s = session end
 local at = 4
 for i = 1, tonumber(ARGV[3]) do
-  local key = keys[ARGV[at]]
-  if key then apply(key, ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]) end
+  local target = targets[ARGV[at]]
+  if target then apply(target, ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]) end
   at = at + 4
 end
-redis.call('PEXPIRE', visitor_key, tonumber(ARGV[2]))
-return current == ARGV[1] and 1 or 0
+session:save()
+visitor:save()
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]))
+return current and 1 or 0

@@ -16,39 +16,37 @@ local session_key, visitor_key, log_key, counters_key, log_time_key = KEYS[1], K
 local sid, visitor_id, received = ARGV[1], ARGV[2], ARGV[3]
 local idle_ms, visitor_ttl, ring_bytes = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local log_maxlen, counters_ttl = ARGV[7], tonumber(ARGV[8])
-local first_ts, last_ts, count = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-
-local stored = redis.call('HMGET', session_key, 'sid', 'st', 'ls')
-local state = 'same'
-if not stored[1] then
-  state = 'new'
-elseif stored[1] ~= sid then
-  if stored[2] and last_ts < tonumber(stored[2]) then state = 'stale' else state = 'new' end
-elseif stored[3] and first_ts - tonumber(stored[3]) > idle_ms then
-  state = 'new'
-end
+local first_ts, last_ts = tonumber(ARGV[9]), tonumber(ARGV[10])
 
 -- The dedup ring lives in the session hash as four 64-byte fields: values of at most 64 bytes keep
 -- the hash listpack-encoded (compact), and the ring goes with the session when it rolls over.
 local RING_FIELDS = {'f1', 'f2', 'f3', 'f4'}
-local ring_chunks = redis.call('HMGET', session_key, unpack(RING_FIELDS))
-local ring, ring_fields_present = '', 0
-for i = 1, #RING_FIELDS do
-  if ring_chunks[i] then
-    ring = ring .. ring_chunks[i]
-    ring_fields_present = ring_fields_present + 1
-  end
-end
-if state == 'new' then
-  redis.call('DEL', session_key)
-  ring, ring_fields_present = '', 0
-  redis.call('HSET', session_key, 'sid', sid)
-  redis.call('HINCRBY', visitor_key, 'ns', 1)
-  redis.call('HINCRBY', counters_key, 'sessions', 1)
+local RING_SET = {f1 = true, f2 = true, f3 = true, f4 = true}
+
+local session = load_record(session_key, RING_SET)
+local visitor = load_record(visitor_key)
+local counters = new_counters(counters_key)
+
+local stored_sid, stored_start, stored_last = session:get('sid'), session:get('st'), session:get('ls')
+local state = 'same'
+if not stored_sid then
+  state = 'new'
+elseif stored_sid ~= sid then
+  if stored_start and last_ts < tonumber(stored_start) then state = 'stale' else state = 'new' end
+elseif stored_last and first_ts - tonumber(stored_last) > idle_ms then
+  state = 'new'
 end
 
-local keys = {s = session_key, v = visitor_key, c = counters_key}
-uncounted_fields[session_key] = ring_fields_present
+if state == 'new' then
+  session = new_record(session_key)
+  session.uncounted = RING_SET
+  session:set('sid', sid)
+  apply(visitor, 'ns', '+', '1')
+  counters:add('sessions', 1)
+end
+
+local ring = ''
+for i = 1, #RING_FIELDS do ring = ring .. (session:get(RING_FIELDS[i]) or '') end
 
 local function seen(fingerprint)
   local from = 1
@@ -60,12 +58,12 @@ local function seen(fingerprint)
   end
 end
 
-local batch = cmsgpack.unpack(ARGV[14])
-
+local targets = {s = session, v = visitor, c = counters}
 local function apply_flat(ops)
-  for i = 1, #ops, 4 do apply(keys[ops[i]], ops[i + 1], ops[i + 2], ops[i + 3]) end
+  for i = 1, #ops, 4 do apply_to(targets[ops[i]], ops[i + 1], ops[i + 2], ops[i + 3]) end
 end
 
+local batch = cmsgpack.unpack(ARGV[14])
 local fresh, records, duplicates = {}, {}, 0
 local first_fresh, last_fresh
 local whole_batch_seen = seen(ARGV[13])
@@ -89,33 +87,30 @@ if first_fresh and state ~= 'stale' then
   local span = batch[1]
   for i = 1, #span, 4 do
     local value = span[i + 2] == '<' and first_fresh or last_fresh
-    apply(keys[span[i]], span[i + 1], span[i + 2], string.format('%d', value))
+    apply(targets[span[i]], span[i + 1], span[i + 2], int_text(value))
   end
 end
 
 if #ring > ring_bytes then ring = string.sub(ring, -ring_bytes) end
 for i = 1, #RING_FIELDS do
   local chunk = string.sub(ring, (i - 1) * 64 + 1, i * 64)
-  if #chunk > 0 then redis.call('HSET', session_key, RING_FIELDS[i], chunk) end
+  if #chunk > 0 and chunk ~= session:get(RING_FIELDS[i]) then session:set(RING_FIELDS[i], chunk) end
 end
+
+session:save()
+visitor:save()
+counters:save(counters_ttl)
 redis.call('PEXPIRE', session_key, idle_ms + 60000)
 redis.call('PEXPIRE', visitor_key, visitor_ttl)
-redis.call('PEXPIRE', counters_key, counters_ttl)
 if #records > 0 then
   -- Entry ids are the arrival time, kept non-decreasing when workers' clocks disagree.
   local logged = math.max(tonumber(received), tonumber(redis.call('GET', log_time_key) or '0'))
-  redis.call('SET', log_time_key, string.format('%d', logged))
-  redis.call('XADD', log_key, 'MAXLEN', '~', log_maxlen, string.format('%d', logged) .. '-*',
+  redis.call('SET', log_time_key, int_text(logged))
+  redis.call('XADD', log_key, 'MAXLEN', '~', log_maxlen, int_text(logged) .. '-*',
     'v', visitor_id, 's', sid, 'e', '[' .. table.concat(records, ',') .. ']')
-  redis.call('XTRIM', log_key, 'MINID', '~', ARGV[12])
-end
-if state == 'stale' then fresh = {} end
-local session = {}
-local flat = redis.call('HGETALL', session_key)
-for i = 1, #flat, 2 do
-  if not string.match(flat[i], '^f%d$') then
-    session[#session + 1] = flat[i]
-    session[#session + 1] = flat[i + 1]
+  if logged % 16 == 0 then  -- age trimming now and then is enough: MAXLEN bounds the stream anyway
+    redis.call('XTRIM', log_key, 'MINID', '~', ARGV[12])
   end
 end
-return {fresh, duplicates, state, session, redis.call('HGETALL', visitor_key)}
+if state == 'stale' then fresh = {} end
+return {fresh, duplicates, state, session:flat(function(field) return RING_SET[field] end), visitor:flat()}

@@ -3,6 +3,10 @@
 Keys carry a hash tag per site shard, ``{site:NN}``: a visitor's session, visitor
 record, dedup ring, and the shard's event log and daily counters share one Redis
 Cluster slot, so one collect is one Lua call, one round trip, Cluster-safe.
+Site-wide keys (labels, model, chat, config versions, journal) share the site's
+tag, ``{site}``. The same code runs on one Redis and on a Cluster: every script
+and every MULTI touches one slot, and pipelines that span shards are not
+transactional (the Cluster client splits them per node).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import heapq
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
@@ -37,6 +42,20 @@ from tracker.store.base import (
     day_of,
     shard_of,
 )
+
+ROUND_TRIPS = {"collect": 0, "other": 0}
+"""Requests this process sent to Redis (a script call or a whole pipeline is one), split by whether a
+collect request was being handled (``COLLECTING``) or background work: the benchmark reads it."""
+COLLECTING: ContextVar[bool] = ContextVar("collecting", default=False)
+
+
+def _counting(connection_class: type[Any]) -> type[Any]:
+    async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        ROUND_TRIPS["collect" if COLLECTING.get() else "other"] += 1
+        await connection_class.send_packed_command(self, command, check_health)
+
+    return type(f"Counting{connection_class.__name__}", (connection_class,),
+                {"send_packed_command": send_packed_command})
 
 
 def _script(name: str) -> str:
@@ -87,10 +106,14 @@ def _pairs(flat: list[bytes]) -> dict[str, str]:
     return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
 
 
+RedisClient = aioredis.Redis | aioredis.RedisCluster
+"""One Redis, or a Redis Cluster: the store makes the same calls on either."""
+
+
 class RedisStore:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         *,
         prefix: str = "tf",
         shards: int = DEFAULT_SHARDS,
@@ -104,14 +127,19 @@ class RedisStore:
         self._visitor_ttl_ms = visitor_ttl_ms
         self._idle_ms = idle_ms
         self._log_max_entries = log_max_entries
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None and not pool.connection_class.__name__.startswith("Counting"):
+            pool.connection_class = _counting(pool.connection_class)
         self._collect = client.register_script(_COLLECT_LUA)
         self._apply = client.register_script(_APPLY_LUA)
         self._groups_ready: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisStore:
-        client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                         health_check_interval=15)
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisStore:
+        """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map."""
+        client: RedisClient = (
+            aioredis.RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0) if cluster
+            else aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15))
         return cls(client, **options)
 
     # -- keys -----------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Locust scenarios: realistic shop visitors (``ShopVisitor``) and the benchmark's firehose.
+
+``ShopVisitor`` plays one simulated visitor after another with the tracker's real pacing (scaled by
+``TACTFUL_LOAD_PACE``: 0.2 waits a fifth as long), answers invitations the way its persona does, and
+reports the server's own time (``Server-Timing``) as a separate locust entry, ``server collect``,
+so latency percentiles exclude the load generator's queueing.
+
+Run: ``locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 ShopVisitor``
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any
+
+import orjson
+from locust import FastHttpUser, constant, constant_throughput, task
+
+from loadtests.visitors import Step, VisitorSimulator, envelope, random_persona
+
+PACE = float(os.environ.get("TACTFUL_LOAD_PACE", "1.0"))
+HEADERS = {"content-type": "application/json"}
+
+
+def server_ms(response: Any) -> float | None:
+    """The ``app;dur=`` of a Server-Timing header, in ms."""
+    timing = response.headers.get("server-timing", "") if response.headers else ""
+    for part in timing.split(";"):
+        if part.startswith("dur="):
+            return float(part[4:])
+    return None
+
+
+class CollectingUser(FastHttpUser):
+    abstract = True
+
+    def post_batch(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        with self.client.post("/v1/collect", data=orjson.dumps(body), headers=HEADERS,  # type: ignore[arg-type]
+                              catch_response=True, name="/v1/collect") as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}: {response.text[:200]}")
+                return None
+            duration = server_ms(response)
+            if duration is not None:
+                self.environment.events.request.fire(request_type="SERVER", name="server collect",
+                                                     response_time=duration, response_length=0,
+                                                     exception=None, context={})
+            decision: dict[str, Any] | None = orjson.loads(response.content)["decision"]
+            return decision
+
+
+class ShopVisitor(CollectingUser):
+    """Visitors of the demo shop, one after another, as the tracker would send their events."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+
+    @task
+    def visit(self) -> None:
+        simulator = VisitorSimulator(random_persona(self.rng), self.rng)
+        for step in simulator.journey():
+            self.pause(step)
+            decision = self.post_batch(envelope(simulator, step.events))
+            answer = simulator.respond(decision)
+            if answer:
+                self.pause(Step(self.rng.uniform(2, 8), []))
+                self.post_batch(envelope(simulator, answer))
+
+    def pause(self, step: Step) -> None:
+        if step.wait_s > 0:
+            time.sleep(step.wait_s * PACE)  # gevent patches time.sleep: only this user waits
+
+
+class FirehoseVisitor(CollectingUser):
+    """The benchmark's load: each user one visitor sending ``TACTFUL_BENCH_BATCH`` events per request,
+    back to back as fast as answered, or at ``TACTFUL_BENCH_RATE`` requests per second per user."""
+
+    wait_time = constant_throughput(float(os.environ["TACTFUL_BENCH_RATE"])) \
+        if os.environ.get("TACTFUL_BENCH_RATE") else constant(0)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.simulator = VisitorSimulator("browser", self.rng)
+        self.batch = int(os.environ.get("TACTFUL_BENCH_BATCH", "10"))
+
+    @task
+    def collect(self) -> None:
+        from loadtests.bodies import event
+
+        now = int(time.time() * 1000)
+        kinds = ("click", "scroll", "heartbeat", "click", "page_view", "click", "idle", "form_error",
+                 "rage_click", "dead_click")
+        events = [event(kinds[(now + i) % len(kinds)], now - self.batch + i, self.rng) for i in range(self.batch)]
+        self.post_batch(envelope(self.simulator, events))
