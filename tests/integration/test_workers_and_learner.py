@@ -134,3 +134,41 @@ def test_outcome_on_one_worker__changes_the_score_served_by_the_other(layout: tu
         assert model["committed"]["quality"]["labels"]["by_outcome"]["accepted"] == 1
         with contextlib.suppress(KeyError):
             assert model["committed"]["quality"]["labels"]["decisions_regular"] == 1
+
+
+def test_capacity_and_config_changes__reach_the_other_worker_within_seconds(
+    layout: tuple[str, str], redis_url: str, key_prefix: str
+) -> None:
+    worker_a, worker_b = layout
+    with httpx.Client(timeout=5) as http:
+        def first_decision(visitor: str) -> dict[str, Any] | None:
+            reply = http.post(f"{worker_b}/v1/collect", json=_batch(visitor, _struggle(int(time.time() * 1000))))
+            decision: dict[str, Any] | None = reply.json()["decision"]
+            return decision
+
+        assert (first_decision("v_capacity001") or {}).get("mode") == "agent"
+
+        asyncio.run(_agent_leaves(redis_url, key_prefix))  # the console's presence expires
+        started = time.monotonic()
+        fallback = _until(lambda: (first_decision(f"v_cap{time.monotonic_ns()}") or {}).get("mode") == "bot", 5)
+        assert fallback, "worker B kept inviting to an agent who had left"
+        assert time.monotonic() - started < 2.5
+
+        config = http.get(f"{worker_a}/v1/admin/sites/demo/config", headers=ADMIN).json()
+        document = config.get("config", config)
+        document["targeting"]["exclude_paths"] = [*document["targeting"]["exclude_paths"], "/demo/checkout"]
+        saved = http.put(f"{worker_a}/v1/admin/sites/demo/config", json=document, headers=ADMIN)
+        assert saved.status_code == 200, saved.text
+
+        def excluded() -> bool:
+            reply = http.post(f"{worker_b}/v1/collect",
+                              json=_batch(f"v_cfg{time.monotonic_ns()}", _struggle(int(time.time() * 1000))))
+            return reply.json()["decision"] is None
+
+        assert _until(excluded, timeout_s=5), "worker B never applied the config saved on worker A"
+
+
+async def _agent_leaves(url: str, prefix: str) -> None:
+    store = RedisStore(aioredis.Redis.from_url(url), prefix=prefix, shards=4)
+    await store.drop_expiring("demo", "agents", "ann")
+    await store.close()
