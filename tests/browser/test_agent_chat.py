@@ -1,0 +1,142 @@
+"""End to end in real Chromium: a struggling visitor on the demo shop, the real engine invites, an agent
+in another browser context gets the offer with its context, they talk (hostile text stays text), and the
+agent's verdict reaches the learner.
+
+This test runs its own server (memory store, a known admin token, fast refreshes) so that it can lower the
+demo site's threshold through the config API and read the first-run sign-in link from the server's output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ROOT, SCREENSHOTS, Server, Watched, _free_port, wait_for
+from tests.browser.test_invitation import CARD, fill_cart
+
+pytestmark = pytest.mark.browser
+
+ADMIN = "admin-token-for-the-chat-e2e"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"authorization": f"Bearer {ADMIN}", "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path_factory.mktemp("chat-e2e")
+    env = os.environ | {"TACTFUL_PUBLIC_URL": url, "TACTFUL_DATA_DIR": str(data), "TACTFUL_ADMIN_TOKEN": ADMIN,
+                        "TACTFUL_SITE_REFRESH_S": "0.5", "TACTFUL_MODEL_REFRESH_S": "0.5"}
+    env.pop("TACTFUL_REDIS_URL", None)
+    log = data / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+                                    "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            link = wait_for(lambda: re.search(r"(http://\S+/agent#token=\S+)", log.read_text()), timeout=30).group(1)
+            config = admin(url, "GET", "/v1/admin/sites/demo/config")
+            document = config["config"]
+            document["timing"] |= {"min_dwell_s": 2, "score_threshold": 0.2, "sustain_s": 1}
+            document["hours"] = None  # a person answers at any hour: the test runs at any hour
+            document["experiment"] |= {"holdout": 0.0, "exploration": 0.0}
+            admin(url, "PUT", "/v1/admin/sites/demo/config", document)
+            time.sleep(1.2)  # every worker reloads site configs
+            yield Server(url, data / "events.jsonl"), link
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verdict_learned(
+        browser: Any, chat_server: tuple[Server, str]) -> None:
+    server, link = chat_server
+    agent_context = browser.new_context(viewport={"width": 1400, "height": 860})
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        console = agent_context.new_page()
+        alerts: list[str] = []
+        console.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        console.goto(link)
+        console.locator("#agent-name").filter(has_text="Demo agent").wait_for()
+        assert "#token" not in console.url  # the token leaves the address bar at once
+
+        shop = visitor_context.new_page()
+        shop.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        watched = Watched(shop, server)
+        fill_cart(watched)
+        watched.goto("/demo/checkout")
+        card = shop.locator(CARD)
+        deadline = time.monotonic() + 40
+        while not card.count():
+            assert time.monotonic() < deadline, "the engine never invited"
+            shop.click("#place-order")
+            for _ in range(3):
+                shop.click("#apply-coupon")
+            watched.pause(1.5)
+        card.get_by_role("button", name="Start chat").click()
+
+        offer = console.locator("#offers button")
+        offer.wait_for(timeout=10_000)
+        offer.click()
+        console.locator("#chats button").wait_for()
+        assert console.locator("#journey li").filter(has_text="/demo/checkout").count() >= 1
+        assert console.locator("#signals li").filter(has_text="rage click").count() >= 1
+        assert console.locator("#reasons li").count() >= 1
+        assert re.match(r"\d+%", console.locator("dd.score").inner_text())
+        panel = shop.locator("[data-tactful=chat]")
+        panel.locator(".status").filter(has_text="Demo agent is here to help").wait_for(timeout=10_000)
+
+        visitor_box = panel.locator("textarea")
+        visitor_box.fill(HOSTILE)
+        visitor_box.press("Enter")
+        console.locator("#messages li.visitor").filter(has_text=HOSTILE).wait_for()
+        console.locator("#text").fill("Hi! " + HOSTILE)
+        console.locator("#text").press("Enter")
+        panel.locator("li.agent").filter(has_text="Hi! " + HOSTILE).wait_for()
+        # Shown as text in both windows: no element was made from it, no script ran.
+        assert console.locator("#messages img").count() == 0
+        assert shop.evaluate("() => document.querySelector('[data-tactful=chat]').shadowRoot"
+                             ".querySelectorAll('img').length") == 0
+        assert alerts == []
+        console.locator("#text").press("a")
+        panel.locator(".typing").filter(has_text="Typing").wait_for()
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        console.screenshot(path=str(SCREENSHOTS / "agent-console-live-chat.png"))
+        shop.screenshot(path=str(SCREENSHOTS / "visitor-chat-panel.png"))
+
+        # Not stuck after all: it contradicts the acceptance the learner already took as a positive, so
+        # learning it shows as a correction (a confirming verdict would add no new example).
+        console.locator("#resolved").check()
+        console.get_by_role("button", name="End chat").click()
+        panel.locator(".status").filter(has_text="How did we do").wait_for()
+        panel.get_by_role("button", name="5 of 5").click()
+
+        def verdict_learned() -> bool:
+            model = admin(server.url, "GET", "/v1/admin/sites/demo/model")
+            committed = model.get("committed") or {}
+            labels = (committed.get("quality") or {}).get("labels") or {}
+            return int(labels.get("by_outcome", {}).get("verdict_not_stuck", 0)) >= 1 and labels["corrections"] >= 1
+        wait_for(verdict_learned, timeout=15, sleep=console.wait_for_timeout)
+        chats = admin(server.url, "GET", "/v1/admin/sites/demo/chats")
+        assert chats[0]["outcome"] | {"ts": 0} == {"stuck": False, "resolved": True, "agent": chats[0]["agent"], "ts": 0}
+        assert chats[0]["csat"] == 5
+    finally:
+        agent_context.close()
+        visitor_context.close()

@@ -1,0 +1,183 @@
+// The visitor's chat panel, opened when an invitation is accepted in agent mode
+// (tactful._openChat). One WebSocket; messages carry ids, so after a dropped
+// connection the panel resumes from the last id it showed and resends what was
+// never acknowledged under the same client id (the server keeps it once).
+// Every text goes in as a text node.
+
+var CHAT_CSS = '.log{list-style:none;margin:10px 0;padding:0;max-height:300px;overflow:auto;display:flex;' +
+  'flex-direction:column;gap:6px}.log li{padding:6px 9px;border-radius:9px;background:#f3f4f6;white-space:pre-wrap;' +
+  'word-break:break-word;max-width:85%}.log .visitor{align-self:flex-end;background:#dbeafe}.log .system{' +
+  'align-self:center;background:none;color:#57606a;font-size:13px}.typing{min-height:18px;font-size:13px;color:#57606a;margin:0}';
+var chat = null;
+var chatSheet = null;
+
+function openChatPanel(d) {
+  if (chat || !d || !ID_RE.test(String(d.invite)) || !T.cfg) return;
+  var host = el('div', {'data-tactful': 'chat'});
+  var root = host.attachShadow({mode: 'open'});
+  styleInto(root);
+  try {
+    if (!chatSheet) {
+      chatSheet = new CSSStyleSheet();
+      chatSheet.replaceSync(CHAT_CSS);
+    }
+    root.adoptedStyleSheets = root.adoptedStyleSheets.concat([chatSheet]);
+  } catch (e) {
+    root.appendChild(el('style', {}, [CHAT_CSS]));
+  }
+  var input = el('textarea', {'aria-label': 'Your message', maxlength: '4000', rows: '2'});
+  var form = el('form', {}, [input, el('div', {'class': 'actions'}, [
+    el('button', {type: 'submit', 'class': 'primary'}, ['Send']), button('End chat', endChat)])]);
+  var box = el('section', {'class': 'card', role: 'dialog', 'aria-modal': 'false', 'aria-label': 'Chat'}, [
+    el('div', {'class': 'head'}, [el('h2', {}, ['Chat with us']),
+      button('\u00d7', closeChat, {'class': 'x', 'aria-label': 'Close chat'})]),
+    el('p', {'class': 'detail status', role: 'status'}, ['Connecting you with someone\u2026'])
+  ]);
+  var log = el('ol', {'class': 'log', 'aria-live': 'polite'});
+  var typing = el('p', {'class': 'typing'});
+  var body = el('div', {}, [log, typing, form]);
+  box.appendChild(body);
+  root.appendChild(box);
+  D.body.appendChild(host);
+  var key = 'c.' + d.invite;
+  chat = {host: host, root: root, box: box, log: log, typing: typing, body: body, d: d, key: key,
+    memo: load(key) || {last: 0, pending: {}}, seen: {}, socket: null, retry: 0, done: false, timer: 0};
+  on(form, 'submit', function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    var cid = randomId('m_');
+    chat.memo.pending[cid] = text;
+    save(chat.key, chat.memo);
+    sendFrame({type: 'msg', cid: cid, text: text});
+    input.value = '';
+  });
+  on(input, 'keydown', function (e) {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    } else if (now() - (chat.typed || 0) > 1500) {
+      chat.typed = now();
+      sendFrame({type: 'typing'});
+    }
+  });
+  chatConnect();
+  input.focus();
+}
+
+function sendFrame(frame) {
+  if (chat && chat.socket && chat.socket.readyState === 1) chat.socket.send(JSON.stringify(frame));
+}
+
+function chatConnect() {
+  var c = chat;
+  var url = c && T.cfg.api.replace(/^http/, 'ws') + '/v1/chat/ws?site=' + encodeURIComponent(T.cfg.site) +
+    '&visitor=' + encodeURIComponent(visitorId()) + '&chat=' + encodeURIComponent(c.d.invite) + '&last=' + c.memo.last;
+  if (!c || c.done) return;
+  var socket = new WebSocket(url);
+  c.socket = socket;
+  socket.onopen = guard(function () {
+    c.retry = 0;
+    Object.keys(c.memo.pending).forEach(function (cid) {
+      socket.send(JSON.stringify({type: 'msg', cid: cid, text: c.memo.pending[cid]}));
+    });
+  });
+  socket.onmessage = guard(function (e) {
+    chatReceive(c, JSON.parse(e.data));
+  });
+  socket.onclose = guard(function (e) {
+    if (chat !== c || c.done) return;
+    if (e.code === 4403) return chatStatus(c, 'This chat is no longer available.');
+    c.retry = Math.min(c.retry + 1, 6);
+    c.timer = later(chatConnect, 400 * c.retry);
+  });
+}
+
+function chatStatus(c, text) {
+  c.box.querySelector('.status').textContent = text;
+}
+
+function chatReceive(c, m) {
+  if (m.type === 'msg' && !c.seen[m.id]) {
+    c.seen[m.id] = 1;
+    c.memo.last = Math.max(c.memo.last, m.id);
+    if (m.cid && m.from === 'visitor') delete c.memo.pending[m.cid];
+    save(c.key, c.memo);
+    var who = m.from === 'agent' ? (m.name || 'Agent') + ': ' : '';
+    c.log.appendChild(el('li', {'class': m.from}, [who + m.text]));
+    c.log.scrollTop = c.log.scrollHeight;
+    if (m.from === 'agent') c.typing.textContent = '';
+  } else if (m.type === 'ack') {
+    delete c.memo.pending[m.cid];
+    save(c.key, c.memo);
+  } else if (m.type === 'typing') {
+    c.typing.textContent = 'Typing\u2026';
+    clearTimeout(c.typingTimer);
+    c.typingTimer = later(function () { c.typing.textContent = ''; }, 3000);
+  } else if (m.type === 'state') {
+    if (m.state === 'active') chatStatus(c, (m.agent_name || 'Someone') + ' is here to help.');
+    else if (m.state === 'waiting') chatStatus(c, 'Connecting you with someone\u2026');
+    else if (m.state === 'missed') chatMissed(c);
+    else if (m.state === 'ended') chatEnded(c);
+  }
+}
+
+// Nobody could take it: the visitor is told so, and can leave a message.
+function chatMissed(c) {
+  c.done = true;
+  chatStatus(c, 'Sorry, nobody is free right now. Leave us a message and we will reply by email.');
+  var form = el('form', {}, [
+    el('label', {}, ['Your email', el('input', {type: 'email', name: 'email', required: '', autocomplete: 'email'})]),
+    el('label', {}, ['Message', el('textarea', {name: 'message', required: '', maxlength: '2000'})]),
+    el('div', {'class': 'actions'}, [el('button', {type: 'submit', 'class': 'primary'}, ['Send'])])]);
+  on(form, 'submit', function (e) {
+    e.preventDefault();
+    sendOffline(c.d, {email: form.elements.email.value, message: form.elements.message.value}).then(guard(function () {
+      chatStatus(c, 'Thank you. We will answer by email.');
+      form.remove();
+    }));
+  });
+  c.body.textContent = '';
+  c.body.appendChild(c.log);
+  c.body.appendChild(form);
+}
+
+function chatEnded(c) {
+  c.done = true;
+  chatStatus(c, 'The chat has ended. How did we do?');
+  var stars = el('div', {'class': 'actions', role: 'group', 'aria-label': 'Rate this chat'});
+  [1, 2, 3, 4, 5].forEach(function (n) {
+    stars.appendChild(button(n + '\u2605', function () {
+      sendFrame({type: 'rate', score: n});
+      stars.textContent = 'Thank you!';
+    }, {'aria-label': n + ' of 5'}));
+  });
+  c.body.textContent = '';
+  c.body.appendChild(c.log);
+  c.body.appendChild(stars);
+}
+
+function endChat() {
+  sendFrame({type: 'end'});
+}
+
+function closeChat() {
+  if (!chat) return;
+  chat.done = true;
+  clearTimeout(chat.timer);
+  if (chat.socket) chat.socket.close();
+  forget(chat.key);
+  chat.host.remove();
+  chat = null;
+}
+
+function sendOffline(d, fields) {
+  return fetch(T.cfg.api + '/v1/chat/offline', {method: 'POST', headers: {'Content-Type': 'text/plain'},
+    body: JSON.stringify({site: T.cfg.site, visitor: visitorId(), chat: d.invite, email: fields.email,
+      message: fields.message})}).then(function (response) {
+    if (!response.ok) throw new Error('not stored');
+  });
+}
+
+tactful._openChat = openChatPanel;
+tactful._leaveMessage = sendOffline;
