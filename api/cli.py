@@ -55,7 +55,8 @@ def learner(commit_every: float) -> None:
 
 
 async def _run_learner(settings: Settings, commit_every: float) -> None:
-    store = RedisStore.from_url(settings.redis_url or "", prefix=settings.redis_prefix, shards=settings.redis_shards)
+    store = RedisStore.from_url(settings.redis_url or "", cluster=settings.redis_cluster,
+                                prefix=settings.redis_prefix, shards=settings.redis_shards)
     pool = LearnerPool(store, commit_every_s=commit_every, poll_sites_s=2.0)
     stopping = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _GENERATED_TOKEN = secrets.token_urlsafe(24)
@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TACTFUL_", extra="ignore", frozen=True)
 
     redis_url: str | None = Field(None, description="redis://host:port/db; unset means the embedded memory store")
+    redis_cluster: bool = Field(False, description="TACTFUL_REDIS_URL names one node of a Redis Cluster")
     redis_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     redis_shards: int = Field(16, ge=1, le=1024, description="per site; more shards spread a site over a Cluster")
     data_dir: Path = Field(Path("var"), description="memory mode: event log file and model snapshots")
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     def admin_token_value(self) -> str:
         """The configured token, or the one generated for this process (printed at start)."""
         return self.admin_token or _GENERATED_TOKEN
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_node(self) -> Settings:
+        if self.redis_cluster and not self.redis_url:
+            raise ValueError("redis_cluster: set TACTFUL_REDIS_URL to one node of the cluster")
+        return self
 
     @field_validator("public_url")
     @classmethod

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
+from loadtests.redis_cluster import RedisCluster, start_redis_cluster
 from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
 from tracker.store import MemoryStore, RedisStore, Store
+from tracker.store.redis import RedisClient
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +39,29 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """Any node of a Redis Cluster only these tests use: ``TACTFUL_TEST_REDIS_CLUSTER_URL``, or three
+    throwaway masters started once per session. Fails in CI, skips elsewhere, when neither is possible.
+    """
+    configured = os.environ.get("TACTFUL_TEST_REDIS_CLUSTER_URL")
+    if configured:
+        yield configured
+        return
+    cluster: RedisCluster | None = None
+    try:
+        cluster = start_redis_cluster()
+    except RedisNotAvailable as error:
+        if in_ci():
+            pytest.fail(f"CI needs a real Redis Cluster: {error}")
+        pytest.skip(str(error))
+    assert cluster is not None
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
@@ -49,7 +74,7 @@ def key_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-async def _delete_prefix(client: aioredis.Redis, prefix: str) -> None:
+async def _delete_prefix(client: RedisClient, prefix: str) -> None:
     async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
         await client.delete(key)
 
@@ -61,13 +86,20 @@ async def redis_store(redis_client: aioredis.Redis, key_prefix: str) -> AsyncIte
     await _delete_prefix(redis_client, key_prefix)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("redis-cluster", marks=pytest.mark.redis)])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    """Every contract test runs on both stores."""
+    """Every contract test runs on both stores, and the Redis store also on a three-master Cluster."""
     if request.param == "memory":
         yield MemoryStore()
         return
-    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    client: RedisClient
+    if request.param == "redis-cluster":
+        # Discover the slot map before the first commands: a fresh client's first commands racing each other
+        # can fail in redis-py (the app's first store call is a lone one; some contract tests start with a burst).
+        client = await aioredis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url")).initialize()
+    else:
+        client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
     prefix = request.getfixturevalue("key_prefix")
     yield RedisStore(client, prefix=prefix, shards=4)
     await _delete_prefix(client, prefix)

@@ -111,7 +111,7 @@ class RedisChatBus:
     is cheaper than a subscription per socket.
     """
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis | aioredis.RedisCluster, prefix: str) -> None:
         self.client = client
         self.prefix = f"{prefix}:bus:"
         self._fanout = Fanout()
