@@ -147,7 +147,7 @@ class RedisChatBus:
                 raise
             except Exception as error:  # a dropped connection: resubscribe; stored messages are not lost
                 log.warning("chat bus lost its Redis subscription (%s); resubscribing", error)
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:
