@@ -80,7 +80,7 @@ def test_demo_pages__strict_csp_and_no_path_escape(client: TestClient) -> None:
     ("if (a) {\n  b = c\n}\nd()", "if(a){b=c}\nd()"),
     ("/* block */ typeof x", "typeof x"),
 ])
-def test_minify__scanner__keeps_strings_regexes_and_meaningful_breaks(source: str, expected: str) -> None:
+def test_minify__keeps_strings_regexes_and_meaningful_breaks(source: str, expected: str) -> None:
     assert pages.minify(source) == expected
 
 
