@@ -39,6 +39,16 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
+def throwaway_redis_cluster() -> RedisCluster:
+    """Three masters from redis-server; fails in CI (CI=true) and skips elsewhere when they cannot start."""
+    try:
+        return start_redis_cluster()
+    except RedisNotAvailable as error:
+        if in_ci():
+            pytest.fail(f"CI needs a real Redis Cluster: {error}")
+        pytest.skip(str(error))
+
+
 @pytest.fixture(scope="session")
 def redis_cluster_url() -> Iterator[str]:
     """Any node of a Redis Cluster only these tests use: ``TACTFUL_TEST_REDIS_CLUSTER_URL``, or three
@@ -48,14 +58,7 @@ def redis_cluster_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    cluster: RedisCluster | None = None
-    try:
-        cluster = start_redis_cluster()
-    except RedisNotAvailable as error:
-        if in_ci():
-            pytest.fail(f"CI needs a real Redis Cluster: {error}")
-        pytest.skip(str(error))
-    assert cluster is not None
+    cluster = throwaway_redis_cluster()
     try:
         yield cluster.url
     finally:

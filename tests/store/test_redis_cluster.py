@@ -15,8 +15,10 @@ from redis.asyncio.connection import Connection
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, ResponseError
 
+from loadtests.redis_server import free_port
+from tests.conftest import throwaway_redis_cluster
 from tests.factories import T0, ev, page, prepared
-from tracker.store import RedisStore
+from tracker.store import RedisStore, StoreUnavailable
 from tracker.store.base import day_of, shard_of
 
 pytestmark = pytest.mark.redis
@@ -39,7 +41,7 @@ async def _keys_by_node(store: RedisStore) -> dict[str, list[bytes]]:
     assert isinstance(store.client, aioredis.RedisCluster)
     held: dict[str, list[bytes]] = {}
     for node in store.client.get_primaries():
-        async with aioredis.Redis(host=node.host, port=node.port) as direct:
+        async with aioredis.Redis(host=node.host, port=int(node.port)) as direct:
             keys = [key async for key in direct.scan_iter(match=f"{store.prefix}:*", count=1000)]
         if keys:
             held[node.name] = keys
@@ -98,4 +100,43 @@ async def test_collect__on_a_cluster__one_request_per_collect(cluster_store: Red
 async def test_cluster_fixture__refuses_a_script_across_slots(cluster_store: RedisStore) -> None:
     """The Cluster under test enforces slots, so the contract suites passing on it mean something."""
     with pytest.raises((RedisClusterException, ResponseError)):
-        await cluster_store.client.eval("return 1", 2, "{demo:00}:a", "{demo:01}:b")  # type: ignore[misc]
+        await cluster_store.client.eval("return 1", 2, "{demo:00}:a", "{demo:01}:b")
+
+
+async def test_collect__one_master_down__its_visitors_unavailable_the_others_served(key_prefix: str) -> None:
+    cluster = throwaway_redis_cluster()  # its own: this test stops a node
+    store = RedisStore.from_url(cluster.url, cluster=True, prefix=key_prefix)
+    try:
+        visitors = [f"v_outage{n:04d}" for n in range(24)]
+        for visitor in visitors:
+            await store.ingest(prepared(TEN_EVENTS, visitor=visitor))
+        assert isinstance(store.client, aioredis.RedisCluster)
+        down = cluster.nodes[1]
+        owners = {visitor: store.client.get_node_from_key(store._visitor_keys("demo", visitor)[0])
+                  for visitor in visitors}
+        on_down_node = {visitor for visitor, node in owners.items() if node is not None and node.port == down.port}
+        down.stop()
+
+        served, unavailable = set(), set()
+        for visitor in visitors:
+            try:
+                await store.ingest(prepared([page(T0 + 5000, "/help")], visitor=visitor))
+                served.add(visitor)
+            except StoreUnavailable:  # the API answers 503 with Retry-After: the tracker keeps the batch
+                unavailable.add(visitor)
+
+        assert on_down_node and unavailable == on_down_node and served == set(visitors) - on_down_node
+    finally:
+        await store.close()
+        cluster.stop()
+
+
+async def test_store__no_cluster_node_reachable__store_unavailable(key_prefix: str) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0", cluster=True, prefix=key_prefix)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+        with pytest.raises(StoreUnavailable):
+            await store.ingest(prepared(TEN_EVENTS))
+    finally:
+        await store.close()

@@ -80,6 +80,12 @@ def _guarded() -> Iterator[None]:
         yield
     except UNAVAILABLE as error:
         raise StoreUnavailable(str(error)) from error
+    except redis_errors.RedisClusterException as error:
+        # The Cluster client wraps "no node reachable" in its own exception; other ones (a command across
+        # slots) are bugs, and must not pass for an outage.
+        if isinstance(error, redis_errors.SlotNotCoveredError) or isinstance(error.__cause__, UNAVAILABLE):
+            raise StoreUnavailable(str(error)) from error
+        raise
 
 
 _msgpack = msgspec.msgpack.Encoder()
