@@ -103,6 +103,7 @@ async def test_cluster_fixture__refuses_a_script_across_slots(cluster_store: Red
         await cluster_store.client.eval("return 1", 2, "{demo:00}:a", "{demo:01}:b")
 
 
+@pytest.mark.slow
 async def test_collect__one_master_down__its_visitors_unavailable_the_others_served(key_prefix: str) -> None:
     cluster = throwaway_redis_cluster()  # its own: this test stops a node
     store = RedisStore.from_url(cluster.url, cluster=True, prefix=key_prefix)
