@@ -53,7 +53,7 @@ class RedisCluster:
         if shutil.which("redis-server") is None or cli is None:
             raise RedisNotAvailable(
                 "redis-server and redis-cli are needed for the Redis Cluster tests: install Debian's "
-                "redis-server package (bash .ci/run does)"
+                "redis-server and redis-tools packages (bash .ci/run does)"
             )
         for _ in range(MASTERS):
             node = RedisServer(_node_port(), tempfile.mkdtemp(prefix="tactful-cluster-"), extra=(
