@@ -40,6 +40,8 @@ NO_EVIDENCE = frozenset({r.BELOW_THRESHOLD, r.NOT_SUSTAINED})
 SCORE_STEP = 0.02
 """A candidate's score is recorded again when it rises into a new step of this width."""
 REMEMBERED_VISITORS = 100_000
+MAX_PENDING = 50_000
+"""Per site: while the store is down, older queued records are dropped rather than memory growing."""
 
 
 def stage_of(decision: Decision, threshold: float) -> int:
@@ -96,7 +98,10 @@ class DecisionJournal:
             record["sc"] = round(decision.score, 4)
         if invited:
             record |= {"i": decision.invite, "var": decision.variant, "m": decision.mode}
-        self._pending[config.site].append(record)
+        pending = self._pending[config.site]
+        pending.append(record)
+        if len(pending) > MAX_PENDING:
+            del pending[:len(pending) - MAX_PENDING]
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, defaultdict(list)

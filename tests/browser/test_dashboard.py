@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from loadtests.processes import running
 from loadtests.redis_server import free_port
 from tests.api.conftest import delete_prefix
-from tests.browser.conftest import SCREENSHOTS, wait_for
+from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
 from tests.factories import ev, page, prepared
 from tracker.store import RedisStore
 from tracker.store.base import day_of
@@ -190,4 +190,18 @@ def test_dashboard__editor__inline_problems_what_if_and_a_save_that_takes_effect
     config = httpx.get(f"{dashboard_server}/v1/admin/sites/demo/config",
                        headers={"authorization": f"Bearer {TOKEN}"}).json()
     assert config["config"]["timing"]["min_pages"] == 2 and config["author"] == "Mia from marketing"
+    assert errors == []
+
+
+def test_dashboard__accessibility__no_serious_axe_violations(dashboard: tuple[Any, list[str]]) -> None:
+    page_, errors = dashboard
+    page_.wait_for_selector("#hotspots table")
+
+    results = axe_check(page_, "body")
+    page_.click("#tab-rules")
+    page_.wait_for_selector("#editor fieldset")
+    rules = axe_check(page_, "#rules")
+
+    serious = [v for v in results + rules if v["impact"] in ("serious", "critical")]
+    assert serious == []
     assert errors == []
