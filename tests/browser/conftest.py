@@ -109,8 +109,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         output.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: while sync Playwright runs, this thread has a running event loop,
+    # and every async test collected after the browser tests (tests/chat, tests/store...) would fail.
     executable = shutil.which("chromium")
     if executable is None:
         reason = "Debian's chromium is not installed (apt-get install chromium)"
