@@ -23,6 +23,7 @@ import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.connection import Connection
 
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
@@ -40,6 +41,7 @@ from tracker.store.base import (
     LogEntry,
     StoreUnavailable,
     day_of,
+    forget_in_tables,
     shard_of,
 )
 
@@ -133,7 +135,7 @@ class RedisStore:
         self._visitor_ttl_ms = visitor_ttl_ms
         self._idle_ms = idle_ms
         self._log_max_entries = log_max_entries
-        pool = getattr(client, "connection_pool", None)
+        pool = getattr(client, "connection_pool", None)  # a cluster client counts through from_url
         if pool is not None and not pool.connection_class.__name__.startswith("Counting"):
             pool.connection_class = _counting(pool.connection_class)
         self._collect = client.register_script(_COLLECT_LUA)
@@ -144,7 +146,8 @@ class RedisStore:
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisStore:
         """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map."""
         client: RedisClient = (
-            aioredis.RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0) if cluster
+            aioredis.RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                           connection_class=_counting(Connection)) if cluster
             else aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15))
         return cls(client, **options)
 
@@ -195,6 +198,26 @@ class RedisStore:
     async def forget_visitor(self, site: str, visitor: str) -> None:
         with _guarded():
             await self.client.delete(*self._visitor_keys(site, visitor))
+            await forget_in_tables(self, site, visitor)
+            await self._forget_logged(site, visitor)
+            journal = self._site_key(site, "journal")
+            async for member, _ in self.client.zscan_iter(journal, match=f'*"v":"{visitor}"*', count=1000):
+                if orjson.loads(member).get("v") == visitor:  # the pattern is a hint; this is the rule
+                    await self.client.zrem(journal, member)
+
+    async def _forget_logged(self, site: str, visitor: str) -> None:
+        """The visitor's entries in their shard's log stream, read in pages and deleted by id."""
+        key, start = self._log_key(site, shard_of(visitor, self.shards)), "-"
+        while True:
+            page: Any = await self.client.xrange(key, min=start, count=1000)
+            if not page:
+                return
+            mine = [entry_id for entry_id, fields in page if fields.get(b"v") == visitor.encode()]
+            if mine:
+                await self.client.xdel(key, *mine)
+            if len(page) < 1000:
+                return
+            start = "(" + page[-1][0].decode()
 
     # -- log and counters -------------------------------------------------------------------
 
