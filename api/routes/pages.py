@@ -19,6 +19,8 @@ import rjsmin
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.static_pages import MEDIA_TYPES, page_file
+
 router = APIRouter(include_in_schema=False)
 
 WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget_js"
@@ -28,13 +30,8 @@ BUNDLE_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 """The snippet's URL is not versioned: five minutes lets a fix reach every page soon, the ETag
 makes the revalidation cheap."""
 
-DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-"""The demo proves the bundle needs neither inline scripts nor inline styles."""
 
 DEMO_PAGES = {"search", "cart", "checkout", "help"}
-MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-               ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\.(css|js|svg)$")
 
@@ -108,12 +105,8 @@ async def widget(request: Request) -> Response:
 
 
 def _demo_file(path: Path) -> Response:
-    if not path.is_file():
-        raise HTTPException(404)
-    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if path.suffix == ".html":
-        headers |= {"Content-Security-Policy": DEMO_CSP, "Referrer-Policy": "strict-origin-when-cross-origin"}
-    return Response(path.read_bytes(), media_type=MEDIA_TYPES[path.suffix], headers=headers)
+    """The demo proves the bundle needs neither inline scripts nor inline styles."""
+    return page_file(path, form_action="'self'", referrer_policy="strict-origin-when-cross-origin")
 
 
 @router.get("/demo")
