@@ -21,6 +21,9 @@ from api.counters import CounterBuffer
 from api.decider import Decider
 from api.engine import Engine
 from api.errors import install_error_handlers
+from api.limits import CollectLimits, RateLimiter
+from api.metrics import router as metrics_router
+from api.observe import RequestContext
 from api.openapi import BATCH_COMPONENTS
 from api.periodic import Periodic
 from api.routes import admin, analytics, collect, dashboard, health, pages, site_config
@@ -42,6 +45,12 @@ def open_store(settings: Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return MemoryStore(max_visitors=settings.max_visitors, log_file=settings.data_dir / "events.jsonl",
                        model_dir=settings.data_dir / "models")
+
+
+def collect_limits(settings: Settings) -> CollectLimits:
+    return CollectLimits(
+        RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst, settings.rate_limit_max_keys),
+        RateLimiter(settings.rate_limit_visitor_per_s, settings.rate_limit_visitor_burst, settings.rate_limit_max_keys))
 
 
 def demo_site(settings: Settings) -> SiteConfig:
@@ -67,6 +76,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         counters = CounterBuffer(state_store)
         decider = Decider(state_store, models, availability, counters)
         app.state.engine = Engine(state_store, sites, decider, clock=clock)
+        app.state.engine.limits = collect_limits(settings)
         app.state.chat = await start_chat(state_store, settings, sites.keys, clock=clock)
         background = [
             Periodic("site configs", sites.reload, settings.site_refresh_s),
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                   description="Proactive chat trigger engine. Wire protocol: docs/protocol.md")
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RequestContext, access_log=settings.access_log)
     app.include_router(collect.router)
     app.include_router(health.router)
     app.include_router(admin.router)
@@ -110,6 +121,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.include_router(site_config.router)
     app.include_router(analytics.router)
     app.include_router(dashboard.router)
+    app.include_router(metrics_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

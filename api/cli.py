@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 
 import click
 import uvicorn
+from pydantic import ValidationError
 
+from api.observe import configure_logging, logging_config
 from api.settings import Settings
 from scoring.learner import LearnerPool
 from tracker.store import RedisStore
+
+
+def _settings() -> Settings:
+    """The settings, or a clean exit naming the offending variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join((f"TACTFUL_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+                             + str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise click.UsageError(f"invalid settings: {problems}") from None
 
 
 @click.group()
@@ -27,7 +38,7 @@ def main() -> None:
               help="API worker processes (needs TACTFUL_REDIS_URL when more than 1)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API, the demo shop, the dashboard and the agent console."""
-    settings = Settings()
+    settings = _settings()
     if workers > 1 and not settings.redis_url:
         raise click.UsageError("several workers share state only through Redis: set TACTFUL_REDIS_URL")
     if workers > 1 and not settings.admin_token:
@@ -39,18 +50,18 @@ def serve(host: str, port: int, workers: int) -> None:
         os.environ["TACTFUL_ADMIN_TOKEN"] = settings.admin_token_value()
         click.echo(f"Admin token for this run (set TACTFUL_ADMIN_TOKEN to choose one): {settings.admin_token_value()}")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info",
-                factory=False, access_log=False)
+                factory=False, access_log=False, log_config=logging_config(settings.log_format))
 
 
 @main.command()
 @click.option("--commit-every", default=2.0, show_default=True, help="seconds between model commits")
 def learner(commit_every: float) -> None:
     """The single-writer learner for every site: labels from Redis in, model versions out."""
-    settings = Settings()
+    settings = _settings()
     if not settings.redis_url:
         raise click.UsageError("the learner shares models through Redis: set TACTFUL_REDIS_URL "
                                "(the embedded mode runs its learner inside tactful serve)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings.log_format)
     asyncio.run(_run_learner(settings, commit_every))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 
+from api import metrics
 from api.analytics.journal import DecisionJournal
 from tracker.store import Store, StoreUnavailable
 from tracker.store.base import day_of
@@ -31,6 +32,7 @@ class CounterBuffer:
 
     def count_decision(self, site: str, now_ms: int, decision: Decision) -> None:
         """``decisions``, ``invites``, ``invites.<mode>``, and ``d.<reason>`` for every policy reason."""
+        metrics.observe_decision(decision)
         names = ["decisions", *(f"d.{code}" for code in decision.codes)]
         if decision.action == "invite":
             names += ["invites", f"invites.{decision.mode}", f"group.{decision.group}"]

@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from api import metrics
 from api.decider import Decider
+from api.limits import CollectLimits, retry_after
 from api.sites import SiteDirectory
 from tracker.ingest import prepare
 from tracker.store import Store, StoreUnavailable
@@ -42,6 +44,7 @@ class Engine:
         self.sites = sites
         self.decider = decider
         self.collect_requests = 0
+        self.limits: CollectLimits | None = None  # per-visitor rate limit (api/app.py sets it from settings)
         self._clock = clock
 
     def now_ms(self) -> int:
@@ -54,6 +57,10 @@ class Engine:
             batch = parse_batch(body)
         except ProtocolError as error:
             return Outcome(error.status, error.body(), {})
+        if self.limits is not None and (wait := self.limits.visitor(batch.site, batch.visitor)):
+            metrics.RATE_LIMITED.labels("visitor").inc()
+            return _error(429, "rate_limited", "too many requests for this visitor; keep the batch and retry",
+                          "visitor", {"Retry-After": retry_after(wait)})
         config = self.sites.get(batch.site)
         if config is None:
             return _error(401, "unknown_site", f"no site is configured with key {batch.site!r}", "site")
@@ -65,6 +72,7 @@ class Engine:
         try:
             result = await self.store.ingest(prepared)
         except StoreUnavailable:
+            metrics.STORE_UNAVAILABLE.labels("collect").inc()
             return _error(503, "store_unavailable", "state store unavailable; keep the batch and retry",
                           headers={"Retry-After": str(RETRY_AFTER_S)})
         try:

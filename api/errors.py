@@ -8,7 +8,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from api.metrics import STORE_UNAVAILABLE
+from api.observe import SCOPE_KEY
 from api.responses import json_response, problem
+from tracker.store import StoreUnavailable
 
 log = logging.getLogger("tactful.errors")
 
@@ -26,7 +29,15 @@ def install_error_handlers(app: FastAPI) -> None:
         field = ".".join(str(part) for part in first["loc"] if part not in ("body", "query", "path")) or None
         return problem(422, "invalid_request", str(first["msg"]), field)
 
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
+        # Any route whose store call failed: the caller may retry, nothing was half-written.
+        STORE_UNAVAILABLE.labels("request").inc()
+        return problem(503, "store_unavailable", "state store unavailable; retry later",
+                       headers={"Retry-After": "2"})
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, request.url.path,
+                      extra={"request_id": request.scope.get(SCOPE_KEY)})
         return problem(500, "internal_error", "something went wrong on our side; it has been logged")

@@ -48,6 +48,20 @@ class Settings(BaseSettings):
                              description="who config changes made with the admin token are recorded as")
     load_sample_s: float = Field(30.0, gt=0, le=600, description="how often agent load is sampled for analytics")
 
+    # -- reliability and security (#9): limits, logs, development mode --
+    dev_mode: bool = Field(False, description="development: Redis without an explicit admin token, weak tokens allowed")
+    rate_limit_ip_per_s: float = Field(200.0, ge=0, description="collect requests per second per client IP; 0: off")
+    rate_limit_ip_burst: int = Field(400, ge=1, description="collect requests one IP may send at once")
+    rate_limit_visitor_per_s: float = Field(10.0, ge=0, description="collect requests per second per visitor; 0: off")
+    rate_limit_visitor_burst: int = Field(60, ge=1, description="collect requests one visitor may send at once")
+    rate_limit_max_keys: int = Field(100_000, ge=100, le=10_000_000,
+                                     description="rate-limit buckets kept per worker (LRU) for each limit")
+    ws_max_message_bytes: int = Field(16_384, ge=256, le=1_048_576, description="largest WebSocket frame accepted")
+    ws_messages_per_s: float = Field(20.0, gt=0, description="WebSocket frames per second per socket")
+    ws_messages_burst: int = Field(40, ge=1, description="WebSocket frames one socket may send at once")
+    log_format: str = Field("json", pattern=r"^(json|text)$", description="json: one JSON object per line")
+    access_log: bool = Field(False, description="log one line per request (method, route, status, duration)")
+
     def admin_token_value(self) -> str:
         """The configured token, or the one generated for this process (printed at start)."""
         return self.admin_token or _GENERATED_TOKEN
@@ -58,9 +72,31 @@ class Settings(BaseSettings):
             raise ValueError("redis_cluster: set TACTFUL_REDIS_URL to one node of the cluster")
         return self
 
+    @model_validator(mode="after")
+    def _admin_token_outside_development(self) -> Settings:
+        """Only the embedded default (or an explicit development mode) may run on a generated token."""
+        if self.dev_mode:
+            return self
+        if self.admin_token is None and self.redis_url:
+            raise ValueError("admin_token: set TACTFUL_ADMIN_TOKEN (16+ random characters) when TACTFUL_REDIS_URL "
+                             "is set, or TACTFUL_DEV_MODE=true for development")
+        if self.admin_token is not None and weak_token(self.admin_token):
+            raise ValueError("admin_token: TACTFUL_ADMIN_TOKEN looks like a placeholder; generate one with "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return self
+
     @field_validator("public_url")
     @classmethod
     def _origin_only(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+PLACEHOLDER_TOKENS = ("changeme", "change_me", "change-me", "password", "default", "example", "replaceme", "secret")
+
+
+def weak_token(token: str) -> bool:
+    """A token that is not random: a placeholder word, or too few distinct characters."""
+    folded = token.casefold()
+    return len(set(token)) < 8 or any(word in folded for word in PLACEHOLDER_TOKENS)

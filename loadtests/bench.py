@@ -111,7 +111,9 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
     base_env = os.environ | {"TACTFUL_DATA_DIR": str(out / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
-                             "TACTFUL_ADMIN_TOKEN": TOKEN}
+                             "TACTFUL_ADMIN_TOKEN": TOKEN,
+                             # Every simulated visitor comes from 127.0.0.1 and sends as fast as it can.
+                             "TACTFUL_RATE_LIMIT_IP_PER_S": "0", "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0"}
     base_env.pop("TACTFUL_REDIS_URL", None)
     targets: list[tuple[str, str, dict[str, str], int]] = [("bare", "loadtests.bare_app:app", base_env, 1)]
     if "memory" in stores:

@@ -9,6 +9,7 @@ Before the first commit a site scores with the cold-start scorer (the prior).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from scoring import snapshot
 from scoring.base import Scorer
@@ -23,6 +24,7 @@ class ModelCache:
         self.store = store
         self._scorers: dict[str, Scorer] = {}
         self._versions: dict[str, int] = {}
+        self._qualities: dict[str, dict[str, Any]] = {}  # the committed quality reports (metrics)
 
     def scorer(self, site: str) -> Scorer:
         scorer = self._scorers.get(site)
@@ -32,6 +34,10 @@ class ModelCache:
 
     def version(self, site: str) -> int:
         return self._versions.get(site, 0)
+
+    def qualities(self) -> dict[str, dict[str, Any]]:
+        """The quality report of each site's committed model in use (label counts, examples learned)."""
+        return dict(self._qualities)
 
     async def refresh(self, site: str) -> bool:
         """Load the site's committed model if it is newer than the one in use."""
@@ -48,6 +54,7 @@ class ModelCache:
             return False
         self._scorers[site] = loaded.scorer
         self._versions[site] = committed[0]
+        self._qualities[site] = dict(committed[2])
         return True
 
     async def refresh_all(self) -> None:

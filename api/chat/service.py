@@ -32,6 +32,7 @@ from api.chat.agents import AgentDirectory, limit_of
 from api.chat.bus import ChatBus
 from api.chat.context import chat_context
 from api.chat.webhooks import Webhooks
+from api.metrics import CHATS
 from api.settings import Settings
 from tracker.events import chat_ops
 from tracker.store import Store
@@ -129,6 +130,7 @@ class ChatService:
         if chat["session"]:
             await self.store.apply_ops(site, visitor, chat["session"], chat_ops(now_ms, True))
         await self.webhooks.emit(site, "chat.requested", summary(chat))
+        CHATS.labels("requested").inc()
         return chat
 
     # -- routing (runs where the visitor's socket is) ------------------------------------------
@@ -297,6 +299,7 @@ class ChatService:
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
         await self.webhooks.emit(site, "chat.started", summary(chat))
+        CHATS.labels("started").inc()
         return chat
 
     # -- during the chat ----------------------------------------------------------------------

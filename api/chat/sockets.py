@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from api.chat.agents import AgentDirectory, public
 from api.chat.bus import ChatBus, Subscription
 from api.chat.service import FINAL, ChatService, agent_channel, chat_channel
+from api.limits import SocketLimits
 from api.settings import Settings
 from tracker.store import Store, StoreUnavailable
 
@@ -164,8 +165,9 @@ class ChatHub:
                 return True
 
             async def read() -> None:
+                limits = self._limits()  # frame size and rate (api/limits.py)
                 while True:
-                    frame = await socket.receive_json()
+                    frame = await limits.receive_json(socket)
                     await self._from_visitor(link, site, visitor, chat_id, frame)
 
             await _race(read(), _pump(subscription, on_event))
@@ -198,7 +200,7 @@ class ChatHub:
     async def agent(self, socket: WebSocket) -> None:
         await socket.accept()
         try:
-            hello = await asyncio.wait_for(socket.receive_json(), AUTH_TIMEOUT_S)
+            hello = await asyncio.wait_for(self._limits().receive_json(socket), AUTH_TIMEOUT_S)
         except (TimeoutError, ValueError, WebSocketDisconnect):
             await self._close(socket, CLOSE_UNAUTHORISED, "sign in first")
             return
@@ -238,8 +240,9 @@ class ChatHub:
                 return await self._to_agent(link, subscription, agent_id, connection, status, channel, event)
 
             async def read() -> None:
+                limits = self._limits()
                 while True:
-                    frame = await socket.receive_json()
+                    frame = await limits.receive_json(socket)
                     if isinstance(frame, dict):
                         await self._from_agent(link, subscription, agent, status, frame)
 
@@ -320,6 +323,10 @@ class ChatHub:
                 await self.service.verdict(site, chat_id, agent_id, frame["stuck"], bool(frame.get("resolved")))
             await link.send({"type": "closed", "chat": chat_id})
             subscription.unfollow(chat_channel(site, chat_id))
+
+    def _limits(self) -> SocketLimits:
+        return SocketLimits(self.settings.ws_max_message_bytes, self.settings.ws_messages_per_s,
+                            self.settings.ws_messages_burst)
 
     @staticmethod
     async def _close(socket: WebSocket, code: int, reason: str) -> None:

@@ -6,7 +6,9 @@ import time
 
 from fastapi import APIRouter, Request, Response
 
+from api import metrics
 from api.deps import EngineDep
+from api.limits import retry_after
 from api.openapi import COLLECT_OPENAPI
 from api.responses import json_response, problem
 from tracker.protocol import MAX_BODY_BYTES
@@ -42,19 +44,27 @@ def _cors(origin: str | None) -> dict[str, str]:
 
 @router.post("/v1/collect", openapi_extra=COLLECT_OPENAPI)
 async def collect(request: Request, engine: EngineDep) -> Response:
+    origin = request.headers.get("origin")
+    if engine.limits is not None and (wait := engine.limits.ip(request.client.host if request.client else None)):
+        metrics.RATE_LIMITED.labels("ip").inc()
+        metrics.observe_collect(429, {"error": "rate_limited"})
+        return problem(429, "rate_limited", "too many requests from this address; keep the batch and retry",
+                       headers={"Retry-After": retry_after(wait)} | _cors(origin))
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:
+        metrics.observe_collect(415, {"error": "unsupported_media_type"})
         return problem(415, "unsupported_media_type", "send application/json or text/plain", "Content-Type")
     try:
         body = await read_limited(request, MAX_BODY_BYTES)
     except BodyTooLarge:
+        metrics.observe_collect(413, {"error": "body_too_large"})
         return problem(413, "body_too_large", f"the body limit is {MAX_BODY_BYTES} bytes")
-    origin = request.headers.get("origin")
     privacy = Privacy(dnt=request.headers.get("dnt") == "1", gpc=request.headers.get("sec-gpc") == "1")
     started = time.perf_counter()
     outcome = await engine.collect(body, origin, privacy)
     # The server's own time, for load tests: their clients' figures include their own queueing.
     timing = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.3f}"}
+    metrics.observe_collect(outcome.status, outcome.body)
     headers = outcome.headers | timing | (_cors(origin) if outcome.status != 403 else {})
     return json_response(outcome.body, outcome.status, headers)
 

@@ -18,7 +18,8 @@ ORIGIN = "http://shop.test"
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(public_url=ORIGIN, demo=True, **overrides)  # type: ignore[arg-type]
+    # Development mode: these apps run on Redis without an explicit admin token (production refuses that).
+    return Settings(public_url=ORIGIN, demo=True, **({"dev_mode": True} | overrides))  # type: ignore[arg-type]
 
 
 def delete_prefix(url: str, prefix: str) -> None:
