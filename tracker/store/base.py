@@ -68,6 +68,15 @@ def shard_of(visitor: str, shards: int) -> int:
     return zlib.crc32(visitor.encode()) % shards
 
 
+async def forget_in_tables(store: Store, site: str, visitor: str) -> None:
+    """The visitor's pool entry, recent invitations and their pending outcomes (both stores share this)."""
+    await store.drop_expiring(site, "pool", visitor)
+    for invite, info in (await store.read_expiring(site, "invites", 0)).items():
+        if info.get("visitor") == visitor:
+            await store.drop_expiring(site, "invites", invite)
+            await store.drop_expiring(site, "pending", invite)
+
+
 def day_of(ms: int) -> int:
     return ms // 86_400_000
 
@@ -92,7 +101,11 @@ class Store(Protocol):
         ...
 
     async def forget_visitor(self, site: str, visitor: str) -> None:
-        """Delete a visitor's state (privacy requests). The log is trimmed by age."""
+        """Delete everything kept about a visitor (privacy requests): session and visitor records, their
+        pacing-pool entry, their recent invitations (and the pending outcomes of those), their entries in
+        the event log and in the decision journal. Chats are the chat package's (api/chat/transcripts.py).
+        Label records carry no visitor id (an invite id and a feature vector) and are consumed by the
+        learner within seconds; the model keeps only aggregated weights."""
         ...
 
     async def apply_ops(self, site: str, visitor: str, session: str, ops: Sequence[Op]) -> bool:

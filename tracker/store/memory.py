@@ -34,6 +34,7 @@ from tracker.store.base import (
     IngestResult,
     LogEntry,
     day_of,
+    forget_in_tables,
 )
 
 
@@ -148,6 +149,33 @@ class MemoryStore:
 
     async def forget_visitor(self, site: str, visitor: str) -> None:
         self._visitors.pop((site, visitor), None)
+        await forget_in_tables(self, site, visitor)
+        ring = self._log.get(site)
+        if ring is not None and any(entry.visitor == visitor for entry in ring):
+            self._log[site] = deque((entry for entry in ring if entry.visitor != visitor), maxlen=ring.maxlen)
+            self._rewrite_log_file(site, visitor)
+        journal = self._marketing.journal.get(site)
+        if journal:
+            journal[:] = [record for record in journal if record.get("v") != visitor]
+
+    def _rewrite_log_file(self, site: str, visitor: str) -> None:
+        """The file mirror without the visitor's lines (rare: privacy requests only)."""
+        if self._log_file is None or self._log_writer is None:
+            return
+        self._log_writer.close()
+        kept = []
+        with self._log_file.open("rb") as lines:
+            for line in lines:
+                try:
+                    raw = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if not (raw.get("site") == site and raw.get("visitor") == visitor):
+                    kept.append(line if line.endswith(b"\n") else line + b"\n")
+        partial = self._log_file.with_suffix(".partial")
+        partial.write_bytes(b"".join(kept))
+        partial.replace(self._log_file)
+        self._log_writer = self._log_file.open("ab", buffering=256 * 1024)
 
     # -- log and counters -----------------------------------------------------------------
 
