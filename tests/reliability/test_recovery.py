@@ -1,0 +1,91 @@
+"""The learner restarted mid-stream learns each label once; a failing collect script writes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from scoring.learner import Learner
+from tests.factories import T0, page, prepared
+from tracker.merge import Op
+from tracker.store import MemoryStore, RedisStore, Store
+
+INVITES = 6
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def any_store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    prefix = request.getfixturevalue("key_prefix")
+    yield RedisStore(client, prefix=prefix, shards=2)
+    async for key in client.scan_iter(match=f"{prefix}:*"):
+        await client.delete(key)
+    await client.aclose()
+
+
+async def labels(store: Store) -> None:
+    """INVITES invitations, each shown, then accepted (even) or dismissed (odd)."""
+    for n in range(INVITES):
+        invite, ts = f"i_restart{n:04d}", T0 + n * 1000
+        await store.append_labels("demo", [
+            {"k": "decision", "invite": invite, "features": {"form_errors": float(n % 3)}, "score": 0.6,
+             "model_version": 0, "propensity": 1.0, "ts": ts},
+            {"k": "shown", "invite": invite, "ts": ts + 100},
+            {"k": "accepted" if n % 2 == 0 else "dismissed", "invite": invite, "ts": ts + 200}])
+
+
+async def test_learner__dropped_before_commit__next_one_learns_each_label_exactly_once(any_store: Store) -> None:
+    await labels(any_store)
+    crashed = Learner(any_store, "demo", commit_every_s=3600, clock=lambda: T0 / 1000)
+    await crashed.start()
+    await crashed.step(block_ms=0)
+    assert crashed.state.scorer.n_learned == INVITES  # it learned... and dies before committing
+    del crashed
+
+    resumed = Learner(any_store, "demo", commit_every_s=0, clock=lambda: T0 / 1000)
+    await resumed.start()  # redoes what was handed out and never committed
+    await resumed.step(block_ms=0)
+    await resumed.commit()
+    assert resumed.state.scorer.n_learned == INVITES
+    committed = await any_store.get_model("demo")
+    assert committed is not None
+    assert committed[2]["labels"]["by_outcome"]["accepted"] == INVITES // 2
+    assert committed[2]["labels"]["by_outcome"]["dismissed"] == INVITES // 2
+
+    again = Learner(any_store, "demo", commit_every_s=0, clock=lambda: T0 / 1000)
+    await again.start()  # after a clean commit there is nothing to redo
+    await again.step(block_ms=0)
+    assert again.state.scorer.n_learned == INVITES
+    assert await any_store.read_labels("demo", 100, 0, pending=True) == []
+
+
+@pytest.mark.redis
+async def test_collect_script__an_op_fails_midway__visitor_state_and_log_unchanged(
+        redis_client: aioredis.Redis, key_prefix: str) -> None:
+    """A Redis script is atomic against other clients but not rolled back on error: collect.lua changes
+    records in Lua tables and writes them only after every op applied, so an error leaves nothing."""
+    store = RedisStore(redis_client, prefix=key_prefix, shards=2)
+    await store.ingest(prepared([page(T0, "/a")], visitor="v_atomic0001"))
+    before = await store.load_visitor("demo", "v_atomic0001")
+    log_before = len(await store.read_log("demo"))
+
+    good = prepared([page(T0 + 1000, "/b"), page(T0 + 2000, "/c")], visitor="v_atomic0001")
+    second = good.events[1]
+    broken = dataclasses.replace(good, events=(good.events[0], dataclasses.replace(
+        second, ops=(*second.ops, Op("s", "zz", "?", "1")))))  # type: ignore[arg-type]
+    with pytest.raises(ResponseError, match="unknown merge kind"):
+        await store.ingest(broken)
+
+    assert await store.load_visitor("demo", "v_atomic0001") == before
+    assert len(await store.read_log("demo")) == log_before
+    result = await store.ingest(good)  # the dedup ring was not touched either: the good batch is fresh
+    assert result.fresh == (0, 1)
+    async for key in redis_client.scan_iter(match=f"{key_prefix}:*"):
+        await redis_client.delete(key)
