@@ -108,7 +108,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             if store is None:
                 await state_store.close()
 
-    app = FastAPI(title="Tactful", version="1.0", lifespan=lifespan,
+    # No Swagger UI or ReDoc pages: they run inline scripts from a CDN, which our CSP forbids on every HTML
+    # page; /openapi.json is the description (load it into any viewer).
+    app = FastAPI(title="Tactful", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Proactive chat trigger engine. Wire protocol: docs/protocol.md")
     app.state.settings = settings
     install_error_handlers(app)
