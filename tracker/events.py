@@ -7,8 +7,8 @@ Short field names keep a visitor's state small in Redis (listpack-encoded hashes
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 import zlib
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p

@@ -17,12 +17,11 @@ from api.chat.transcripts import Search
 from api.chat.webhooks import WebhookIn
 from api.deps import EngineDep, SettingsDep
 from api.responses import json_response, problem
+from api.static_pages import page_file
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "static" / "agent"
-CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-"""No inline script or style: visitor-controlled text can only ever be text."""
-CONSOLE_FILES = {"agent.js": "text/javascript; charset=utf-8", "agent.css": "text/css; charset=utf-8"}
+CONSOLE_FILES = {"agent.js", "agent.css"}
+"""The console's assets; its page, like every page of ours, forbids inline script and style."""
 ID = r"^[A-Za-z0-9_-]{8,64}$"
 
 
@@ -242,23 +241,16 @@ async def agent_socket(socket: WebSocket) -> None:
 # -- the console page -----------------------------------------------------------------------------
 
 
-def _console_file(name: str, media_type: str) -> Response:
-    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if name.endswith(".html"):
-        headers |= {"Content-Security-Policy": CONSOLE_CSP, "Referrer-Policy": "no-referrer"}
-    return Response((AGENT_DIR / name).read_bytes(), media_type=media_type, headers=headers)
-
-
 @public.get("/agent", include_in_schema=False)
 async def console() -> Response:
-    return _console_file("index.html", "text/html; charset=utf-8")
+    return page_file(AGENT_DIR / "index.html")
 
 
 @public.get("/agent/assets/{name}", include_in_schema=False)
 async def console_asset(name: str) -> Response:
     if name not in CONSOLE_FILES:
         raise HTTPException(404)
-    return _console_file(name, CONSOLE_FILES[name])
+    return page_file(AGENT_DIR / name)
 
 
 router = APIRouter()
