@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+from pathlib import Path
 
 import click
+import orjson
 import uvicorn
 from pydantic import ValidationError
 
 from api.observe import configure_logging, logging_config
 from api.settings import Settings
-from scoring.learner import LearnerPool
+from scoring.blend import BlendedScorer, default_site_scorer
+from scoring.evaluate import LabelledCsvError
+from scoring.evaluate import warm_start as train_from_history
+from scoring.learner import Learner, LearnerPool
 from tracker.store import RedisStore
 
 
@@ -79,14 +85,49 @@ async def _run_learner(settings: Settings, commit_every: float) -> None:
         await store.close()
 
 
+@main.command("warm-start")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--label", required=True, help="the column holding the outcome (accepted: 1/0, true/false)")
+@click.option("--site", required=True, help="the site whose model to train")
+def warm_start(file: Path, label: str, site: str) -> None:
+    """Train SITE's model on labelled history in FILE and commit it as the model the engine serves.
+
+    Run it before going live, with the learner (or, in the embedded mode, tactful serve) stopped:
+    it commits through the same single-writer path the learner uses.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", site):
+        raise click.BadParameter("a site key is 1 to 64 of [A-Za-z0-9_-]", param_hint="--site")
+    settings = Settings()
+    try:
+        scorer = train_from_history(file, label, default_site_scorer())
+    except (LabelledCsvError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(orjson.dumps(asyncio.run(_commit_model(settings, site, scorer))).decode())
+
+
+async def _commit_model(settings: Settings, site: str, scorer: BlendedScorer) -> dict[str, object]:
+    from api.app import open_store
+
+    store = open_store(settings)
+    try:
+        learner = Learner(store, site)
+        await learner.start()
+        learner.state.scorer = scorer
+        await learner.commit()
+    finally:
+        await store.close()
+    return {"site": site, "version": scorer.version, "n_learned": scorer.n_learned,
+            "model_weight": round(scorer.model_weight, 4),
+            "store": "redis" if settings.redis_url else str(settings.data_dir / "models")}
+
+
 def _register_optional_commands() -> None:
     from loadtests.bench import bench_command
-    from scoring.cli import evaluate_command, warm_start_command
+    from scoring.cli import evaluate_command
     from triggers.cli import replay_command
 
     main.add_command(bench_command)
     main.add_command(evaluate_command)
-    main.add_command(warm_start_command)
     main.add_command(replay_command)
 
 

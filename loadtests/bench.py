@@ -126,7 +126,7 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     try:
         for name, app, env, count in targets:
             port = free_port()
-            with running(app, port, env, health_path="/docs", workers=count):
+            with running(app, port, env, health_path="/openapi.json", workers=count):
                 for batch in batches:
                     click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
                     before = _stats(port) if name == "redis" and count == 1 else None

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scoring import snapshot
 from scoring.blend import default_site_scorer
-from scoring.cli import evaluate_command, warm_start_command
+from scoring.cli import evaluate_command
 from scoring.evaluate import (
     LabelledCsvError,
     evaluate_csv,
@@ -113,21 +112,3 @@ def test_evaluate_command__unknown_model__usage_error(phishing_csv: Path) -> Non
 def test_evaluate_command__wrong_label__clear_error(phishing_csv: Path) -> None:
     result = CliRunner().invoke(evaluate_command, [str(phishing_csv), "--label", "phish"])
     assert result.exit_code == 1 and "no column 'phish'" in result.output
-
-
-def test_warm_start_command__writes_site_snapshot_in_data_dir(sessions_csv: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        warm_start_command, [str(sessions_csv), "--label", "accepted", "--site", "demo"],
-        env={"TACTFUL_DATA_DIR": str(tmp_path)},
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    loaded = snapshot.load(tmp_path / "models" / "demo.model")
-    assert summary["n_learned"] == loaded.header.n_learned == 1500
-    assert loaded.header.version == summary["version"] == 1
-
-
-def test_warm_start_command__unsafe_site__refused(sessions_csv: Path, tmp_path: Path) -> None:
-    arguments = [str(sessions_csv), "--label", "accepted", "--site", "../x", "--data-dir", str(tmp_path)]
-    result = CliRunner().invoke(warm_start_command, arguments)
-    assert result.exit_code == 1 and "site" in result.output
