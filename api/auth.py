@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from api.settings import Settings
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -10,11 +10,12 @@ from api.engine import Engine
 from api.settings import Settings
 
 
-def get_engine(request: Request) -> Engine:
+# async on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop per request.
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -25,7 +25,7 @@ CONSOLE_FILES = {"agent.js", "agent.css"}
 ID = r"^[A-Za-z0-9_-]{8,64}$"
 
 
-def get_chat(request: Request) -> Chat:
+async def get_chat(request: Request) -> Chat:
     return request.app.state.chat  # type: ignore[no-any-return]
 
 
@@ -34,7 +34,7 @@ admin = APIRouter(prefix="/v1/admin/sites/{site}", tags=["agents"])
 public = APIRouter(tags=["chat"])
 
 
-def _site(engine: EngineDep, site: str) -> str:
+async def _site(engine: EngineDep, site: str) -> str:
     if engine.sites.get(site) is None:
         raise HTTPException(404, {"error": "unknown_site", "field": "site", "message": f"no site {site!r}"})
     return site
@@ -141,7 +141,7 @@ async def drop_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
 # -- transcripts and privacy --------------------------------------------------------------------
 
 
-def _search(visitor: str | None = None, agent: str | None = None, since_ms: int | None = None,
+async def _search(visitor: str | None = None, agent: str | None = None, since_ms: int | None = None,
             until_ms: int | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
             limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Search:
     return Search(visitor, agent, since_ms, until_ms, q, limit)

@@ -24,7 +24,7 @@ MAX_WINDOW_MS = 8 * DAY_MS
 Moment = Annotated[str | None, Query(description="epoch milliseconds or ISO 8601 with an offset")]
 
 
-def get_analytics(engine: EngineDep) -> Analytics:
+async def get_analytics(engine: EngineDep) -> Analytics:
     return Analytics(engine.store, engine.sites, engine.decider.models, engine.decider.availability, engine.now_ms)
 
 
@@ -41,7 +41,7 @@ def _moment(value: str | None, name: str) -> int | None:
                                   "message": f"{name} is epoch milliseconds or ISO 8601 with an offset"}) from None
 
 
-def window(analytics: AnalyticsDep, start: Moment = None, end: Moment = None) -> tuple[int, int]:
+async def window(analytics: AnalyticsDep, start: Moment = None, end: Moment = None) -> tuple[int, int]:
     """Default: the 24 hours up to now."""
     end_ms = _moment(end, "end") or analytics.now_ms()
     start_ms = _moment(start, "start") or end_ms - DAY_MS
@@ -56,7 +56,7 @@ def window(analytics: AnalyticsDep, start: Moment = None, end: Moment = None) ->
 WindowDep = Annotated[tuple[int, int], Depends(window)]
 
 
-def site_config(site: str, engine: EngineDep) -> SiteConfig:
+async def site_config(site: str, engine: EngineDep) -> SiteConfig:
     config = engine.sites.get(site)
     if config is None:
         raise HTTPException(404, {"error": "unknown_site", "field": "site", "message": f"no site {site!r}"})

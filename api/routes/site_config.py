@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/admin", tags=["config"])
 _AUTHOR = re.compile(r"[^\w .@'-]")
 
 
-def get_history(engine: EngineDep) -> ConfigHistory:
+async def get_history(engine: EngineDep) -> ConfigHistory:
     return ConfigHistory(engine.store, engine.sites, engine.now_ms)
 
 
@@ -26,7 +26,7 @@ HistoryDep = Annotated[ConfigHistory, Depends(get_history)]
 Document = Annotated[Any, Body(description="a site config document (docs/configuration.md)")]
 
 
-def author(settings: SettingsDep,
+async def author(settings: SettingsDep,
            x_tactful_author: Annotated[str | None, Header(description="who is making the change")] = None) -> str:
     """The name the editor gave, else the admin token's label."""
     name = _AUTHOR.sub("", x_tactful_author or "").strip()[:64]
