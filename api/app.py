@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     install_error_handlers(app)
     app.add_middleware(RequestContext, access_log=settings.access_log)
     app.include_router(collect.router)
+    app.router.routes[:0] = collect.FAST_ROUTES  # served first; the FastAPI route documents it
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
