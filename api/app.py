@@ -41,7 +41,7 @@ log = logging.getLogger("tactful")
 def open_store(settings: Settings) -> Store:
     if settings.redis_url:
         return RedisStore.from_url(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix,
-                                   shards=settings.redis_shards)
+                                   shards=settings.redis_shards, max_connections=settings.redis_max_connections)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return MemoryStore(max_visitors=settings.max_visitors, log_file=settings.data_dir / "events.jsonl",
                        model_dir=settings.data_dir / "models")

@@ -19,7 +19,6 @@ from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.evaluate import LabelledCsvError
 from scoring.evaluate import warm_start as train_from_history
 from scoring.learner import Learner, LearnerPool
-from tracker.store import RedisStore
 
 
 def _settings() -> Settings:
@@ -72,8 +71,9 @@ def learner(commit_every: float) -> None:
 
 
 async def _run_learner(settings: Settings, commit_every: float) -> None:
-    store = RedisStore.from_url(settings.redis_url or "", cluster=settings.redis_cluster,
-                                prefix=settings.redis_prefix, shards=settings.redis_shards)
+    from api.app import open_store
+
+    store = open_store(settings)
     pool = LearnerPool(store, commit_every_s=commit_every, poll_sites_s=2.0)
     stopping = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

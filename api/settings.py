@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(False, description="TACTFUL_REDIS_URL names one node of a Redis Cluster")
     redis_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     redis_shards: int = Field(16, ge=1, le=1024, description="per site; more shards spread a site over a Cluster")
+    redis_max_connections: int = Field(64, ge=2, le=10_000,
+                                       description="per worker (per node on a Cluster); beyond it requests wait")
     data_dir: Path = Field(Path("var"), description="memory mode: event log file and model snapshots")
     demo: bool = Field(True, description="configure the demo site and its pages")
     public_url: str = Field("http://127.0.0.1:8000", description="where browsers reach this server")

@@ -143,12 +143,22 @@ class RedisStore:
         self._groups_ready: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisStore:
-        """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map."""
-        client: RedisClient = (
-            aioredis.RedisCluster.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                           connection_class=_counting(Connection)) if cluster
-            else aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15))
+    def from_url(cls, url: str, *, cluster: bool = False, max_connections: int = 64, **options: Any) -> RedisStore:
+        """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map.
+
+        ``max_connections`` per node. When all are busy a request waits (up to 2 s) for one rather than
+        failing: redis-py's default pool refuses the 101st concurrent command, which under load turned
+        into 503s that the data did not deserve.
+        """
+        if cluster:
+            client: RedisClient = aioredis.RedisCluster.from_url(
+                url, socket_timeout=2.0, socket_connect_timeout=2.0, connection_class=_counting(Connection),
+                max_connections=max_connections)
+        else:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=2.0, socket_timeout=2.0, socket_connect_timeout=2.0,
+                health_check_interval=15)
+            client = aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
         return cls(client, **options)
 
     # -- keys -----------------------------------------------------------------------------
