@@ -43,6 +43,10 @@ def main() -> None:
               help="API worker processes (needs TACTFUL_REDIS_URL when more than 1)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API, the demo shop, the dashboard and the agent console."""
+    if "TACTFUL_PUBLIC_URL" not in os.environ:
+        # Where browsers reach this server: the demo site's allowed origin and the printed links.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["TACTFUL_PUBLIC_URL"] = f"http://{reachable}:{port}"
     settings = _settings()
     if workers > 1 and not settings.redis_url:
         raise click.UsageError("several workers share state only through Redis: set TACTFUL_REDIS_URL")
