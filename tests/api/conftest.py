@@ -13,8 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api import Settings, create_app
-
-ORIGIN = "http://shop.test"
+from tests.api.shopping import NOON_WEDNESDAY_LONDON, ORIGIN, Clock, shop_config
 
 
 def settings(**overrides: object) -> Settings:
@@ -43,3 +42,18 @@ def app_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def client(app_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(app_settings), base_url="http://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A simulated clock at noon on a Wednesday in London: inside the demo's opening hours."""
+    return Clock(NOON_WEDNESDAY_LONDON)
+
+
+@pytest.fixture
+def shop(app_settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    """The app on the simulated clock, with the demo shop's config allowing the test origin."""
+    with TestClient(create_app(app_settings, clock=clock)) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        client.portal.call(engine.sites.put, shop_config())  # type: ignore[union-attr]
+        yield client

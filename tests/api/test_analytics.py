@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import Settings, create_app
 from api.routes.analytics import _cell
-from tests.api.test_decisions_e2e import NOON_WEDNESDAY_LONDON, Clock, Visitor, agents_online, shop_config, struggle
+from tests.api.shopping import NOON_WEDNESDAY_LONDON, Clock, Visitor, agents_online, shop_config, struggle
 
 TOKEN = "analytics-test-admin-token-012345"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}

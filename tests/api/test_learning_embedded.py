@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from tests.api.conftest import settings
-from tests.api.test_decisions_e2e import NOON_WEDNESDAY_LONDON, Clock, Visitor, agents_online, shop_config, struggle
+from tests.api.shopping import NOON_WEDNESDAY_LONDON, Clock, Visitor, agents_online, shop_config, struggle
 
 TOKEN = "embedded-admin-token-0123456789"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from tests.api.conftest import settings
-from tests.api.test_decisions_e2e import (
+from tests.api.shopping import (
     NOON_WEDNESDAY_LONDON,
     Clock,
     Visitor,

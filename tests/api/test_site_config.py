@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api import Settings, create_app
-from tests.api.test_decisions_e2e import (
+from tests.api.shopping import (
     NOON_WEDNESDAY_LONDON,
     Clock,
     Visitor,
@@ -26,21 +25,9 @@ CONFIG = "/v1/admin/sites/demo/config"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOON_WEDNESDAY_LONDON)
-
-
-@pytest.fixture
-def admin_settings(app_settings: Settings) -> Settings:
+def app_settings(app_settings: Settings) -> Settings:
+    """Every app in this module takes the admin token the config API needs."""
     return app_settings.model_copy(update={"admin_token": TOKEN})
-
-
-@pytest.fixture
-def shop(admin_settings: Settings, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(admin_settings, clock=clock)) as client:
-        engine = client.app.state.engine  # type: ignore[attr-defined]
-        client.portal.call(engine.sites.put, shop_config())  # type: ignore[union-attr]
-        yield client
 
 
 def _config(client: TestClient) -> dict[str, Any]:
