@@ -147,3 +147,9 @@ async def demo_page(name: str) -> Response:
     if name not in DEMO_PAGES:
         raise HTTPException(404)
     return _demo_file(DEMO_DIR / f"{name}.html")
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Browsers ask for it on every page; a 404 would be an error in every visitor's console."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
