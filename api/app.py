@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import Receive, Scope, Send
 
 from api.analytics.load import LoadSampler
 from api.availability import Availability
@@ -55,6 +56,19 @@ def collect_limits(settings: Settings) -> CollectLimits:
 
 def demo_site(settings: Settings) -> SiteConfig:
     return demo_config([settings.public_url])
+
+
+class TactfulAPI(FastAPI):
+    """FastAPI, with ``POST /v1/collect`` answered before the middleware stack (``api.routes.collect``)."""
+
+    collect_endpoint = collect.CollectEndpoint()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if collect.is_collect(scope):
+            scope["app"] = self
+            await self.collect_endpoint(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None,
@@ -110,13 +124,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
     # No Swagger UI or ReDoc pages: they run inline scripts from a CDN, which our CSP forbids on every HTML
     # page; /openapi.json is the description (load it into any viewer).
-    app = FastAPI(title="Tactful", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = TactfulAPI(title="Tactful", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Proactive chat trigger engine. Wire protocol: docs/protocol.md")
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestContext, access_log=settings.access_log)
     app.include_router(collect.router)
-    app.router.routes[:0] = collect.FAST_ROUTES  # served first; the FastAPI route documents it
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
@@ -131,6 +144,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             schema = get_openapi(title=app.title, version=app.version, description=app.description,
                                  routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(BATCH_COMPONENTS)
+            schema.setdefault("paths", {}).update(collect.OPENAPI_PATH)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -33,6 +33,11 @@ def new_request_id() -> str:
     return secrets.token_hex(8)
 
 
+def request_id_from(incoming: bytes | None) -> str:
+    """The caller's ``X-Request-Id`` when it is a sane token, a fresh id otherwise."""
+    return incoming.decode() if incoming is not None and SANE_ID.match(incoming) else new_request_id()
+
+
 class RequestContext:
     """Assigns the request id, times the request by route template, counts responses by status class."""
 
@@ -44,8 +49,8 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
-        request_id = incoming.decode() if incoming is not None and SANE_ID.match(incoming) else new_request_id()
+        request_id = request_id_from(next((value for name, value in scope["headers"] if name == b"x-request-id"),
+                                          None))
         token = REQUEST_ID.set(request_id)
         scope[SCOPE_KEY] = request_id  # for the last-resort error handler, which runs outside this middleware
         started = time.perf_counter()
@@ -70,8 +75,12 @@ class RequestContext:
         metrics.REQUEST_SECONDS.labels(route, scope["method"]).observe(seconds)
         metrics.RESPONSES.labels(route, f"{status // 100}xx").inc()
         if self.access_log:
-            access.info("request", extra={"method": scope["method"], "route": route, "status": status,
-                                          "duration_ms": round(seconds * 1000, 3)})
+            log_access(scope["method"], route, status, seconds)
+
+
+def log_access(method: str, route: str, status: int, seconds: float) -> None:
+    access.info("request", extra={"method": method, "route": route, "status": status,
+                                  "duration_ms": round(seconds * 1000, 3)})
 
 
 # -- logs ---------------------------------------------------------------------------------------

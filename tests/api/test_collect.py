@@ -184,3 +184,56 @@ def test_openapi__describes_the_wire_protocol(client: TestClient) -> None:
     tags = {variant["$ref"].rsplit("/", 1)[1] for variant in
             components["Batch"]["properties"]["events"]["items"]["anyOf"]}
     assert {"PageView", "RageClick", "FormError", "Conversion", "InviteDismissed"} <= tags
+
+
+def test_collect__served_under_a_root_path__same_answer(app_settings: Any) -> None:
+    from api import create_app
+
+    with TestClient(create_app(app_settings), root_path="/tactful") as prefixed:
+        response = prefixed.post("/v1/collect", content=orjson.dumps(DESIGN_EXAMPLE),
+                                 headers={"origin": ORIGIN, "content-type": "application/json"})
+
+    assert response.status_code == 200 and response.json()["accepted"] == 16
+
+
+def test_collect__request_id__echoed_when_sane_and_assigned_otherwise(client: TestClient) -> None:
+    body = orjson.dumps(DESIGN_EXAMPLE)
+    sane = client.post("/v1/collect", content=body, headers={"origin": ORIGIN, "x-request-id": "lb-77.a"})
+    hostile = client.post("/v1/collect", content=body, headers={"origin": ORIGIN, "x-request-id": "<b>"})
+
+    assert sane.headers["x-request-id"] == "lb-77.a"
+    assert len(hostile.headers["x-request-id"]) == 16 and "<" not in hostile.headers["x-request-id"]
+
+
+def test_collect__unexpected_error__logged_500_with_request_id_and_no_internals(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(engine, "collect", broken)
+    response = client.post("/v1/collect", content=orjson.dumps(DESIGN_EXAMPLE),
+                           headers={"origin": ORIGIN, "x-request-id": "req-boom"})
+
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-boom"
+    assert response.json() == {"error": "internal_error", "field": None,
+                               "message": "something went wrong on our side; it has been logged"}
+    assert any("secret internal detail" in (record.exc_text or str(record.exc_info)) for record in caplog.records)
+
+
+def test_collect__counted_in_the_route_metrics(client: TestClient) -> None:
+    def sample(text: str, prefix: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+    before = client.get("/metrics").text
+    post(client, DESIGN_EXAMPLE)
+    post(client, _with("site", "nosuchsite"))
+    after = client.get("/metrics").text
+
+    ok = 'tactful_responses_total{route="/v1/collect",status="2xx"}'
+    refused = 'tactful_responses_total{route="/v1/collect",status="4xx"}'
+    timed = 'tactful_request_duration_seconds_count{method="POST",route="/v1/collect"}'
+    assert sample(after, ok) - sample(before, ok) == 1
+    assert sample(after, refused) - sample(before, refused) == 1
+    assert sample(after, timed) - sample(before, timed) == 2
