@@ -55,9 +55,17 @@ def observe_collect(status: int, body: Mapping[str, Any]) -> None:
         COLLECT_REJECTED.labels(str(body.get("error", status))).inc()
 
 
+_DECISIONS_BY_CODE: dict[str, Any] = {}
+
+
 def observe_decision(decision: Decision) -> None:
     for code in decision.codes:
-        DECISIONS.labels(code).inc()
+        # Our own cache of the labelled children: ``labels()`` takes a lock and checks its
+        # arguments, which cost more than the policy's reasons on every collect.
+        child = _DECISIONS_BY_CODE.get(code)
+        if child is None:
+            child = _DECISIONS_BY_CODE[code] = DECISIONS.labels(code)
+        child.inc()
     if decision.action == "invite":
         INVITATIONS.labels(str(decision.mode)).inc()
 

@@ -19,7 +19,7 @@ from triggers.capacity import CapacitySnapshot, Rival
 from triggers.config import SiteConfig
 from triggers.experiment import Group
 from triggers.fallback import BotMenu
-from triggers.reasons import REASONS
+from triggers.reasons import RANK
 
 Mode = Literal["agent", "bot", "offline"]
 
@@ -129,7 +129,7 @@ class Decision(BaseModel):
     @property
     def codes(self) -> list[str]:
         """Only the policy's own reason codes, without the model's signal names."""
-        return [reason for reason in self.reasons if reason in REASONS]
+        return [reason for reason in self.reasons if reason in RANK]
 
     @property
     def primary_reason(self) -> str | None:

@@ -130,13 +130,13 @@ def _availability(context: DecisionContext) -> _Offer:
 def _signals(context: DecisionContext) -> list[str]:
     """The model's strongest signals; without an explanation, the largest struggle counts."""
     if context.explanation:
-        return [s for s in context.explanation if s not in r.REASONS][:MAX_SIGNALS]
+        return [s for s in context.explanation if s not in r.RANK][:MAX_SIGNALS]
     present = [(-context.features.get(name, 0.0), name) for name in STRUGGLE_SIGNALS]
     return [name for value, name in sorted(present) if value < 0][:MAX_SIGNALS]
 
 
 def _ordered(codes: list[str]) -> list[str]:
-    return sorted(set(codes), key=r.REASONS.index)
+    return sorted(set(codes), key=r.RANK.__getitem__)
 
 
 def _no_invite(
@@ -147,7 +147,9 @@ def _no_invite(
     propensity: float,
     pacing_candidate: bool = False,
 ) -> Decision:
-    return Decision(
+    # Built without validation: every value comes from the validated context or this module, and
+    # a "no" is nearly every decision (validation cost as much as the rest of the policy).
+    return Decision.model_construct(
         action="none",
         score=context.score,
         reasons=_ordered(codes) + _signals(context),

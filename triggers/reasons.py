@@ -61,3 +61,5 @@ REASONS: Final[tuple[str, ...]] = (
     EXPLORED,
     BURST,
 )
+RANK: Final[dict[str, int]] = {code: rank for rank, code in enumerate(REASONS)}
+"""A code's place in ``REASONS``; also the fast membership test (every decision asks both)."""
