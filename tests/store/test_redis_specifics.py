@@ -101,3 +101,80 @@ def test_collect_script__reads_no_key_it_is_not_given() -> None:
     """Cluster safety: every key the script touches comes from KEYS, never built inside Lua."""
     body = "\n".join(line for line in _COLLECT_LUA.splitlines() if not line.strip().startswith("--"))
     assert "KEYS[" in body and ".. ':'" not in body and "..':'" not in body
+
+
+async def test_collect__concurrent_requests__share_round_trips_and_each_gets_its_own_state(
+        redis_url: str, key_prefix: str) -> None:
+    import asyncio
+
+    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
+    observer = aioredis.Redis.from_url(redis_url)
+    store = RedisStore(client, prefix=key_prefix, shards=4)
+    # The same burst once before counting: it opens the pool's connections (each says HELLO first).
+    await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS, visitor=f"v_warm{i:05d}")) for i in range(40)))
+
+    CountingConnection.sends = 0
+    before = await _commandstats(observer)
+    results = await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS[: 1 + i % 10], visitor=f"v_together{i:03d}"))
+                                     for i in range(40)))
+    sends = CountingConnection.sends
+    after = await _commandstats(observer)
+    states = [await store.load_visitor("demo", f"v_together{i:03d}") for i in range(40)]
+    await client.aclose()
+    await observer.aclose()
+
+    assert sends == 5  # 40 collects in pipelines of at most 8
+    assert after["evalsha"] - before.get("evalsha", 0) == 40  # still one script call per collect
+    for i, (result, (session, _)) in enumerate(zip(results, states, strict=True)):
+        assert len(result.fresh) == 1 + i % 10 and result.session == session
+        assert session["pv"] == "1"
+
+
+async def test_script_pipeliner__one_failing_call__fails_alone(redis_client: aioredis.Redis) -> None:
+    import asyncio
+
+    from tracker.store.redis import ScriptPipeliner
+
+    script = redis_client.register_script(
+        "if ARGV[1] == 'bad' then return redis.error_reply('refused ' .. ARGV[1]) end return ARGV[1]")
+    await script(keys=[], args=["load"])
+    pipeliner = ScriptPipeliner(redis_client, script, max_batch=3)
+
+    outcomes = await asyncio.gather(*(pipeliner([], ["bad" if i == 4 else f"ok{i}"]) for i in range(7)),
+                                    return_exceptions=True)
+
+    assert [o if isinstance(o, bytes) else type(o).__name__ for o in outcomes] == [
+        b"ok0", b"ok1", b"ok2", b"ok3", "ResponseError", b"ok5", b"ok6"]
+
+
+async def test_script_pipeliner__script_cache_flushed__reloads_and_answers() -> None:
+    import asyncio
+
+    from loadtests.redis_server import start_redis
+    from tracker.store.redis import ScriptPipeliner
+
+    server = start_redis()  # its own server: SCRIPT FLUSH must not disturb the shared one's other users
+    try:
+        client = aioredis.Redis.from_url(server.url)
+        script = client.register_script("return 'pong-' .. ARGV[1]")
+        pipeliner = ScriptPipeliner(client, script)
+        assert await pipeliner([], ["1"]) == b"pong-1"
+        await client.script_flush()
+        assert await asyncio.gather(pipeliner([], ["2"]), pipeliner([], ["3"])) == [b"pong-2", b"pong-3"]
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+async def test_script_pipeliner__redis_gone__every_waiting_call_fails_with_store_unavailable() -> None:
+    import asyncio
+
+    port = free_port()
+    store = RedisStore(aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5),
+                       prefix="gone", shards=4)
+
+    outcomes = await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS, visitor=f"v_nobody{i:04d}"))
+                                      for i in range(5)), return_exceptions=True)
+    await store.close()
+
+    assert [type(o) for o in outcomes] == [StoreUnavailable] * 5

@@ -11,6 +11,7 @@ transactional (the Cluster client splits them per node).
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -118,6 +119,79 @@ RedisClient = aioredis.Redis | aioredis.RedisCluster
 """One Redis, or a Redis Cluster: the store makes the same calls on either."""
 
 
+class ScriptPipeliner:
+    """Calls of one script made in the same event-loop turn go to Redis together, as one pipeline.
+
+    Under load a worker has many collects waiting on Redis at once. Sent one by one, each pays
+    redis-py's per-command toll (a pool checkout and return, retry wrapping, a write and a read
+    on the socket) and Redis a read per command; together they pay it once, and every collect
+    still costs Redis exactly one script call, atomic on its own. A lone request goes out in the
+    next loop turn, as before. Each caller gets its own result or its own error: a failing script
+    fails only its own collect; a connection failure fails every call of that pipeline.
+
+    At most ``max_batch`` calls share a pipeline; more go as several pipelines at once, so that
+    Redis runs one batch while this worker packs the next or reads an answer. One pipeline of
+    everything made the whole worker wait in lockstep for Redis (measured: slower than none).
+    """
+
+    def __init__(self, client: aioredis.Redis, script: Any, max_batch: int = 8) -> None:
+        self.client = client
+        self.script = script
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append((keys, args, future))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._send_waiting)
+        return await future
+
+    def _send_waiting(self) -> None:
+        calls, self._waiting = self._waiting, []
+        for start in range(0, len(calls), self.max_batch):
+            task = asyncio.create_task(self._send(calls[start:start + self.max_batch]))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, calls: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            results = await self._execute(calls)
+        except asyncio.CancelledError:
+            for _, _, future in calls:
+                future.cancel()
+            raise
+        except Exception as error:
+            results = [error] * len(calls)  # each caller turns it into StoreUnavailable or raises it
+        for (_, _, future), result in zip(calls, results, strict=True):
+            if future.done():
+                continue  # its caller was cancelled
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def _execute(self, calls: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]]) -> list[Any]:
+        sha = self.script.sha
+        async with self.client.pipeline(transaction=False) as pipe:
+            for keys, args, _ in calls:
+                pipe.evalsha(sha, len(keys), *keys, *args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        if any(isinstance(result, redis_errors.NoScriptError) for result in results):
+            # Redis lost its script cache (a restart or SCRIPT FLUSH): load it once, redo only those calls.
+            await self.client.script_load(self.script.script)
+            async with self.client.pipeline(transaction=False) as pipe:
+                redo = [index for index, result in enumerate(results) if isinstance(result, redis_errors.NoScriptError)]
+                for index in redo:
+                    keys, args, _ = calls[index]
+                    pipe.evalsha(sha, len(keys), *keys, *args)
+                for index, result in zip(redo, await pipe.execute(raise_on_error=False), strict=True):
+                    results[index] = result
+        return results
+
+
 class RedisStore:
     def __init__(
         self,
@@ -138,7 +212,10 @@ class RedisStore:
         pool = getattr(client, "connection_pool", None)  # a cluster client counts through from_url
         if pool is not None and not pool.connection_class.__name__.startswith("Counting"):
             pool.connection_class = _counting(pool.connection_class)
-        self._collect = client.register_script(_COLLECT_LUA)
+        collect_script = client.register_script(_COLLECT_LUA)
+        # On a Cluster, collects go one by one: its pipelines split per node and retry per slot.
+        self._collect: Any = ScriptPipeliner(client, collect_script) if isinstance(client, aioredis.Redis) \
+            else collect_script
         self._apply = client.register_script(_APPLY_LUA)
         self._groups_ready: set[str] = set()
 
