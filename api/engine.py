@@ -25,7 +25,7 @@ from triggers.context import Privacy
 RETRY_AFTER_S = 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every collect (see tracker.ingest)
 class Outcome:
     status: int
     body: dict[str, Any]

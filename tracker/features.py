@@ -143,7 +143,7 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
     return features
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built on every collect (see tracker.ingest)
 class VisitorFacts:
     """What targeting and the respect rules need besides the numeric features."""
 

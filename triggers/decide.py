@@ -147,9 +147,7 @@ def _no_invite(
     propensity: float,
     pacing_candidate: bool = False,
 ) -> Decision:
-    # Built without validation: every value comes from the validated context or this module, and
-    # a "no" is nearly every decision (validation cost as much as the rest of the policy).
-    return Decision.model_construct(
+    return Decision(
         action="none",
         score=context.score,
         reasons=_ordered(codes) + _signals(context),

@@ -41,7 +41,7 @@ class StoreUnavailable(RuntimeError):
     """The backing service did not answer; nothing was written."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every collect (see tracker.ingest)
 class IngestResult:
     session: dict[str, str]
     visitor: dict[str, str]
