@@ -25,7 +25,7 @@ import click
 import orjson
 import redis as redis_sync
 
-from loadtests.processes import running
+from loadtests.processes import SERVERS, running
 from loadtests.redis_server import free_port, start_redis
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -103,10 +103,12 @@ def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[s
 @click.option("--batch", "batches", default=[1, 10], multiple=True, show_default=True, type=int)
 @click.option("--store", "stores", default=["memory", "redis"], multiple=True, show_default=True,
               type=click.Choice(["memory", "redis"]))
-@click.option("--workers", default=1, show_default=True, help="uvicorn workers for the Redis target")
+@click.option("--workers", default=1, show_default=True, help="server workers for the Redis target")
+@click.option("--server", "servers", default=["uvicorn"], multiple=True, show_default=True,
+              type=click.Choice(SERVERS), help="ASGI server(s) to measure every target under (repeat to compare)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def bench_command(seconds: int, users: int, saturation_users: int, batches: tuple[int, ...],
-                  stores: tuple[str, ...], workers: int, as_json: bool) -> None:
+                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], as_json: bool) -> None:
     """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
@@ -115,69 +117,98 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
                              # Every simulated visitor comes from 127.0.0.1 and sends as fast as it can.
                              "TACTFUL_RATE_LIMIT_IP_PER_S": "0", "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0"}
     base_env.pop("TACTFUL_REDIS_URL", None)
-    targets: list[tuple[str, str, dict[str, str], int]] = [("bare", "loadtests.bare_app:app", base_env, 1)]
-    if "memory" in stores:
-        targets.append(("memory", "api.main:app", base_env, 1))
-    if redis is not None:
-        redis_env = base_env | {"TACTFUL_REDIS_URL": redis.url, "TACTFUL_REDIS_PREFIX": "bench"}
-        targets.append(("redis", "api.main:app", redis_env, workers))
+    targets: list[Target] = []
+    for server in servers:
+        targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, 1))
+        if "memory" in stores:
+            targets.append(Target("memory", server, "api.main:app", base_env, 1))
+        if redis is not None:
+            redis_env = base_env | {"TACTFUL_REDIS_URL": redis.url, "TACTFUL_REDIS_PREFIX": f"bench-{server}"}
+            targets.append(Target("redis", server, "api.main:app", redis_env, workers))
     runs: list[Run] = []
     notes: dict[str, Any] = {}
     try:
-        for name, app, env, count in targets:
-            port = free_port()
-            with running(app, port, env, health_path="/openapi.json", workers=count):
-                for batch in batches:
-                    click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
-                    before = _stats(port) if name == "redis" and count == 1 else None
-                    fixed = measure(name, port, batch, users, seconds, out, env)
-                    if before is not None:
-                        after = _stats(port)
-                        trips = after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"]
-                        collects = after["collect_requests"] - before["collect_requests"]
-                        fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
-                    runs.append(fixed)
-                    saturated = measure(name, port, batch, saturation_users, seconds, out, env)
-                    saturated.extra["saturation"] = True
-                    runs.append(saturated)
-                    if name == "redis":
-                        peak = max(fixed.rps, saturated.rps)
-                        half = measure(name, port, batch, users, seconds, out, env, rate=peak / 2 / users)
-                        half.extra["half_of_peak_rps"] = round(peak / 2, 1)
-                        runs.append(half)
-                if name == "redis" and redis is not None:
+        for target in targets:
+            runs += measure_target(target, batches, users, saturation_users, seconds, out)
+            if target.store == "redis" and redis is not None and "redis_memory" not in notes:
+                port = free_port()
+                with running(target.app, port, target.env, health_path="/openapi.json", server=target.server):
                     click.echo("redis: realistic visitors for memory per visitor...", err=True)
-                    _locust(port, "ShopVisitor", 200, seconds, out, env | {"TACTFUL_LOAD_PACE": "0.05"})
-                    notes["redis_memory"] = memory_per_visitor(redis.url, "bench")
+                    env = target.env | {"TACTFUL_LOAD_PACE": "0.05"}
+                    _locust(port, "ShopVisitor", 200, seconds, out, env)
+                notes["redis_memory"] = memory_per_visitor(redis.url, f"bench-{target.server}")
     finally:
         if redis is not None:
             redis.stop()
     report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
-                           "redis_workers": workers, "cpus": os.cpu_count()}, notes)
+                           "redis_workers": workers, "servers": list(servers), "cpus": os.cpu_count()}, notes)
+
+
+@dataclass(frozen=True)
+class Target:
+    store: str  # "bare", "memory" or "redis"
+    server: str
+    app: str
+    env: dict[str, str]
+    workers: int
+
+
+def measure_target(target: Target, batches: tuple[int, ...], users: int, saturation_users: int, seconds: int,
+                   out: Path) -> list[Run]:
+    """Fixed load and saturation per batch size; for Redis also half of the peak and round trips per collect."""
+    runs: list[Run] = []
+    name = target.store if target.server == "uvicorn" else f"{target.store}@{target.server}"
+    port = free_port()
+    with running(target.app, port, target.env, health_path="/openapi.json", workers=target.workers,
+                 server=target.server):
+        for batch in batches:
+            click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
+            counted = target.store == "redis" and target.workers == 1
+            before = _stats(port) if counted else None
+            fixed = measure(name, port, batch, users, seconds, out, target.env)
+            if before is not None:
+                after = _stats(port)
+                trips = after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"]
+                collects = after["collect_requests"] - before["collect_requests"]
+                fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
+            saturated = measure(name, port, batch, saturation_users, seconds, out, target.env)
+            saturated.extra["saturation"] = True
+            runs += [fixed, saturated]
+            if target.store == "redis":
+                peak = max(fixed.rps, saturated.rps)
+                half = measure(name, port, batch, users, seconds, out, target.env, rate=peak / 2 / users)
+                half.extra["half_of_peak_rps"] = round(peak / 2, 1)
+                runs.append(half)
+    for run in runs:
+        run.extra["server"] = target.server
+    return runs
 
 
 def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[str, Any]) -> None:
-    best_bare: dict[int, float] = {}
+    # The baseline of a run is the bare endpoint's best under the same server and batch size.
+    best_bare: dict[tuple[str, int], float] = {}
     for run in runs:
-        if run.target == "bare":
-            best_bare[run.batch] = max(best_bare.get(run.batch, 0.0), run.rps)
+        if run.target.startswith("bare"):
+            key = (run.extra["server"], run.batch)
+            best_bare[key] = max(best_bare.get(key, 0.0), run.rps)
     rows = []
     for run in runs:
-        base = best_bare.get(run.batch)
+        base = best_bare.get((run.extra["server"], run.batch))
         rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None})
     if as_json:
         click.echo(orjson.dumps({"setup": setup, "runs": rows, "notes": notes}, option=orjson.OPT_INDENT_2).decode())
         return
     click.echo(f"collect benchmark: {setup}")
-    click.echo(f"{'target':7} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
+    click.echo(f"{'target':15} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
                f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6}  notes")
     for row in rows:
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
         ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
-        click.echo(f"{row['target']:7} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
+        extra = {key: value for key, value in row["extra"].items() if key != "server"}
+        click.echo(f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
                    f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
                    f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
-                   f"{row['failures']:>6}  {row['extra'] or ''}")
+                   f"{row['failures']:>6}  {extra or ''}")
     for name, value in notes.items():
         click.echo(f"{name}: {value}")
