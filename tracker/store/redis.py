@@ -125,9 +125,10 @@ class ScriptPipeliner:
     Under load a worker has many collects waiting on Redis at once. Sent one by one, each pays
     redis-py's per-command toll (a pool checkout and return, retry wrapping, a write and a read
     on the socket) and Redis a read per command; together they pay it once, and every collect
-    still costs Redis exactly one script call, atomic on its own. A lone request goes out in the
-    next loop turn, as before. Each caller gets its own result or its own error: a failing script
-    fails only its own collect; a connection failure fails every call of that pipeline.
+    still costs Redis exactly one script call, atomic on its own. A call made while nothing else is
+    on its way goes at once, on its own, so that a quiet worker adds no latency. Each caller gets
+    its own result or its own error: a failing script fails only its own collect; a connection
+    failure fails every call of that pipeline.
 
     At most ``max_batch`` calls share a pipeline; more go as several pipelines at once, so that
     Redis runs one batch while this worker packs the next or reads an answer. One pipeline of
@@ -140,8 +141,16 @@ class ScriptPipeliner:
         self.max_batch = max_batch
         self._waiting: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # lone calls on their way
 
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        if not self._in_flight and not self._sending and not self._waiting:
+            # Nothing else on its way to Redis: go at once, as a plain call, without the loop turn.
+            self._in_flight += 1
+            try:
+                return await self.script(keys=keys, args=args)
+            finally:
+                self._in_flight -= 1
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append((keys, args, future))
