@@ -176,7 +176,9 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
             runs += [fixed, saturated]
             if target.store == "redis":
                 peak = max(fixed.rps, saturated.rps)
-                half = measure(name, port, batch, users, seconds, out, target.env, rate=peak / 2 / users)
+                # Many users each sending a little: the per-user stream stays Poisson at the asked rate.
+                half = measure(name, port, batch, saturation_users, seconds, out, target.env,
+                               rate=peak / 2 / saturation_users)
                 half.extra["half_of_peak_rps"] = round(peak / 2, 1)
                 runs.append(half)
     for run in runs:
