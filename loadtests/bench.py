@@ -75,7 +75,24 @@ def _stats(port: int) -> dict[str, Any]:
 
 
 def measure(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
-            rate: float | None = None) -> Run:
+            rate: float | None = None, repeat: int = 1) -> Run:
+    """The best of ``repeat`` passes: the highest throughput, or at a fixed ``rate`` the lowest server p99.
+
+    On a shared machine the worse passes measure the neighbours, not the code; every target and the
+    bare baseline get the same number of passes.
+    """
+    passes = [_measure_once(target, port, batch, users, seconds, out, env, rate) for _ in range(repeat)]
+    if rate is None:
+        best = max(passes, key=lambda run: run.rps)
+    else:
+        best = min(passes, key=lambda run: run.server_p99_ms if run.server_p99_ms is not None else float("inf"))
+    if repeat > 1:
+        best.extra["passes"] = repeat
+    return best
+
+
+def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
+                  rate: float | None) -> Run:
     rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate)
     client, server = rows.get("/v1/collect") or rows["Aggregated"], rows.get("server collect")
     rps = float(client["Requests/s"])
@@ -106,9 +123,11 @@ def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[s
 @click.option("--workers", default=1, show_default=True, help="server workers for the Redis target")
 @click.option("--server", "servers", default=["uvicorn"], multiple=True, show_default=True,
               type=click.Choice(SERVERS), help="ASGI server(s) to measure every target under (repeat to compare)")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
+              help="passes per point; the best is reported (the others measured the neighbours)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def bench_command(seconds: int, users: int, saturation_users: int, batches: tuple[int, ...],
-                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], as_json: bool) -> None:
+                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], repeat: int, as_json: bool) -> None:
     """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
@@ -129,7 +148,7 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     notes: dict[str, Any] = {}
     try:
         for target in targets:
-            runs += measure_target(target, batches, users, saturation_users, seconds, out)
+            runs += measure_target(target, batches, users, saturation_users, seconds, out, repeat)
             if target.store == "redis" and redis is not None and "redis_memory" not in notes:
                 port = free_port()
                 with running(target.app, port, target.env, health_path="/openapi.json", server=target.server):
@@ -141,7 +160,8 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
         if redis is not None:
             redis.stop()
     report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
-                           "redis_workers": workers, "servers": list(servers), "cpus": os.cpu_count()}, notes)
+                           "redis_workers": workers, "servers": list(servers), "repeat": repeat,
+                           "cpus": os.cpu_count()}, notes)
 
 
 @dataclass(frozen=True)
@@ -154,7 +174,7 @@ class Target:
 
 
 def measure_target(target: Target, batches: tuple[int, ...], users: int, saturation_users: int, seconds: int,
-                   out: Path) -> list[Run]:
+                   out: Path, repeat: int = 1) -> list[Run]:
     """Fixed load and saturation per batch size; for Redis also half of the peak and round trips per collect."""
     runs: list[Run] = []
     name = target.store if target.server == "uvicorn" else f"{target.store}@{target.server}"
@@ -165,20 +185,20 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
             click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
             counted = target.store == "redis" and target.workers == 1
             before = _stats(port) if counted else None
-            fixed = measure(name, port, batch, users, seconds, out, target.env)
+            fixed = measure(name, port, batch, users, seconds, out, target.env, repeat=repeat)
             if before is not None:
                 after = _stats(port)
                 trips = after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"]
                 collects = after["collect_requests"] - before["collect_requests"]
                 fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
-            saturated = measure(name, port, batch, saturation_users, seconds, out, target.env)
+            saturated = measure(name, port, batch, saturation_users, seconds, out, target.env, repeat=repeat)
             saturated.extra["saturation"] = True
             runs += [fixed, saturated]
             if target.store == "redis":
                 peak = max(fixed.rps, saturated.rps)
                 # Many users each sending a little: the per-user stream stays Poisson at the asked rate.
                 half = measure(name, port, batch, saturation_users, seconds, out, target.env,
-                               rate=peak / 2 / saturation_users)
+                               rate=peak / 2 / saturation_users, repeat=repeat)
                 half.extra["half_of_peak_rps"] = round(peak / 2, 1)
                 runs.append(half)
     for run in runs:

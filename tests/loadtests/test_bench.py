@@ -17,15 +17,15 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench__memory_store_against_bare__figures_and_ratios() -> None:
-    result = CliRunner().invoke(bench_command, ["--seconds", "3", "--users", "4", "--saturation-users", "8",
-                                                "--batch", "10", "--store", "memory", "--json"])
+    result = CliRunner().invoke(bench_command, ["--seconds", "2", "--users", "4", "--saturation-users", "8",
+                                                "--batch", "10", "--store", "memory", "--repeat", "2", "--json"])
 
     assert result.exit_code == 0, result.output
     report = orjson.loads(result.stdout)
     runs = {(run["target"], run["users"]): run for run in report["runs"]}
     assert set(runs) == {("bare", 4), ("bare", 8), ("memory", 4), ("memory", 8)}
     for run in runs.values():
-        assert run["requests"] > 0 and run["failures"] == 0
+        assert run["requests"] > 0 and run["failures"] == 0 and run["extra"]["passes"] == 2
         assert run["events_per_s"] == pytest.approx(run["rps"] * 10, rel=0.01)
         assert 0 < run["rps_vs_bare_peak"] <= 1.5
     assert runs[("memory", 4)]["server_p99_ms"] is not None  # from the Server-Timing header
