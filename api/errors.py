@@ -14,6 +14,7 @@ from api.responses import json_response, problem
 from tracker.store import StoreUnavailable
 
 log = logging.getLogger("tactful.errors")
+INTERNAL_ERROR = "something went wrong on our side; it has been logged"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -40,4 +41,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path,
                       extra={"request_id": request.scope.get(SCOPE_KEY)})
-        return problem(500, "internal_error", "something went wrong on our side; it has been logged")
+        return problem(500, "internal_error", INTERNAL_ERROR)

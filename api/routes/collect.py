@@ -11,7 +11,8 @@ from starlette.types import Receive, Scope, Send
 
 from api import metrics
 from api.deps import EngineDep
-from api.engine import Engine, Outcome
+from api.engine import Engine, Outcome, error_outcome
+from api.errors import INTERNAL_ERROR
 from api.limits import retry_after
 from api.observe import REQUEST_ID, SCOPE_KEY, log_access, request_id_from
 from api.openapi import COLLECT_OPENAPI
@@ -61,7 +62,7 @@ def _cors(origin: str | None) -> dict[str, str]:
 def _problem(status: int, code: str, message: str, field: str | None = None,
              headers: dict[str, str] | None = None) -> Outcome:
     metrics.observe_collect(status, {"error": code})
-    return Outcome(status, {"error": code, "field": field, "message": message}, headers or {})
+    return error_outcome(status, code, message, field, headers)
 
 
 class CollectEndpoint:
@@ -91,8 +92,7 @@ class CollectEndpoint:
                 return  # nothing to answer, and nothing was stored: the browser keeps the batch
             except Exception:
                 log.exception("unhandled error on POST %s", PATH)
-                outcome = Outcome(500, {"error": "internal_error", "field": None,
-                                        "message": "something went wrong on our side; it has been logged"}, {})
+                outcome = error_outcome(500, "internal_error", INTERNAL_ERROR)
             payload = orjson.dumps(outcome.body)
             raw = [_JSON, (b"content-length", str(len(payload)).encode()), (b"x-request-id", request_id.encode())]
             raw += [(name.lower().encode(), value.encode()) for name, value in outcome.headers.items()]
