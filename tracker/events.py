@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p
@@ -59,14 +60,14 @@ def device_class(viewport_width: int) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def split_path(path: str) -> tuple[str, dict[str, str]]:
-    """Path without query or fragment, and the UTM parameters it carried (do not mutate the result).
+def split_path(path: str) -> tuple[str, Mapping[str, str]]:
+    """Path without query or fragment, and the UTM parameters it carried.
 
-    Cached: a site's visitors view the same few hundred URLs, and parsing one cost more than
-    everything else a page view does."""
+    Cached (hence the read-only mapping): a site's visitors view the same few hundred URLs, and
+    parsing one cost more than everything else a page view does."""
     parts = urlsplit(path)
     utm = {key: values[0] for key, values in parse_qs(parts.query).items() if key.startswith("utm_") and values}
-    return parts.path or "/", utm
+    return parts.path or "/", MappingProxyType(utm)
 
 
 def _stamped(ts: int, text: str) -> str:
