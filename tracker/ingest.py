@@ -10,7 +10,7 @@ import msgspec
 
 from tracker import protocol as p
 from tracker.events import SPAN_OPS, ops_for
-from tracker.merge import Op
+from tracker.merge import Op, combine
 
 FINGERPRINT_BYTES = 4
 DEDUP_WINDOW = 64
@@ -45,6 +45,9 @@ class PreparedBatch:
     """Of the whole batch: a retry of any size is one lookup."""
     span_ops: tuple[Op, ...]
     """Time-span templates (``tracker.events.SPAN_OPS``), filled from the fresh events by the store."""
+    ops: list[Op]
+    """Every event's ops, folded (``tracker.merge.combine``): what a store applies when no event of the
+    batch is a duplicate, the usual case. With duplicates it applies the fresh events' own ops."""
 
     @property
     def first_ms(self) -> int:
@@ -83,4 +86,4 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
         prepared.append(PreparedEvent(event, ts, fingerprint(hasher, event), ops, record))
     whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()
     return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared), whole,
-                         SPAN_OPS)
+                         SPAN_OPS, combine(op for event in prepared for op in event.ops))

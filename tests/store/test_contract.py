@@ -51,6 +51,28 @@ async def test_ingest__retry_overlapping_new_events__only_new_ones_count(store: 
     assert (features["rage_clicks"], features["form_errors"], features["dead_clicks"]) == (1, 2, 1)
 
 
+async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_and_log(store: Store) -> None:
+    """The per-event path: a batch with a duplicate applies and logs its fresh events one by one."""
+    first = [page(T0, "/checkout"), ev("rage_click", T0 + 1000, count=4)]
+    await store.ingest(prepared(first, sent_at=T0 + 1000, received_ms=T0 + 1000))
+    twice = ev("form_error", T0 + 2000, field="postcode", form="checkout")
+    again = prepared([*first, twice, twice, ev("scroll", T0 + 3000, depth=0.8, reversals=2)],
+                     sent_at=T0 + 3000, received_ms=T0 + 3000)
+
+    result = await store.ingest(again)
+
+    assert result.fresh == (2, 4) and result.duplicates == 3
+    features = extract(result.session, result.visitor, T0 + 3000)
+    assert (features["pages_viewed"], features["rage_clicks"], features["form_errors"]) == (1, 1, 1)
+    assert features["scroll_reversals"] == 2 and features["max_scroll_depth"] == 0.8
+    assert features["time_on_site_s"] == 3.0
+    counts = await store.counters("demo", day_of(T0))
+    assert (counts["e.page_view"], counts["e.form_error"], counts["e.scroll"]) == (1, 1, 1)
+    log = await store.read_log("demo")
+    assert [[e["t"] for e in entry.events] for entry in log] == [["page_view", "rage_click"],
+                                                                  ["form_error", "scroll"]]
+
+
 async def test_ingest__batches_out_of_order__same_state_as_in_order(store: Store) -> None:
     journey = [page(T0, "/"), page(T0 + 3000, "/products/1"), page(T0 + 5000, "/"),
                ev("rage_click", T0 + 6000, count=3), ev("scroll", T0 + 7000, depth=0.6, reversals=2),

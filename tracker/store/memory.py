@@ -127,10 +127,10 @@ class MemoryStore:
                 duplicates += 1
                 continue
             entry.seen.append(event.fingerprint)
-            if state != "stale":
-                apply_all(entry.session, entry.visitor, event.ops, counters)
             fresh.append(index)
         if fresh and state != "stale":
+            ops = (op for i in fresh for op in batch.events[i].ops) if duplicates else batch.ops
+            apply_all(entry.session, entry.visitor, ops, counters)
             times = [batch.events[i].ts for i in fresh]
             apply_all(entry.session, entry.visitor, fill_span(batch.span_ops, min(times), max(times)))
         if fresh:
