@@ -7,6 +7,8 @@ users); for Redis also the server's p99 at half the saturated rate, the store ro
 and Redis memory per visitor after realistic visits (``ShopVisitor``). Figures are reported absolute
 and as ratios to the bare endpoint measured in the same run, since these machines are shared and noisy.
 Server latency comes from the ``Server-Timing`` header, so it excludes the load generator's queueing.
+CPU per request (the server's processes and Redis, user + system) is the steadiest figure on such a
+machine: a noisy neighbour lowers everyone's requests/s far more than it changes what a request costs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import click
 import orjson
+import psutil
 import redis as redis_sync
 
 from loadtests.processes import SERVERS, running
@@ -46,7 +49,33 @@ class Run:
     server_p50_ms: float | None
     server_p95_ms: float | None
     server_p99_ms: float | None
+    server_cpu_us: float | None = None
+    """CPU time of the server's processes per request."""
+    redis_cpu_us: float | None = None
+    """CPU time of Redis per request (Redis targets)."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used so far by a server's process tree and, if given, Redis."""
+
+    def __init__(self, server_pid: int, redis_pid: int | None = None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.redis = psutil.Process(redis_pid) if redis_pid is not None else None
+
+    @staticmethod
+    def _seconds(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def read(self) -> tuple[float, float | None]:
+        server = self._seconds(self.server)
+        for child in self.server.children(recursive=True):  # the workers, when there are several
+            try:
+                server += self._seconds(child)
+            except psutil.NoSuchProcess:
+                continue
+        return server, self._seconds(self.redis) if self.redis is not None else None
 
 
 def _locust(port: int, user_class: str, users: int, seconds: int, out: Path, env: dict[str, str],
@@ -75,13 +104,13 @@ def _stats(port: int) -> dict[str, Any]:
 
 
 def measure(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
-            rate: float | None = None, repeat: int = 1) -> Run:
+            rate: float | None = None, repeat: int = 1, cpu: CpuMeter | None = None) -> Run:
     """The best of ``repeat`` passes: the highest throughput, or at a fixed ``rate`` the lowest server p99.
 
     On a shared machine the worse passes measure the neighbours, not the code; every target and the
     bare baseline get the same number of passes.
     """
-    passes = [_measure_once(target, port, batch, users, seconds, out, env, rate) for _ in range(repeat)]
+    passes = [_measure_once(target, port, batch, users, seconds, out, env, rate, cpu) for _ in range(repeat)]
     if rate is None:
         best = max(passes, key=lambda run: run.rps)
     else:
@@ -92,13 +121,21 @@ def measure(target: str, port: int, batch: int, users: int, seconds: int, out: P
 
 
 def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
-                  rate: float | None) -> Run:
+                  rate: float | None, cpu: CpuMeter | None = None) -> Run:
+    before = cpu.read() if cpu is not None else None
     rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate)
+    after = cpu.read() if cpu is not None else None
     client, server = rows.get("/v1/collect") or rows["Aggregated"], rows.get("server collect")
-    rps = float(client["Requests/s"])
-    return Run(target, batch, users, int(client["Request Count"]), int(client["Failure Count"]), round(rps, 1),
+    rps, count = float(client["Requests/s"]), int(client["Request Count"])
+
+    def per_request(index: int) -> float | None:
+        if before is None or after is None or before[index] is None or after[index] is None or not count:
+            return None
+        return round((after[index] - before[index]) / count * 1e6, 1)  # type: ignore[operator]
+
+    return Run(target, batch, users, count, int(client["Failure Count"]), round(rps, 1),
                round(rps * batch, 1), float(client["50%"]), float(client["99%"]), _pct(server, "50%"),
-               _pct(server, "95%"), _pct(server, "99%"))
+               _pct(server, "95%"), _pct(server, "99%"), per_request(0), per_request(1))
 
 
 def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[str, Any]:
@@ -148,7 +185,8 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     notes: dict[str, Any] = {}
     try:
         for target in targets:
-            runs += measure_target(target, batches, users, saturation_users, seconds, out, repeat)
+            redis_pid = redis.process.pid if target.store == "redis" and redis is not None and redis.process else None
+            runs += measure_target(target, batches, users, saturation_users, seconds, out, repeat, redis_pid)
             if target.store == "redis" and redis is not None and "redis_memory" not in notes:
                 port = free_port()
                 with running(target.app, port, target.env, health_path="/openapi.json", server=target.server):
@@ -174,31 +212,32 @@ class Target:
 
 
 def measure_target(target: Target, batches: tuple[int, ...], users: int, saturation_users: int, seconds: int,
-                   out: Path, repeat: int = 1) -> list[Run]:
+                   out: Path, repeat: int = 1, redis_pid: int | None = None) -> list[Run]:
     """Fixed load and saturation per batch size; for Redis also half of the peak and round trips per collect."""
     runs: list[Run] = []
     name = target.store if target.server == "uvicorn" else f"{target.store}@{target.server}"
     port = free_port()
     with running(target.app, port, target.env, health_path="/openapi.json", workers=target.workers,
-                 server=target.server):
+                 server=target.server) as process:
+        cpu = CpuMeter(process.pid, redis_pid)
         for batch in batches:
             click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
             counted = target.store == "redis" and target.workers == 1
             before = _stats(port) if counted else None
-            fixed = measure(name, port, batch, users, seconds, out, target.env, repeat=repeat)
+            fixed = measure(name, port, batch, users, seconds, out, target.env, repeat=repeat, cpu=cpu)
             if before is not None:
                 after = _stats(port)
                 trips = after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"]
                 collects = after["collect_requests"] - before["collect_requests"]
                 fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
-            saturated = measure(name, port, batch, saturation_users, seconds, out, target.env, repeat=repeat)
+            saturated = measure(name, port, batch, saturation_users, seconds, out, target.env, repeat=repeat, cpu=cpu)
             saturated.extra["saturation"] = True
             runs += [fixed, saturated]
             if target.store == "redis":
                 peak = max(fixed.rps, saturated.rps)
                 # Many users each sending a little: the per-user stream stays Poisson at the asked rate.
                 half = measure(name, port, batch, saturation_users, seconds, out, target.env,
-                               rate=peak / 2 / saturation_users, repeat=repeat)
+                               rate=peak / 2 / saturation_users, repeat=repeat, cpu=cpu)
                 half.extra["half_of_peak_rps"] = round(peak / 2, 1)
                 runs.append(half)
     for run in runs:
@@ -208,29 +247,42 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
 
 def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[str, Any]) -> None:
     # The baseline of a run is the bare endpoint's best under the same server and batch size.
+    # Its CPU baseline is the bare endpoint's cheapest request: CPU per request of bare over that of the
+    # target (server and Redis together), what the throughput ratio would be if CPU were all that limits.
     best_bare: dict[tuple[str, int], float] = {}
+    bare_cpu: dict[tuple[str, int], float] = {}
     for run in runs:
         if run.target.startswith("bare"):
             key = (run.extra["server"], run.batch)
             best_bare[key] = max(best_bare.get(key, 0.0), run.rps)
+            if run.server_cpu_us:
+                bare_cpu[key] = min(bare_cpu.get(key, run.server_cpu_us), run.server_cpu_us)
     rows = []
     for run in runs:
-        base = best_bare.get((run.extra["server"], run.batch))
-        rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None})
+        key = (run.extra["server"], run.batch)
+        base, cpu_base = best_bare.get(key), bare_cpu.get(key)
+        cost = (run.server_cpu_us or 0.0) + (run.redis_cpu_us or 0.0)
+        rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None,
+                                   "cpu_vs_bare": round(cpu_base / cost, 3) if cpu_base and cost else None})
     if as_json:
         click.echo(orjson.dumps({"setup": setup, "runs": rows, "notes": notes}, option=orjson.OPT_INDENT_2).decode())
         return
     click.echo(f"collect benchmark: {setup}")
+    click.echo("latency in ms; CPU in us per request (server processes, Redis); cpu ratio: bare's CPU per request "
+               "over the target's")
     click.echo(f"{'target':15} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
-               f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6}  notes")
+               f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6} "
+               f"{'srv cpu':>7} {'rds cpu':>7} {'cpu ratio':>9}  notes")
     for row in rows:
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
         ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
+        cpu_ratio = "-" if row["cpu_vs_bare"] is None else f"{row['cpu_vs_bare']:.2f}"
         extra = {key: value for key, value in row["extra"].items() if key != "server"}
         click.echo(f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
                    f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
                    f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
-                   f"{row['failures']:>6}  {extra or ''}")
+                   f"{row['failures']:>6} {ms(row['server_cpu_us']):>7} {ms(row['redis_cpu_us']):>7} "
+                   f"{cpu_ratio:>9}  {extra or ''}")
     for name, value in notes.items():
         click.echo(f"{name}: {value}")

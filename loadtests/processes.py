@@ -87,10 +87,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def running(app: str, port: int, env: Mapping[str, str], health_path: str = "/healthz",
-            workers: int = 1, server: str = "uvicorn") -> Iterator[None]:
+            workers: int = 1, server: str = "uvicorn") -> Iterator[subprocess.Popen[bytes]]:
     process = serve(app, port, env, workers, server)
     try:
         wait_healthy(f"http://127.0.0.1:{port}{health_path}", process)
-        yield
+        yield process
     finally:
         stop(process)

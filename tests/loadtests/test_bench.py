@@ -29,6 +29,9 @@ def test_bench__memory_store_against_bare__figures_and_ratios() -> None:
         assert run["events_per_s"] == pytest.approx(run["rps"] * 10, rel=0.01)
         assert 0 < run["rps_vs_bare_peak"] <= 1.5
     assert runs[("memory", 4)]["server_p99_ms"] is not None  # from the Server-Timing header
+    for run in runs.values():  # the server's own CPU per request; no Redis in this run
+        assert 10 < run["server_cpu_us"] < 1_000_000 and run["redis_cpu_us"] is None
+        assert 0 < run["cpu_vs_bare"] <= (1.0 if run["target"] == "bare" else 0.95)
 
 
 @pytest.mark.parametrize("server", SERVERS)
