@@ -161,13 +161,14 @@ def combine(ops: Iterable[Op]) -> list[Op]:
     both stores fold the same way, and apply single ops only to a batch with duplicates.
     """
     merged: dict[object, Op] = {}
-    for op in ops:
-        key = op if op.kind == "pv" else (op.target, op.field, op.kind)
+    for index, op in enumerate(ops):
+        if op.kind == "pv":  # each in its place: a repeat is ignored only while it is in the window
+            merged[index] = op
+            continue
+        key = (op.target, op.field, op.kind)
         before = merged.get(key)
-        if before is None:
-            merged[key] = op
-        elif op.kind != "pv":  # a page view twice is the page view once
-            merged[key] = Op(op.target, op.field, op.kind, _FOLD[op.kind](before.value, op.value))
+        merged[key] = op if before is None else Op(op.target, op.field, op.kind,
+                                                   _FOLD[op.kind](before.value, op.value))
     return list(merged.values())
 
 
