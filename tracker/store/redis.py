@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import Connection
 from redis.connection import HiredisRespSerializer
+from redis.utils import HIREDIS_AVAILABLE
 
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
@@ -60,18 +61,20 @@ def _counting(connection_class: type[Any]) -> type[Any]:
     21 us for a collect's 23-argument script call, against 4 us for hiredis's C packer (the one
     redis-py's own synchronous connections use). It was the costliest step of a collect's Redis call.
     """
-    serializer = HiredisRespSerializer()
-
     async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
         ROUND_TRIPS["collect" if COLLECTING.get() else "other"] += 1
         await connection_class.send_packed_command(self, command, check_health)
 
-    def pack_command(self: Any, *args: Any) -> list[bytes]:
-        packed: list[bytes] = serializer.pack(*args)
-        return packed
+    methods: dict[str, Any] = {"send_packed_command": send_packed_command}
+    if HIREDIS_AVAILABLE:  # a declared dependency; without it, redis-py's own packer
+        serializer = HiredisRespSerializer()
 
-    return type(f"Counting{connection_class.__name__}", (connection_class,),
-                {"send_packed_command": send_packed_command, "pack_command": pack_command})
+        def pack_command(self: Any, *args: Any) -> list[bytes]:
+            packed: list[bytes] = serializer.pack(*args)
+            return packed
+
+        methods["pack_command"] = pack_command
+    return type(f"Counting{connection_class.__name__}", (connection_class,), methods)
 
 
 def _script(name: str) -> str:
