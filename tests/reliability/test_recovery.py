@@ -67,25 +67,30 @@ async def test_learner__dropped_before_commit__next_one_learns_each_label_exactl
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("with_duplicate", [False, True], ids=["folded-ops", "event-by-event"])
 async def test_collect_script__an_op_fails_midway__visitor_state_and_log_unchanged(
-        redis_client: aioredis.Redis, key_prefix: str) -> None:
+        redis_client: aioredis.Redis, key_prefix: str, with_duplicate: bool) -> None:
     """A Redis script is atomic against other clients but not rolled back on error: collect.lua changes
-    records in Lua tables and writes them only after every op applied, so an error leaves nothing."""
+    records in Lua tables and writes them only after every op applied, so an error leaves nothing.
+    On both of its paths: the batch's folded ops, and event by event when one event is a duplicate."""
     store = RedisStore(redis_client, prefix=key_prefix, shards=2)
-    await store.ingest(prepared([page(T0, "/a")], visitor="v_atomic0001"))
+    first = page(T0, "/a")
+    await store.ingest(prepared([first], visitor="v_atomic0001"))
     before = await store.load_visitor("demo", "v_atomic0001")
     log_before = len(await store.read_log("demo"))
 
-    good = prepared([page(T0 + 1000, "/b"), page(T0 + 2000, "/c")], visitor="v_atomic0001")
-    second = good.events[1]
-    broken = dataclasses.replace(good, events=(good.events[0], dataclasses.replace(
-        second, ops=(*second.ops, Op("s", "zz", "?", "1")))))  # type: ignore[arg-type]
+    events = [page(T0 + 1000, "/b"), page(T0 + 2000, "/c")]
+    good = prepared([first, *events] if with_duplicate else events, visitor="v_atomic0001")
+    bad_op = Op("s", "zz", "?", "1")
+    last = good.events[-1]
+    broken = dataclasses.replace(good, ops=[*good.ops, bad_op], events=(
+        *good.events[:-1], dataclasses.replace(last, ops=(*last.ops, bad_op))))  # type: ignore[arg-type]
     with pytest.raises(ResponseError, match="unknown merge kind"):
         await store.ingest(broken)
 
     assert await store.load_visitor("demo", "v_atomic0001") == before
     assert len(await store.read_log("demo")) == log_before
-    result = await store.ingest(good)  # the dedup ring was not touched either: the good batch is fresh
-    assert result.fresh == (0, 1)
+    result = await store.ingest(good)  # the dedup ring was not touched either: the good events are fresh
+    assert result.fresh == ((1, 2) if with_duplicate else (0, 1))
     async for key in redis_client.scan_iter(match=f"{key_prefix}:*"):
         await redis_client.delete(key)
