@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
+from redis.exceptions import DataError
 
 from loadtests.redis_server import free_port
 from tests.factories import T0, ev, page, prepared
 from tracker.store import RedisStore, StoreUnavailable
-from tracker.store.redis import _COLLECT_LUA
+from tracker.store.redis import _COLLECT_LUA, _counting
 
 pytestmark = pytest.mark.redis
 
@@ -178,3 +179,17 @@ async def test_script_pipeliner__redis_gone__every_waiting_call_fails_with_store
     await store.close()
 
     assert [type(o) for o in outcomes] == [StoreUnavailable] * 5
+
+
+@pytest.mark.parametrize("args", [
+    ("EVALSHA", "a" * 40, 2, "tf:{demo:03}:s:v1", "tf:{demo:03}:v:v1", 1_764_000_000_000, b"\x00\xff\x10", "é"),
+    ("CONFIG GET", "maxmemory"),  # a two-word name is split, as redis-py does
+    (b"SET", memoryview(b"ab"), bytearray(b"cd")),
+    ("ZADD", "k", 1.5, "m", 10**30, -3),
+], ids=["script-call", "two-word-name", "buffers", "numbers"])
+def test_store_connections__hiredis_packer__same_bytes_as_redis_py(args: tuple[Any, ...]) -> None:
+    ours, theirs = _counting(Connection)(), Connection()
+
+    assert b"".join(ours.pack_command(*args)) == b"".join(theirs.pack_command(*args))
+    with pytest.raises(DataError):
+        ours.pack_command("SET", "k", None)

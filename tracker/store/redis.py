@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
+import hiredis
 import msgspec
 import orjson
 import redis.asyncio as aioredis
@@ -70,6 +71,15 @@ def _counting(connection_class: type[Any]) -> type[Any]:
         serializer = HiredisRespSerializer()
 
         def pack_command(self: Any, *args: Any) -> list[bytes]:
+            # Straight to hiredis when the arguments are what it takes as they are; otherwise (a
+            # two-word command name, a memoryview, an unsupported type) redis-py's wrapper, which
+            # splits, converts or raises DataError. Its per-argument checks cost more than the packing.
+            name = args[0]
+            if (b" " if isinstance(name, bytes) else " ") not in name:
+                try:
+                    return [hiredis.pack_command(args)]
+                except TypeError:
+                    pass
             packed: list[bytes] = serializer.pack(*args)
             return packed
 
