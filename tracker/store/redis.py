@@ -20,14 +20,12 @@ from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
-import hiredis
 import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import Connection
 from redis.connection import HiredisRespSerializer
-from redis.utils import HIREDIS_AVAILABLE
 
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
@@ -49,6 +47,11 @@ from tracker.store.base import (
     shard_of,
 )
 
+try:
+    import hiredis
+except ImportError:  # a declared dependency (redis[hiredis]); without it, redis-py's own packer
+    hiredis = None  # type: ignore[assignment]
+
 ROUND_TRIPS = {"collect": 0, "other": 0}
 """Requests this process sent to Redis (a script call or a whole pipeline is one), split by whether a
 collect request was being handled (``COLLECTING``) or background work: the benchmark reads it."""
@@ -67,7 +70,7 @@ def _counting(connection_class: type[Any]) -> type[Any]:
         await connection_class.send_packed_command(self, command, check_health)
 
     methods: dict[str, Any] = {"send_packed_command": send_packed_command}
-    if HIREDIS_AVAILABLE:  # a declared dependency; without it, redis-py's own packer
+    if hiredis is not None:
         serializer = HiredisRespSerializer()
 
         def pack_command(self: Any, *args: Any) -> list[bytes]:
