@@ -8,8 +8,8 @@
 -- ARGV: 1 session id, 2 visitor id, 3 received ms, 4 idle ms, 5 visitor ttl ms,
 --       6 ring bytes, 7 log maxlen, 8 counters ttl ms, 9 batch first ts, 10 batch last ts,
 --       11 event count, 12 oldest log entry id to keep (ms), 13 the batch's fingerprint,
---       14 msgpack events, each [record, ops, corrected ts], ops flat as target, field, kind, value...
---          (read only when some event is a duplicate),
+--       14 msgpack events, each [record length in ARGV 17, ops, corrected ts], ops flat as target, field,
+--          kind, value... (read only when some event is a duplicate),
 --       15 the events' fingerprints, 4 bytes each, concatenated,
 --       16 msgpack [span op templates, the whole batch's ops folded (tracker.merge.combine)],
 --       17 the whole batch's log records as one JSON array
@@ -88,10 +88,14 @@ if duplicates == 0 and #fresh > 0 then
   if state ~= 'stale' then apply_flat(whole[2]) end
   log_value, first_fresh, last_fresh = ARGV[17], first_ts, last_ts
 elseif #fresh > 0 then
-  local events, records = cmsgpack.unpack(ARGV[14]), {}
+  local events, records, starts, at = cmsgpack.unpack(ARGV[14]), {}, {}, 2
+  for i, event in ipairs(events) do  -- where each record starts in '[r1,r2,...]'
+    starts[i] = at
+    at = at + event[1] + 1
+  end
   for _, index in ipairs(fresh) do
     local event = events[index + 1]
-    records[#records + 1] = event[1]
+    records[#records + 1] = string.sub(ARGV[17], starts[index + 1], starts[index + 1] + event[1] - 1)
     first_fresh = math.min(first_fresh or event[3], event[3])
     last_fresh = math.max(last_fresh or event[3], event[3])
     if state ~= 'stale' then apply_flat(event[2]) end

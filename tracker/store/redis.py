@@ -128,13 +128,10 @@ def _flat(ops: Sequence[Op]) -> list[str]:
 
 
 def _pack_events(batch: PreparedBatch) -> bytes:
-    """Each event as [log record, its ops flat, corrected ts], one msgpack argument: read by the script
-    only when some event of the batch is a duplicate.
-
-    Redis's Lua msgpack has no binary type, so records travel as text and the binary fingerprints
-    in an argument of their own.
-    """
-    return _msgpack.encode([[event.record.decode(), _flat(event.ops), event.ts] for event in batch.events])
+    """Each event as [its log record's length, its ops flat, corrected ts], one msgpack argument: read
+    by the script only when some event of the batch is a duplicate. The records themselves travel
+    once, in ``_log_value``, where the lengths find them."""
+    return _msgpack.encode([[len(event.record), _flat(event.ops), event.ts] for event in batch.events])
 
 
 def _pack_batch(batch: PreparedBatch) -> bytes:
@@ -144,7 +141,8 @@ def _pack_batch(batch: PreparedBatch) -> bytes:
 
 
 def _log_value(batch: PreparedBatch) -> bytes:
-    """The whole batch's log entry: its records as one JSON array."""
+    """The whole batch's log entry: its records as one JSON array (joined by single commas, which the
+    script relies on to cut out single records)."""
     return b"[" + b",".join(event.record for event in batch.events) + b"]"
 
 
