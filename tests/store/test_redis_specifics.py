@@ -55,6 +55,24 @@ async def test_collect__steady_state__one_round_trip_per_request(redis_url: str,
     assert after.get("script", 0) == before.get("script", 0)
 
 
+async def test_collect__retry_merged_with_new_events__second_call_with_each_events_ops(
+        redis_url: str, key_prefix: str) -> None:
+    """The usual call leaves each event's own ops out; a batch mixing seen and new events costs a second."""
+    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
+    store = RedisStore(client, prefix=key_prefix, shards=4)
+    await store.ingest(prepared(TEN_EVENTS[:4], visitor="v_mixed0001"))
+
+    CountingConnection.sends = 0
+    result = await store.ingest(prepared(TEN_EVENTS, visitor="v_mixed0001"))
+    sends = CountingConnection.sends
+    session, _ = await store.load_visitor("demo", "v_mixed0001")
+    await client.aclose()
+
+    assert sends == 2
+    assert result.fresh == tuple(range(4, 10)) and result.duplicates == 4
+    assert session["ck"] == "7" and session["fe"] == "1"  # every click counted once, the retried ones too
+
+
 async def test_collect__every_key_of_a_visitor_in_one_cluster_slot(redis_store: RedisStore) -> None:
     from redis.crc import key_slot
 

@@ -9,12 +9,14 @@
 --       6 ring bytes, 7 log maxlen, 8 counters ttl ms, 9 batch first ts, 10 batch last ts,
 --       11 event count, 12 oldest log entry id to keep (ms), 13 the batch's fingerprint,
 --       14 msgpack events, each [record length in ARGV 17, ops, corrected ts], ops flat as target, field,
---          kind, value... (read only when some event is a duplicate),
+--          kind, value..., or '' (the usual first call: it is needed only when some event is a duplicate),
 --       15 the events' fingerprints, 4 bytes each, concatenated,
 --       16 msgpack [span op templates, the whole batch's ops folded (tracker.merge.combine)],
 --       17 the whole batch's log records as one JSON array
 -- Returns msgpack [fresh event indexes, duplicate count, 'new'|'same'|'stale',
---                  session fields flat (without the ring), visitor fields flat]
+--                  session fields flat (without the ring), visitor fields flat],
+--         or [{}, duplicate count, 'events', {}, {}] having written nothing, when ARGV 14 is '' and the
+--         batch mixes fresh and duplicate events: the caller calls again with the events.
 
 local session_key, visitor_key, log_key, counters_key, log_time_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, visitor_id, received = ARGV[1], ARGV[2], ARGV[3]
@@ -80,6 +82,12 @@ for index = 1, tonumber(ARGV[11]) do
     ring = ring .. fingerprint
     fresh[#fresh + 1] = index - 1
   end
+end
+
+-- A batch that mixes fresh and duplicate events (a retry merged with new ones, which is rare) needs
+-- each event's own ops and record; the usual call leaves them out, so ask for them before writing.
+if duplicates > 0 and #fresh > 0 and ARGV[14] == '' then
+  return cmsgpack.pack({{}, duplicates, 'events', {}, {}})
 end
 
 local whole = cmsgpack.unpack(ARGV[16])

@@ -128,9 +128,10 @@ def _flat(ops: Sequence[Op]) -> list[str]:
 
 
 def _pack_events(batch: PreparedBatch) -> bytes:
-    """Each event as [its log record's length, its ops flat, corrected ts], one msgpack argument: read
-    by the script only when some event of the batch is a duplicate. The records themselves travel
-    once, in ``_log_value``, where the lengths find them."""
+    """Each event as [its log record's length, its ops flat, corrected ts], one msgpack argument: sent
+    only when the script asks for it, for a batch that mixes fresh and duplicate events (a second
+    call; the usual batch costs one). The records themselves travel once, in ``_log_value``, where
+    the lengths find them."""
     return _msgpack.encode([[len(event.record), _flat(event.ops), event.ts] for event in batch.events])
 
 
@@ -320,12 +321,15 @@ class RedisStore:
             batch.session, batch.visitor, batch.received_ms, self._idle_ms, self._visitor_ttl_ms,
             DEDUP_WINDOW * FINGERPRINT_BYTES, self._log_max_entries, COUNTER_TTL_MS,
             batch.first_ms, batch.last_ms, len(batch.events), max(0, batch.received_ms - LOG_MAX_AGE_MS),
-            batch.fingerprint, _pack_events(batch), b"".join(event.fingerprint for event in batch.events),
+            batch.fingerprint, b"", b"".join(event.fingerprint for event in batch.events),
             _pack_batch(batch), _log_value(batch),
         ]
         with _guarded():
-            reply = await self._collect(keys=keys, args=args)
-        fresh, duplicates, state, session, visitor = _decode_collect_reply(reply)
+            fresh, duplicates, state, session, visitor = _decode_collect_reply(await self._collect(keys=keys, args=args))
+            if state == "events":  # part of the batch was seen before: the script wants each event's ops
+                args[13] = _pack_events(batch)
+                reply = await self._collect(keys=keys, args=args)
+                fresh, duplicates, state, session, visitor = _decode_collect_reply(reply)
         return IngestResult(_pairs(session), _pairs(visitor), tuple(fresh), duplicates, state == "new",
                             state == "stale")
 
