@@ -157,7 +157,8 @@ def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[s
 @click.option("--batch", "batches", default=[1, 10], multiple=True, show_default=True, type=int)
 @click.option("--store", "stores", default=["memory", "redis"], multiple=True, show_default=True,
               type=click.Choice(["memory", "redis"]))
-@click.option("--workers", default=1, show_default=True, help="server workers for the Redis target")
+@click.option("--workers", default=1, show_default=True,
+              help="server workers for the Redis target and for the bare endpoint it is compared with")
 @click.option("--server", "servers", default=["uvicorn"], multiple=True, show_default=True,
               type=click.Choice(SERVERS), help="ASGI server(s) to measure every target under (repeat to compare)")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
@@ -175,7 +176,8 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     base_env.pop("TACTFUL_REDIS_URL", None)
     targets: list[Target] = []
     for server in servers:
-        targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, 1))
+        # The bare endpoint gets as many workers as the Redis target: its ratio compares like with like.
+        targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, workers))
         if "memory" in stores:
             targets.append(Target("memory", server, "api.main:app", base_env, 1))
         if redis is not None:
