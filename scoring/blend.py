@@ -23,7 +23,7 @@ from typing import Protocol, Self, runtime_checkable
 from scoring.base import Features, Scorer, clip_probability
 from scoring.model import OnlineLogistic
 from scoring.prior import StrugglePrior
-from scoring.reasons import top_reasons
+from scoring.reasons import observed_signals, top_reasons
 
 DEFAULT_HANDOVER = 100
 
@@ -98,7 +98,8 @@ class BlendedScorer:
 
     def explain(self, features: Features) -> list[str]:
         """Reason codes (e.g. ``["form_errors", "rage_clicks"]``), strongest first; may be empty."""
-        return top_reasons(self.contributions(features), features)
+        observed = observed_signals(features)
+        return top_reasons(self.contributions(observed), observed)
 
     def __repr__(self) -> str:
         return (

@@ -98,22 +98,34 @@ def _stamped(state: Mapping[str, str], key: str) -> tuple[int, str] | None:
     return int(ts), value
 
 
+_BITMAP_MASK = (1 << BITMAP_BITS) - 1
+
+
 def linear_count(bitmaps: list[int], bins: int) -> float:
     """Distinct values estimated from a bitmap of ``bins`` bits (Whang et al., linear counting)."""
-    empty = bins - sum(bin(b & ((1 << BITMAP_BITS) - 1)).count("1") for b in bitmaps)
+    empty = bins - sum((b & _BITMAP_MASK).bit_count() for b in bitmaps)
     if empty <= 0:
         return float(bins * math.log(bins))
     return float(round(-bins * math.log(empty / bins)))
 
 
-def recency_weighted(session: Mapping[str, str], code: str, now_ms: int) -> float:
-    """Sum over events of 2^(-age / half-life), from the per-anchor sums ``w<code>:<anchor>``."""
-    total = 0.0
+def _anchor_decays(now_ms: int) -> tuple[tuple[str, float], ...]:
+    """For the previous and the current anchor: its fields' suffix and its decay to ``now_ms``."""
     now_anchor = anchor_index(now_ms)
-    for anchor in (now_anchor - 1, now_anchor):
-        stored = session.get(f"w{code}:{anchor}")
+    return tuple((f":{anchor}", math.exp((anchor * ANCHOR_MS - now_ms) / RECENCY_TAU_MS))
+                 for anchor in (now_anchor - 1, now_anchor))
+
+
+def recency_weighted(session: Mapping[str, str], code: str, now_ms: int,
+                     decays: tuple[tuple[str, float], ...] | None = None) -> float:
+    """Sum over events of 2^(-age / half-life), from the per-anchor sums ``w<code>:<anchor>``.
+
+    ``decays``: ``_anchor_decays(now_ms)``, when several codes are read at the same time."""
+    total = 0.0
+    for suffix, decay in decays or _anchor_decays(now_ms):
+        stored = session.get(f"w{code}{suffix}")
         if stored:
-            total += float(stored) * math.exp((anchor * ANCHOR_MS - now_ms) / RECENCY_TAU_MS)
+            total += float(stored) * decay
     return round(total, 6)
 
 
@@ -138,8 +150,9 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         longest_idle_s=_num(session, "il") / 1000,
         seconds_since_u_turn=(now_ms - u_turn_at) / 1000 if u_turn_at else NO_U_TURN_S,
     )
+    decays = _anchor_decays(now_ms)
     for code, name in _RECENT.items():
-        features[name] = recency_weighted(session, code, now_ms)
+        features[name] = recency_weighted(session, code, now_ms, decays)
     return features
 
 

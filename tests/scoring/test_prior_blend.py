@@ -144,6 +144,18 @@ def test_explain__learned_model__reasons_come_from_observed_signals_only() -> No
     assert reasons and set(reasons) <= {"js_errors", "dead_clicks"}
 
 
+def test_explain__same_reasons_as_from_every_features_contribution() -> None:
+    """explain reads only the observed signals' contributions; the reasons are those of all of them."""
+    blend = default_site_scorer()
+    for x, y in generate_sessions(500, seed=47):
+        blend.learn_one(x, y)
+    sessions = [x for x, _ in generate_sessions(300, seed=48)]
+    explained = [blend.explain(x) for x in sessions]
+
+    assert explained == [top_reasons(blend.contributions(x), x) for x in sessions]
+    assert sum(1 for reasons in explained if reasons) > 100
+
+
 def test_top_reasons__limits_threshold_and_unobserved() -> None:
     contributions = {"form_errors": 0.9, "rage_clicks": 0.5, "u_turns": 0.2, "js_errors": 0.1,
                      "dead_clicks": 2.0, "time_on_site_s": 3.0}
