@@ -99,6 +99,7 @@ class FirehoseVisitor(CollectingUser):
         self.rng = random.Random()
         self.simulator = VisitorSimulator("browser", self.rng)
         self.batch = int(os.environ.get("TACTFUL_BENCH_BATCH", "10"))
+        self.next_ts = 0
 
     @task
     def collect(self) -> None:
@@ -107,5 +108,10 @@ class FirehoseVisitor(CollectingUser):
         now = int(time.time() * 1000)
         kinds = ("click", "scroll", "heartbeat", "click", "page_view", "click", "idle", "form_error",
                  "rage_click", "dead_click")
-        events = [event(kinds[(now + i) % len(kinds)], now - self.batch + i, self.rng) for i in range(self.batch)]
+        # Each event a new one, as a browser's tracker sends them: a user answered within the batch's
+        # span must not repeat the previous batch's timestamps (a heartbeat at the same time is the
+        # same event, a duplicate the store would skip).
+        start = max(now - self.batch, self.next_ts)
+        self.next_ts = start + self.batch
+        events = [event(kinds[(start + i) % len(kinds)], start + i, self.rng) for i in range(self.batch)]
         self.post_batch(envelope(self.simulator, events))
