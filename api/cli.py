@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import re
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import click
@@ -58,8 +61,27 @@ def serve(host: str, port: int, workers: int) -> None:
         # The server runs in this process: hand it the token we print, so the two agree.
         os.environ["TACTFUL_ADMIN_TOKEN"] = settings.admin_token_value()
         click.echo(f"Admin token for this run (set TACTFUL_ADMIN_TOKEN to choose one): {settings.admin_token_value()}")
+    if workers > 1:
+        _shared_metrics_dir()
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info",
                 factory=False, access_log=False, log_config=logging_config(settings.log_format))
+
+
+def _shared_metrics_dir() -> None:
+    """Several workers sum their metrics through files in one directory (prometheus-client's multiprocess
+    mode), so that ``/metrics`` shows the totals whichever worker answers. Without
+    ``PROMETHEUS_MULTIPROC_DIR`` this run gets its own directory, removed when it ends; a given one is
+    emptied of an earlier run's samples, which would otherwise be counted again."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="tactful-metrics-"))
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @main.command()

@@ -1,8 +1,8 @@
 """Prometheus metrics, served at ``/metrics``.
 
 Counters and histograms live in prometheus-client's default registry. With
-several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
-(the same one for every worker of a host, wiped before they start): each worker
+several worker processes ``PROMETHEUS_MULTIPROC_DIR`` names one directory for
+all workers of a host (``tactful serve --workers N`` sets one up): each worker
 then writes its samples there and ``/metrics`` sums them, whichever worker
 answers. The model's version and label counts are read at scrape time from the
 answering worker's model cache (every worker converges on the same committed

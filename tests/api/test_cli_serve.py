@@ -32,3 +32,19 @@ def test_serve__public_url_set__kept(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert CliRunner().invoke(cli.main, ["serve", "--port", "9000"]).exit_code == 0
     assert os.environ["TACTFUL_PUBLIC_URL"] == "https://chat.example.com"
+
+
+def test_serve__workers_with_a_metrics_directory__earlier_samples_cleared(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Any) -> None:
+    """A given PROMETHEUS_MULTIPROC_DIR is kept, without the last run's sample files (they would be summed)."""
+    (tmp_path / "counter_4242.db").write_bytes(b"stale")
+    (tmp_path / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setenv("TACTFUL_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("TACTFUL_ADMIN_TOKEN", "serve-test-token-0123456789")
+    monkeypatch.setenv("TACTFUL_PUBLIC_URL", "http://127.0.0.1:8000")
+    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+
+    assert CliRunner().invoke(cli.main, ["serve", "--workers", "2"]).exit_code == 0
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]

@@ -5,16 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
-from loadtests.processes import running, spawn, stop
+from loadtests.processes import running, spawn, stop, wait_healthy
 from loadtests.redis_server import free_port
 from tests.api.conftest import delete_prefix
 from tracker.store import RedisStore
@@ -172,3 +179,67 @@ async def _agent_leaves(url: str, prefix: str) -> None:
     store = RedisStore(aioredis.Redis.from_url(url), prefix=prefix, shards=4)
     await store.drop_expiring("demo", "agents", "ann")
     await store.close()
+
+
+def _events_accepted(registry_text: str) -> float:
+    match = re.search(r"^tactful_events_accepted_total (\S+)$", registry_text, flags=re.MULTILINE)
+    assert match, "tactful_events_accepted_total missing from /metrics"
+    return float(match.group(1))
+
+
+def _per_worker_events(folder: Path) -> dict[str, float]:
+    """Each worker's own count, read from its sample file alone (prometheus-client's multiprocess files)."""
+    counts = {}
+    for sample_file in folder.glob("counter_*.db"):
+        alone = Path(tempfile.mkdtemp())
+        shutil.copy(sample_file, alone)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))
+        counts[sample_file.stem] = _events_accepted(generate_latest(registry).decode())
+        shutil.rmtree(alone)
+    return counts
+
+
+def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: str, key_prefix: str,
+                                                                     tmp_path: Any) -> None:
+    """`tactful serve --workers 2` as the Procfile runs it: /metrics sums the workers, whichever answers."""
+    asyncio.run(_prepare(redis_url, key_prefix))
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"} | {
+        "TACTFUL_REDIS_URL": redis_url, "TACTFUL_REDIS_PREFIX": key_prefix, "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_DEMO": "false", "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_RATE_LIMIT_IP_PER_S": "0"}
+    port = free_port()
+    server = spawn([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
+                    "--workers", "2"], env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{url}/healthz", server)
+        workers = _until(lambda: [p for p in psutil.Process(server.pid).children()
+                                  if "PROMETHEUS_MULTIPROC_DIR" in p.environ()][:2] or None, timeout_s=10)
+        assert workers, "the workers run without a shared metrics directory"
+        folder = Path(workers[0].environ()["PROMETHEUS_MULTIPROC_DIR"])
+        assert {p.environ()["PROMETHEUS_MULTIPROC_DIR"] for p in workers} == {str(folder)}
+
+        async def send(count: int) -> None:  # many connections at once: the kernel hands them to both workers
+            async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+                now = int(time.time() * 1000)
+                replies = await asyncio.gather(*(http.post(f"{url}/v1/collect", json=_batch(
+                    f"v_metrics{i:05d}", [{"t": "heartbeat", "ts": now, "visible": True},
+                                          {"t": "click", "ts": now, "x": 1, "y": 2}])) for i in range(count)))
+                assert all(reply.status_code == 200 for reply in replies)
+
+        sent = 0
+        while sent < 400 and sum(1 for n in _per_worker_events(folder).values() if n > 0) < 2:
+            asyncio.run(send(40))
+            sent += 40
+        per_worker = _per_worker_events(folder)
+        assert sum(1 for n in per_worker.values() if n > 0) == 2, per_worker
+        assert sum(per_worker.values()) == 2 * sent
+
+        scrapes = [_events_accepted(httpx.get(f"{url}/metrics", headers={"connection": "close"}).text)
+                   for _ in range(10)]
+        assert scrapes == [2.0 * sent] * 10
+    finally:
+        stop(server)
+        delete_prefix(redis_url, key_prefix)
+    assert not folder.exists(), "the run's own metrics directory outlived it"
