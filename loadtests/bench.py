@@ -6,7 +6,9 @@ one run. For each target and batch size it measures a fixed user count and satur
 users); for Redis also the server's p99 at half the saturated rate, the store round trips per collect,
 and Redis memory per visitor after realistic visits (``ShopVisitor``). Figures are reported absolute
 and as ratios to the bare endpoint measured in the same run, since these machines are shared and noisy.
-Server latency comes from the ``Server-Timing`` header, so it excludes the load generator's queueing.
+Server latency comes from the ``Server-Timing`` header of every answer, so it excludes the load
+generator's queueing; ``--plots`` draws it per second of each run, and throughput against users
+(``--sweep`` adds user counts).
 CPU per request (the server's processes and Redis, user + system) is the steadiest figure on such a
 machine: a noisy neighbour lowers everyone's requests/s far more than it changes what a request costs.
 """
@@ -19,11 +21,13 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import orjson
 import psutil
 import redis as redis_sync
@@ -54,6 +58,8 @@ class Run:
     redis_cpu_us: float | None = None
     """CPU time of Redis per request (Redis targets)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    history: list[list[float]] = field(default_factory=list)
+    """Per whole second of the pass: [second, answered collects, server p50 ms, server p99 ms]."""
 
 
 class CpuMeter:
@@ -79,16 +85,31 @@ class CpuMeter:
 
 
 def _locust(port: int, user_class: str, users: int, seconds: int, out: Path, env: dict[str, str],
-            rate: float | None = None) -> dict[str, dict[str, str]]:
+            rate: float | None = None, timings: Path | None = None) -> dict[str, dict[str, str]]:
     prefix = out / f"locust-{port}-{user_class}-{users}-{rate}"
     spawn_rate = str(max(users, 1))
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
                "-r", spawn_rate, "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix),
                "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0", user_class]
-    run_env = env | ({"TACTFUL_BENCH_RATE": str(rate)} if rate else {})
+    run_env = env | ({"TACTFUL_BENCH_RATE": str(rate)} if rate else {}) \
+        | ({"TACTFUL_BENCH_TIMINGS": str(timings)} if timings else {})
     subprocess.run(command, env=run_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(f"{prefix}_stats.csv", newline="") as stats:
         return {row["Name"]: row for row in csv.DictReader(stats)}
+
+
+def latency_history(timings: list[tuple[float, float]]) -> list[list[float]]:
+    """Per whole second of a pass, from each collect's (answer time, server ms): [second, collects, p50, p99]."""
+    if not timings:
+        return []
+    start = min(at for at, _ in timings)
+    whole = int(max(at for at, _ in timings) - start)  # the last, partial second would read low
+    per_second: dict[int, list[float]] = defaultdict(list)
+    for at, ms in timings:
+        if (second := int(at - start)) < whole:
+            per_second[second].append(ms)
+    return [[second, len(values), *(round(float(q), 3) for q in np.percentile(values, [50, 99]))]
+            for second, values in sorted(per_second.items())]
 
 
 def _pct(row: dict[str, str] | None, key: str) -> float | None:
@@ -123,9 +144,16 @@ def measure(target: str, port: int, batch: int, users: int, seconds: int, out: P
 def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
                   rate: float | None, cpu: CpuMeter | None = None) -> Run:
     before = cpu.read() if cpu is not None else None
-    rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate)
+    timings = out / f"timings-{port}-{batch}-{users}-{rate}.json"
+    timings.unlink(missing_ok=True)  # an earlier pass's
+    rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate,
+                   timings)
     after = cpu.read() if cpu is not None else None
     client, server = rows.get("/v1/collect") or rows["Aggregated"], rows.get("server collect")
+    answered: list[tuple[float, float]] = orjson.loads(timings.read_bytes()) if timings.exists() else []
+    # Percentiles of every answer's own server time; locust's are whole milliseconds.
+    p50, p95, p99 = [round(float(q), 2) for q in np.percentile([ms for _, ms in answered], [50, 95, 99])] \
+        if answered else [_pct(server, "50%"), _pct(server, "95%"), _pct(server, "99%")]
     rps, count = float(client["Requests/s"]), int(client["Request Count"])
 
     def per_request(index: int) -> float | None:
@@ -134,8 +162,8 @@ def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, 
         return round((after[index] - before[index]) / count * 1e6, 1)  # type: ignore[operator]
 
     return Run(target, batch, users, count, int(client["Failure Count"]), round(rps, 1),
-               round(rps * batch, 1), float(client["50%"]), float(client["99%"]), _pct(server, "50%"),
-               _pct(server, "95%"), _pct(server, "99%"), per_request(0), per_request(1))
+               round(rps * batch, 1), float(client["50%"]), float(client["99%"]), p50, p95, p99,
+               per_request(0), per_request(1), history=latency_history(answered))
 
 
 def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[str, Any]:
@@ -163,9 +191,14 @@ def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[s
               type=click.Choice(SERVERS), help="ASGI server(s) to measure every target under (repeat to compare)")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
               help="passes per point; the best is reported (the others measured the neighbours)")
+@click.option("--sweep", "sweep", multiple=True, type=click.IntRange(1),
+              help="more user counts to measure every target at (repeat), for throughput against users")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write throughput.png (against users) and latency.png (server latency over time) here")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def bench_command(seconds: int, users: int, saturation_users: int, batches: tuple[int, ...],
-                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], repeat: int, as_json: bool) -> None:
+                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], repeat: int,
+                  sweep: tuple[int, ...], plots_dir: Path | None, as_json: bool) -> None:
     """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
@@ -188,7 +221,7 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     try:
         for target in targets:
             redis_pid = redis.process.pid if target.store == "redis" and redis is not None and redis.process else None
-            runs += measure_target(target, batches, users, saturation_users, seconds, out, repeat, redis_pid)
+            runs += measure_target(target, batches, users, saturation_users, seconds, out, repeat, redis_pid, sweep)
             if target.store == "redis" and redis is not None and "redis_memory" not in notes:
                 port = free_port()
                 with running(target.app, port, target.env, health_path="/openapi.json", server=target.server):
@@ -199,9 +232,13 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     finally:
         if redis is not None:
             redis.stop()
+    if plots_dir is not None:
+        from loadtests.plots import draw
+
+        notes["plots"] = [str(path) for path in draw(runs, plots_dir)]
     report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
                            "redis_workers": workers, "servers": list(servers), "repeat": repeat,
-                           "cpus": os.cpu_count()}, notes)
+                           "sweep": list(sweep), "cpus": os.cpu_count()}, notes)
 
 
 @dataclass(frozen=True)
@@ -214,8 +251,9 @@ class Target:
 
 
 def measure_target(target: Target, batches: tuple[int, ...], users: int, saturation_users: int, seconds: int,
-                   out: Path, repeat: int = 1, redis_pid: int | None = None) -> list[Run]:
-    """Fixed load and saturation per batch size; for Redis also half of the peak and round trips per collect."""
+                   out: Path, repeat: int = 1, redis_pid: int | None = None, sweep: tuple[int, ...] = ()) -> list[Run]:
+    """Fixed load and saturation per batch size, and the ``sweep``'s user counts; for Redis also half of
+    the peak and round trips per collect."""
     runs: list[Run] = []
     name = target.store if target.server == "uvicorn" else f"{target.store}@{target.server}"
     port = free_port()
@@ -234,9 +272,14 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
                 fixed.extra["round_trips_per_collect"] = round(trips / max(1, collects), 3)
             saturated = measure(name, port, batch, saturation_users, seconds, out, target.env, repeat=repeat, cpu=cpu)
             saturated.extra["saturation"] = True
-            runs += [fixed, saturated]
+            closed = [fixed, saturated]
+            for count in sorted(set(sweep) - {users, saturation_users}):
+                point = measure(name, port, batch, count, seconds, out, target.env, repeat=repeat, cpu=cpu)
+                point.extra["sweep"] = True
+                closed.append(point)
+            runs += closed
             if target.store == "redis":
-                peak = max(fixed.rps, saturated.rps)
+                peak = max(run.rps for run in closed)
                 # Many users each sending a little: the per-user stream stays Poisson at the asked rate.
                 half = measure(name, port, batch, saturation_users, seconds, out, target.env,
                                rate=peak / 2 / saturation_users, repeat=repeat, cpu=cpu)

@@ -3,7 +3,9 @@
 ``ShopVisitor`` plays one simulated visitor after another with the tracker's real pacing (scaled by
 ``TACTFUL_LOAD_PACE``: 0.2 waits a fifth as long), answers invitations the way its persona does, and
 reports the server's own time (``Server-Timing``) as a separate locust entry, ``server collect``,
-so latency percentiles exclude the load generator's queueing.
+so latency percentiles exclude the load generator's queueing. With ``TACTFUL_BENCH_TIMINGS`` set to a
+file path, every answered collect's (time, server ms) is written there as JSON when the run stops:
+``tactful bench`` draws latency over time from it.
 
 Run: ``locust -f loadtests/locustfile.py --host http://127.0.0.1:8000 ShopVisitor``
 """
@@ -16,12 +18,23 @@ import time
 from typing import Any
 
 import orjson
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, events, task
 
 from loadtests.visitors import Step, VisitorSimulator, envelope, random_persona
 
 PACE = float(os.environ.get("TACTFUL_LOAD_PACE", "1.0"))
 HEADERS = {"content-type": "application/json"}
+TIMINGS_PATH = os.environ.get("TACTFUL_BENCH_TIMINGS")
+_timings: list[tuple[float, float]] = []
+
+
+def _write_timings(**_: Any) -> None:
+    if TIMINGS_PATH:
+        with open(TIMINGS_PATH, "wb") as out:
+            out.write(orjson.dumps(_timings))
+
+
+events.test_stop.add_listener(_write_timings)  # type: ignore[no-untyped-call]
 
 
 def server_ms(response: Any) -> float | None:
@@ -44,6 +57,8 @@ class CollectingUser(FastHttpUser):
                 return None
             duration = server_ms(response)
             if duration is not None:
+                if TIMINGS_PATH:
+                    _timings.append((time.time(), duration))
                 self.environment.events.request.fire(request_type="SERVER", name="server collect",
                                                      response_time=duration, response_length=0,
                                                      exception=None, context={})

@@ -325,7 +325,8 @@ class RedisStore:
             _pack_batch(batch), _log_value(batch),
         ]
         with _guarded():
-            fresh, duplicates, state, session, visitor = _decode_collect_reply(await self._collect(keys=keys, args=args))
+            reply = await self._collect(keys=keys, args=args)
+            fresh, duplicates, state, session, visitor = _decode_collect_reply(reply)
             if state == "events":  # part of the batch was seen before: the script wants each event's ops
                 args[13] = _pack_events(batch)
                 reply = await self._collect(keys=keys, args=args)
