@@ -200,6 +200,11 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
                   stores: tuple[str, ...], workers: int, servers: tuple[str, ...], repeat: int,
                   sweep: tuple[int, ...], plots_dir: Path | None, as_json: bool) -> None:
     """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
+    if plots_dir is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise click.UsageError("--plots needs matplotlib: pip install -e '.[bench]'") from None
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
     base_env = os.environ | {"TACTFUL_DATA_DIR": str(out / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
@@ -209,8 +214,12 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     base_env.pop("TACTFUL_REDIS_URL", None)
     targets: list[Target] = []
     for server in servers:
-        # The bare endpoint gets as many workers as the Redis target: its ratio compares like with like.
-        targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, workers))
+        # Each target is compared with the bare endpoint on as many workers as it has (the memory
+        # store always has one): like with like.
+        if "memory" in stores or redis is None or workers == 1:
+            targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, 1))
+        if redis is not None and workers > 1:
+            targets.append(Target("bare", server, "loadtests.bare_app:app", base_env, workers))
         if "memory" in stores:
             targets.append(Target("memory", server, "api.main:app", base_env, 1))
         if redis is not None:
@@ -235,7 +244,10 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
     if plots_dir is not None:
         from loadtests.plots import draw
 
-        notes["plots"] = [str(path) for path in draw(runs, plots_dir)]
+        try:
+            notes["plots"] = [str(path) for path in draw(runs, plots_dir)]
+        except Exception as error:  # the figures are measured: print them whatever happened to the drawing
+            notes["plots_failed"] = f"{type(error).__name__}: {error}"
     report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
                            "redis_workers": workers, "servers": list(servers), "repeat": repeat,
                            "sweep": list(sweep), "cpus": os.cpu_count()}, notes)
@@ -256,6 +268,8 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
     the peak and round trips per collect."""
     runs: list[Run] = []
     name = target.store if target.server == "uvicorn" else f"{target.store}@{target.server}"
+    if target.workers > 1:
+        name += f" x{target.workers}"
     port = free_port()
     with running(target.app, port, target.env, health_path="/openapi.json", workers=target.workers,
                  server=target.server) as process:
@@ -279,32 +293,35 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
                 closed.append(point)
             runs += closed
             if target.store == "redis":
-                peak = max(run.rps for run in closed)
-                # Many users each sending a little: the per-user stream stays Poisson at the asked rate.
-                half = measure(name, port, batch, saturation_users, seconds, out, target.env,
-                               rate=peak / 2 / saturation_users, repeat=repeat, cpu=cpu)
-                half.extra["half_of_peak_rps"] = round(peak / 2, 1)
+                best = max(closed, key=lambda run: run.rps)
+                # Many users each sending a little: the per-user stream stays Poisson at the asked rate,
+                # and at least as many users as reached the peak, so that together they can send half of it.
+                half_users = max(saturation_users, best.users)
+                half = measure(name, port, batch, half_users, seconds, out, target.env,
+                               rate=best.rps / 2 / half_users, repeat=repeat, cpu=cpu)
+                half.extra["half_of_peak_rps"] = round(best.rps / 2, 1)
                 runs.append(half)
     for run in runs:
         run.extra["server"] = target.server
+        run.extra["workers"] = target.workers
     return runs
 
 
 def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[str, Any]) -> None:
-    # The baseline of a run is the bare endpoint's best under the same server and batch size.
+    # The baseline of a run is the bare endpoint's best under the same server, batch size and workers.
     # Its CPU baseline is the bare endpoint's cheapest request: CPU per request of bare over that of the
     # target (server and Redis together), what the throughput ratio would be if CPU were all that limits.
-    best_bare: dict[tuple[str, int], float] = {}
-    bare_cpu: dict[tuple[str, int], float] = {}
+    best_bare: dict[tuple[str, int, int], float] = {}
+    bare_cpu: dict[tuple[str, int, int], float] = {}
     for run in runs:
         if run.target.startswith("bare"):
-            key = (run.extra["server"], run.batch)
+            key = (run.extra["server"], run.batch, run.extra["workers"])
             best_bare[key] = max(best_bare.get(key, 0.0), run.rps)
             if run.server_cpu_us:
                 bare_cpu[key] = min(bare_cpu.get(key, run.server_cpu_us), run.server_cpu_us)
     rows = []
     for run in runs:
-        key = (run.extra["server"], run.batch)
+        key = (run.extra["server"], run.batch, run.extra["workers"])
         base, cpu_base = best_bare.get(key), bare_cpu.get(key)
         cost = (run.server_cpu_us or 0.0) + (run.redis_cpu_us or 0.0)
         rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None,
@@ -323,7 +340,7 @@ def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[st
             return "-" if value is None else f"{value:.1f}"
         ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
         cpu_ratio = "-" if row["cpu_vs_bare"] is None else f"{row['cpu_vs_bare']:.2f}"
-        extra = {key: value for key, value in row["extra"].items() if key != "server"}
+        extra = {key: value for key, value in row["extra"].items() if key not in ("server", "workers")}
         click.echo(f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
                    f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
                    f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "

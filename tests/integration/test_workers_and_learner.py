@@ -194,7 +194,7 @@ def _per_worker_events(folder: Path) -> dict[str, float]:
         alone = Path(tempfile.mkdtemp())
         shutil.copy(sample_file, alone)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(alone))
+        MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
         counts[sample_file.stem] = _events_accepted(generate_latest(registry).decode())
         shutil.rmtree(alone)
     return counts
@@ -212,13 +212,19 @@ def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: 
     server = spawn([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
                     "--workers", "2"], env)
     url = f"http://127.0.0.1:{port}"
+    folder: Path | None = None
+
+    def workers() -> list[psutil.Process] | None:
+        found = [child for child in psutil.Process(server.pid).children() if "spawn_main" in " ".join(child.cmdline())]
+        return found if len(found) == 2 else None
+
     try:
         wait_healthy(f"{url}/healthz", server)
-        workers = _until(lambda: [p for p in psutil.Process(server.pid).children()
-                                  if "PROMETHEUS_MULTIPROC_DIR" in p.environ()][:2] or None, timeout_s=10)
-        assert workers, "the workers run without a shared metrics directory"
-        folder = Path(workers[0].environ()["PROMETHEUS_MULTIPROC_DIR"])
-        assert {p.environ()["PROMETHEUS_MULTIPROC_DIR"] for p in workers} == {str(folder)}
+        both = _until(workers, timeout_s=20)
+        assert both, "serve did not start two workers"
+        directories = {worker.environ().get("PROMETHEUS_MULTIPROC_DIR") for worker in both}
+        assert len(directories) == 1 and None not in directories, f"no shared metrics directory: {directories}"
+        folder = Path(str(directories.pop()))
 
         async def send(count: int) -> None:  # many connections at once: the kernel hands them to both workers
             async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_keepalive_connections=0)) as http:
@@ -228,8 +234,8 @@ def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: 
                                           {"t": "click", "ts": now, "x": 1, "y": 2}])) for i in range(count)))
                 assert all(reply.status_code == 200 for reply in replies)
 
-        sent = 0
-        while sent < 400 and sum(1 for n in _per_worker_events(folder).values() if n > 0) < 2:
+        sent, deadline = 0, time.monotonic() + 30  # the second worker may still be starting
+        while time.monotonic() < deadline and sum(1 for n in _per_worker_events(folder).values() if n > 0) < 2:
             asyncio.run(send(40))
             sent += 40
         per_worker = _per_worker_events(folder)
@@ -242,4 +248,4 @@ def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: 
     finally:
         stop(server)
         delete_prefix(redis_url, key_prefix)
-    assert not folder.exists(), "the run's own metrics directory outlived it"
+    assert folder is not None and not folder.exists(), "the run's own metrics directory outlived it"
