@@ -112,10 +112,6 @@ def latency_history(timings: list[tuple[float, float]]) -> list[list[float]]:
             for second, values in sorted(per_second.items())]
 
 
-def _pct(row: dict[str, str] | None, key: str) -> float | None:
-    return float(row[key]) if row and row.get(key) not in (None, "", "N/A") else None
-
-
 def _stats(port: int) -> dict[str, Any]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/stats",
                                      headers={"authorization": f"Bearer {TOKEN}"})
@@ -149,11 +145,12 @@ def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, 
     rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate,
                    timings)
     after = cpu.read() if cpu is not None else None
-    client, server = rows.get("/v1/collect") or rows["Aggregated"], rows.get("server collect")
+    client = rows.get("/v1/collect") or rows["Aggregated"]
+    # Every answer's own server time (locust's "server collect" entry has whole milliseconds only); none
+    # from the bare endpoint, which sends no Server-Timing.
     answered: list[tuple[float, float]] = orjson.loads(timings.read_bytes()) if timings.exists() else []
-    # Percentiles of every answer's own server time; locust's are whole milliseconds.
     p50, p95, p99 = [round(float(q), 2) for q in np.percentile([ms for _, ms in answered], [50, 95, 99])] \
-        if answered else [_pct(server, "50%"), _pct(server, "95%"), _pct(server, "99%")]
+        if answered else [None, None, None]
     rps, count = float(client["Requests/s"]), int(client["Request Count"])
 
     def per_request(index: int) -> float | None:
