@@ -9,10 +9,11 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
-from loadtests.redis_server import free_port
+from loadtests.redis_server import free_port, start_redis
 from tests.factories import T0, ev, page, prepared
 from tracker.store import RedisStore, StoreUnavailable
-from tracker.store.redis import _COLLECT_LUA, _counting
+from tracker.store.autopipeline import AutoPipeline
+from tracker.store.redis import _COLLECT_LUA, ROUND_TRIPS, _counting
 
 pytestmark = pytest.mark.redis
 
@@ -20,14 +21,9 @@ TEN_EVENTS = [page(T0, "/checkout"), *[ev("click", T0 + i * 100, x=i, y=i) for i
               ev("form_error", T0 + 900, field="zip"), ev("rage_click", T0 + 950, count=3)]
 
 
-class CountingConnection(Connection):
-    """Counts what goes over the wire: every send is one request/response exchange."""
-
-    sends = 0
-
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        CountingConnection.sends += 1
-        await super().send_packed_command(command, check_health)
+def _round_trips() -> int:
+    """Writes to Redis by this process so far: a script call, a pipeline or an auto-pipelined group is one."""
+    return sum(ROUND_TRIPS.values())
 
 
 async def _commandstats(client: aioredis.Redis) -> dict[str, int]:
@@ -36,20 +32,20 @@ async def _commandstats(client: aioredis.Redis) -> dict[str, int]:
 
 
 async def test_collect__steady_state__one_round_trip_per_request(redis_url: str, key_prefix: str) -> None:
-    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
     observer = aioredis.Redis.from_url(redis_url)
-    store = RedisStore(client, prefix=key_prefix, shards=4)
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
     await store.ingest(prepared(TEN_EVENTS, visitor="v_warmup01"))  # loads the script once
 
-    CountingConnection.sends = 0
     before = await _commandstats(observer)
+    trips = _round_trips()
     for i in range(20):
         await store.ingest(prepared(TEN_EVENTS, visitor=f"v_roundtrip{i:03d}"))
+    trips = _round_trips() - trips
     after = await _commandstats(observer)
 
-    await client.aclose()
+    await store.close()
     await observer.aclose()
-    assert CountingConnection.sends == 20
+    assert trips == 20
     # commandstats also counts what the script calls inside Redis; the client sent only EVALSHA.
     assert after["evalsha"] - before.get("evalsha", 0) == 20
     assert after.get("script", 0) == before.get("script", 0)
@@ -58,17 +54,16 @@ async def test_collect__steady_state__one_round_trip_per_request(redis_url: str,
 async def test_collect__retry_merged_with_new_events__second_call_with_each_events_ops(
         redis_url: str, key_prefix: str) -> None:
     """The usual call leaves each event's own ops out; a batch mixing seen and new events costs a second."""
-    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
-    store = RedisStore(client, prefix=key_prefix, shards=4)
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
     await store.ingest(prepared(TEN_EVENTS[:4], visitor="v_mixed0001"))
 
-    CountingConnection.sends = 0
+    trips = _round_trips()
     result = await store.ingest(prepared(TEN_EVENTS, visitor="v_mixed0001"))
-    sends = CountingConnection.sends
+    trips = _round_trips() - trips
     session, _ = await store.load_visitor("demo", "v_mixed0001")
-    await client.aclose()
+    await store.close()
 
-    assert sends == 2
+    assert trips == 2
     assert result.fresh == tuple(range(4, 10)) and result.duplicates == 4
     assert session["ck"] == "7" and session["fe"] == "1"  # every click counted once, the retried ones too
 
@@ -126,66 +121,127 @@ async def test_collect__concurrent_requests__share_round_trips_and_each_gets_its
         redis_url: str, key_prefix: str) -> None:
     import asyncio
 
-    client = aioredis.Redis.from_url(redis_url, connection_class=CountingConnection)
     observer = aioredis.Redis.from_url(redis_url)
-    store = RedisStore(client, prefix=key_prefix, shards=4)
-    # The same burst once before counting: it opens the pool's connections (each says HELLO first).
-    await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS, visitor=f"v_warm{i:05d}")) for i in range(40)))
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
+    await store.ingest(prepared(TEN_EVENTS, visitor="v_warm00001"))  # opens the collect connection
 
-    CountingConnection.sends = 0
+    trips = _round_trips()
     before = await _commandstats(observer)
     results = await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS[: 1 + i % 10], visitor=f"v_together{i:03d}"))
                                      for i in range(40)))
-    sends = CountingConnection.sends
+    trips = _round_trips() - trips
     after = await _commandstats(observer)
     states = [await store.load_visitor("demo", f"v_together{i:03d}") for i in range(40)]
-    await client.aclose()
+    await store.close()
     await observer.aclose()
 
-    assert sends == 6  # the first of 40 collects goes alone, the other 39 in pipelines of at most 8
+    assert trips == 2  # the first of 40 collects goes at once, the other 39 together in the next write
     assert after["evalsha"] - before.get("evalsha", 0) == 40  # still one script call per collect
     for i, (result, (session, _)) in enumerate(zip(results, states, strict=True)):
         assert len(result.fresh) == 1 + i % 10 and result.session == session
         assert session["pv"] == "1"
 
 
-async def test_script_pipeliner__one_failing_call__fails_alone(redis_client: aioredis.Redis) -> None:
+async def test_auto_pipeline__one_failing_call__fails_alone(redis_client: aioredis.Redis) -> None:
     import asyncio
-
-    from tracker.store.redis import ScriptPipeliner
 
     script = redis_client.register_script(
         "if ARGV[1] == 'bad' then return redis.error_reply('refused ' .. ARGV[1]) end return ARGV[1]")
     await script(keys=[], args=["load"])
-    pipeliner = ScriptPipeliner(redis_client, script, max_batch=3)
+    pipeline = AutoPipeline(redis_client, script)
 
-    outcomes = await asyncio.gather(*(pipeliner([], ["bad" if i == 4 else f"ok{i}"]) for i in range(7)),
+    outcomes = await asyncio.gather(*(pipeline([], ["bad" if i == 4 else f"ok{i}"]) for i in range(7)),
                                     return_exceptions=True)
+    await pipeline.close()
 
     assert [o if isinstance(o, bytes) else type(o).__name__ for o in outcomes] == [
         b"ok0", b"ok1", b"ok2", b"ok3", "ResponseError", b"ok5", b"ok6"]
+    assert "refused bad" in str(outcomes[4])
 
 
-async def test_script_pipeliner__script_cache_flushed__reloads_and_answers() -> None:
+async def test_auto_pipeline__script_cache_flushed__reloads_and_answers() -> None:
     import asyncio
-
-    from loadtests.redis_server import start_redis
-    from tracker.store.redis import ScriptPipeliner
 
     server = start_redis()  # its own server: SCRIPT FLUSH must not disturb the shared one's other users
     try:
         client = aioredis.Redis.from_url(server.url)
         script = client.register_script("return 'pong-' .. ARGV[1]")
-        pipeliner = ScriptPipeliner(client, script)
-        assert await pipeliner([], ["1"]) == b"pong-1"
+        pipeline = AutoPipeline(client, script)
+        assert await pipeline([], ["1"]) == b"pong-1"
         await client.script_flush()
-        assert await asyncio.gather(pipeliner([], ["2"]), pipeliner([], ["3"])) == [b"pong-2", b"pong-3"]
+        assert await asyncio.gather(pipeline([], ["2"]), pipeline([], ["3"])) == [b"pong-2", b"pong-3"]
+        await pipeline.close()
         await client.aclose()
     finally:
         server.stop()
 
 
-async def test_script_pipeliner__redis_gone__every_waiting_call_fails_with_store_unavailable() -> None:
+BUSY_SCRIPT = """
+local start = redis.call('TIME')
+while true do
+  local now = redis.call('TIME')
+  if (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > tonumber(ARGV[1]) * 1000 then return 'done' end
+end
+"""
+"""Keeps Redis busy for ARGV[1] ms: a server that has stopped answering, for as long as the test needs."""
+
+
+async def test_auto_pipeline__redis_stops_answering__waiting_calls_time_out_then_it_recovers() -> None:
+    import asyncio
+    import time
+
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    server = start_redis()
+    try:
+        client = aioredis.Redis.from_url(server.url)
+        script = client.register_script(BUSY_SCRIPT)
+        pipeline = AutoPipeline(client, script, timeout_s=0.3)
+        assert await pipeline([], ["0"]) == b"done"
+
+        started = time.monotonic()
+        outcomes = await asyncio.gather(pipeline([], ["1500"]), pipeline([], ["0"]), return_exceptions=True)
+        waited = time.monotonic() - started
+
+        assert [type(o) for o in outcomes] == [RedisTimeout, RedisTimeout]
+        assert waited < 1.2  # given up after the timeout (a check every 0.3 s), not after the 1.5 s stall
+        await asyncio.sleep(1.5)  # the stall ends
+        assert await pipeline([], ["0"]) == b"done"  # on a new connection
+        await pipeline.close()
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_the_next_reconnects() -> None:
+    import asyncio
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    server = start_redis()
+    try:
+        client = aioredis.Redis.from_url(server.url)
+        script = client.register_script(BUSY_SCRIPT)
+        pipeline = AutoPipeline(client, script)
+        assert await pipeline([], ["0"]) == b"done"
+
+        waiting = asyncio.ensure_future(pipeline([], ["500"]))
+        await asyncio.sleep(0.1)  # on its way: Redis is running it
+        assert server.process is not None
+        server.process.kill()  # the host is gone: no answer, and the connection drops
+
+        with pytest.raises(RedisConnectionError):
+            await waiting
+        server.stop()
+        server.start()  # the same port
+        assert await pipeline([], ["0"]) == b"done"
+        await pipeline.close()
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+async def test_collect__redis_gone__every_waiting_call_fails_with_store_unavailable() -> None:
     import asyncio
 
     port = free_port()

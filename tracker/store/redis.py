@@ -11,7 +11,6 @@ transactional (the Cluster client splits them per node).
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
+import hiredis  # a declared dependency (redis[hiredis]): the packer and the collect path's parser
 import msgspec
 import orjson
 import redis.asyncio as aioredis
@@ -30,6 +30,7 @@ from redis.connection import HiredisRespSerializer
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS
+from tracker.store.autopipeline import AutoPipeline
 from tracker.store.base import (
     COUNTER_TTL_MS,
     DEFAULT_SHARDS,
@@ -47,15 +48,14 @@ from tracker.store.base import (
     shard_of,
 )
 
-try:
-    import hiredis
-except ImportError:  # a declared dependency (redis[hiredis]); without it, redis-py's own packer
-    hiredis = None  # type: ignore[assignment]
-
 ROUND_TRIPS = {"collect": 0, "other": 0}
 """Requests this process sent to Redis (a script call or a whole pipeline is one), split by whether a
 collect request was being handled (``COLLECTING``) or background work: the benchmark reads it."""
 COLLECTING: ContextVar[bool] = ContextVar("collecting", default=False)
+
+
+def _count_round_trip() -> None:
+    ROUND_TRIPS["collect" if COLLECTING.get() else "other"] += 1
 
 
 def _counting(connection_class: type[Any]) -> type[Any]:
@@ -66,27 +66,25 @@ def _counting(connection_class: type[Any]) -> type[Any]:
     redis-py's own synchronous connections use). It was the costliest step of a collect's Redis call.
     """
     async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
-        ROUND_TRIPS["collect" if COLLECTING.get() else "other"] += 1
+        _count_round_trip()
         await connection_class.send_packed_command(self, command, check_health)
 
-    methods: dict[str, Any] = {"send_packed_command": send_packed_command}
-    if hiredis is not None:
-        serializer = HiredisRespSerializer()
+    serializer = HiredisRespSerializer()
 
-        def pack_command(self: Any, *args: Any) -> list[bytes]:
-            # Straight to hiredis when the arguments are what it takes as they are; otherwise (a
-            # two-word command name, a memoryview, an unsupported type) redis-py's wrapper, which
-            # splits, converts or raises DataError. Its per-argument checks cost more than the packing.
-            name = args[0]
-            if (b" " if isinstance(name, bytes) else " ") not in name:
-                try:
-                    return [hiredis.pack_command(args)]
-                except TypeError:
-                    pass
-            packed: list[bytes] = serializer.pack(*args)
-            return packed
+    def pack_command(self: Any, *args: Any) -> list[bytes]:
+        # Straight to hiredis when the arguments are what it takes as they are; otherwise (a
+        # two-word command name, a memoryview, an unsupported type) redis-py's wrapper, which
+        # splits, converts or raises DataError. Its per-argument checks cost more than the packing.
+        name = args[0]
+        if (b" " if isinstance(name, bytes) else " ") not in name:
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass
+        packed: list[bytes] = serializer.pack(*args)
+        return packed
 
-        methods["pack_command"] = pack_command
+    methods = {"send_packed_command": send_packed_command, "pack_command": pack_command}
     return type(f"Counting{connection_class.__name__}", (connection_class,), methods)
 
 
@@ -166,88 +164,6 @@ RedisClient = aioredis.Redis | aioredis.RedisCluster
 """One Redis, or a Redis Cluster: the store makes the same calls on either."""
 
 
-class ScriptPipeliner:
-    """Calls of one script made in the same event-loop turn go to Redis together, as one pipeline.
-
-    Under load a worker has many collects waiting on Redis at once. Sent one by one, each pays
-    redis-py's per-command toll (a pool checkout and return, retry wrapping, a write and a read
-    on the socket) and Redis a read per command; together they pay it once, and every collect
-    still costs Redis exactly one script call, atomic on its own. A call made while nothing else is
-    on its way goes at once, on its own, so that a quiet worker adds no latency. Each caller gets
-    its own result or its own error: a failing script fails only its own collect; a connection
-    failure fails every call of that pipeline.
-
-    At most ``max_batch`` calls share a pipeline; more go as several pipelines at once, so that
-    Redis runs one batch while this worker packs the next or reads an answer. One pipeline of
-    everything made the whole worker wait in lockstep for Redis (measured: slower than none).
-    """
-
-    def __init__(self, client: aioredis.Redis, script: Any, max_batch: int = 8) -> None:
-        self.client = client
-        self.script = script
-        self.max_batch = max_batch
-        self._waiting: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
-        self._in_flight = 0  # lone calls on their way
-
-    async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        if not self._in_flight and not self._sending and not self._waiting:
-            # Nothing else on its way to Redis: go at once, as a plain call, without the loop turn.
-            self._in_flight += 1
-            try:
-                return await self.script(keys=keys, args=args)
-            finally:
-                self._in_flight -= 1
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._waiting.append((keys, args, future))
-        if len(self._waiting) == 1:
-            loop.call_soon(self._send_waiting)
-        return await future
-
-    def _send_waiting(self) -> None:
-        calls, self._waiting = self._waiting, []
-        for start in range(0, len(calls), self.max_batch):
-            task = asyncio.create_task(self._send(calls[start:start + self.max_batch]))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
-
-    async def _send(self, calls: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]]) -> None:
-        try:
-            results = await self._execute(calls)
-        except asyncio.CancelledError:
-            for _, _, future in calls:
-                future.cancel()
-            raise
-        except Exception as error:
-            results = [error] * len(calls)  # each caller turns it into StoreUnavailable or raises it
-        for (_, _, future), result in zip(calls, results, strict=True):
-            if future.done():
-                continue  # its caller was cancelled
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-    async def _execute(self, calls: list[tuple[Sequence[Any], Sequence[Any], asyncio.Future[Any]]]) -> list[Any]:
-        sha = self.script.sha
-        async with self.client.pipeline(transaction=False) as pipe:
-            for keys, args, _ in calls:
-                pipe.evalsha(sha, len(keys), *keys, *args)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
-        if any(isinstance(result, redis_errors.NoScriptError) for result in results):
-            # Redis lost its script cache (a restart or SCRIPT FLUSH): load it once, redo only those calls.
-            await self.client.script_load(self.script.script)
-            async with self.client.pipeline(transaction=False) as pipe:
-                redo = [index for index, result in enumerate(results) if isinstance(result, redis_errors.NoScriptError)]
-                for index in redo:
-                    keys, args, _ = calls[index]
-                    pipe.evalsha(sha, len(keys), *keys, *args)
-                for index, result in zip(redo, await pipe.execute(raise_on_error=False), strict=True):
-                    results[index] = result
-        return results
-
-
 class RedisStore:
     def __init__(
         self,
@@ -269,9 +185,10 @@ class RedisStore:
         if pool is not None and not pool.connection_class.__name__.startswith("Counting"):
             pool.connection_class = _counting(pool.connection_class)
         collect_script = client.register_script(_COLLECT_LUA)
-        # On a Cluster, collects go one by one: its pipelines split per node and retry per slot.
-        self._collect: Any = ScriptPipeliner(client, collect_script) if isinstance(client, aioredis.Redis) \
-            else collect_script
+        # On a Cluster, collects go one by one through its client: it routes each by slot and follows
+        # MOVED and ASK redirections.
+        self._collect: Any = AutoPipeline(client, collect_script, count=_count_round_trip) \
+            if isinstance(client, aioredis.Redis) else collect_script
         self._apply = client.register_script(_APPLY_LUA)
         self._groups_ready: set[str] = set()
 
@@ -528,6 +445,8 @@ class RedisStore:
             await self.client.ping()
 
     async def close(self) -> None:
+        if isinstance(self._collect, AutoPipeline):
+            await self._collect.close()
         await self.client.aclose()
 
     # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
