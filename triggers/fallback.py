@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from triggers.memo import Memo
+
 FallbackMode = Literal["bot", "offline", "suppress"]
 
 
@@ -44,7 +46,7 @@ class MenuItem(BaseModel):
         return self.model_copy(update={"children": children}) if children else None
 
 
-class BotMenu(BaseModel):
+class BotMenu(Memo, BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     greeting: str = Field(default="Hi! Maybe one of these helps?", max_length=500)
@@ -56,6 +58,9 @@ class BotMenu(BaseModel):
         """The menu as shown: handoff leaves only when a person can answer; None if nothing is left."""
         if person_available:
             return self
+        return self._memo("without_handoff", self._without_handoff)  # type: ignore[no-any-return]
+
+    def _without_handoff(self) -> BotMenu | None:
         items = [kept for item in self.items if (kept := item.without_handoff()) is not None]
         return self.model_copy(update={"items": items}) if items else None
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from triggers.memo import Memo
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
@@ -43,7 +45,7 @@ def _bounds(interval: str) -> tuple[int, int]:
     return _minutes(*start.split(":")), _minutes(*end.split(":"))
 
 
-class BusinessHours(BaseModel):
+class BusinessHours(Memo, BaseModel):
     """When chats can be answered by a person. Days missing from ``weekly`` are closed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,7 +79,20 @@ class BusinessHours(BaseModel):
         return any(start <= minute < end for start, end in self._intervals(local.date()))
 
     def next_opening(self, now_ms: int) -> dt.datetime | None:
-        """The next local time a person can answer, within two weeks; None if closed all that time."""
+        """The next local time a person can answer, within two weeks; None if closed all that time.
+
+        Every collect of a closed site asks (the visitor is told when to come back): the answer stays
+        the same until that opening, and is kept until then (a None, for a minute)."""
+        kept = self._kept
+        asked, until, known = kept.get("next_opening", (0, 0, None))
+        if asked <= now_ms < until:
+            return known  # type: ignore[no-any-return]
+        opening = self._find_next_opening(now_ms)
+        until = int(opening.timestamp() * 1000) if opening is not None else now_ms + 60_000
+        kept["next_opening"] = (now_ms, until, opening)
+        return opening
+
+    def _find_next_opening(self, now_ms: int) -> dt.datetime | None:
         local = self.local(now_ms)
         zone = ZoneInfo(self.timezone)
         for offset in range(_LOOKAHEAD_DAYS + 1):
@@ -90,6 +105,9 @@ class BusinessHours(BaseModel):
 
     def summary(self) -> str:
         """Opening hours for a visitor, e.g. 'mon-fri 09:00-17:00; sat 10:00-14:00 (Europe/Paris)'."""
+        return self._memo("summary", self._summarise)  # type: ignore[no-any-return]
+
+    def _summarise(self) -> str:
         groups: list[tuple[list[str], list[str]]] = []
         for day in WEEKDAYS:
             intervals = sorted(self.weekly.get(day, []))

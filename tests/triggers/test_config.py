@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -82,6 +83,13 @@ def test_menu__without_person__handoff_leaves_and_empty_branches_removed() -> No
     )
     shown = menu.for_visitor(person_available=False)
     assert shown is not None and [item.label for item in shown.items] == ["B"]
+    assert menu.for_visitor(person_available=False) is shown  # kept: every collect without capacity asks
+    assert menu.for_visitor(person_available=True) is menu
+
+    changed = menu.model_copy(update={"items": [MenuItem(label="C", url="https://example.org/help")]})
+    again = changed.for_visitor(person_available=False)
+    assert again is not None and [item.label for item in again.items] == ["C"]
+    assert BotMenu(items=[MenuItem(label="p", handoff=True)]).for_visitor(person_available=False) is None
 
 
 def test_hours__summary_groups_consecutive_days() -> None:
@@ -90,6 +98,24 @@ def test_hours__summary_groups_consecutive_days() -> None:
         weekly={"mon": ["09:00-12:00", "14:00-18:00"], "tue": ["09:00-12:00", "14:00-18:00"], "sat": ["10:00-13:00"]},
     )
     assert hours.summary() == "mon-tue 09:00-12:00, 14:00-18:00; sat 10:00-13:00 (Europe/Paris)"
+
+
+def test_hours__next_opening__kept_answers_match_a_fresh_search_and_copies_start_afresh() -> None:
+    """Collects of a closed site all ask for the next opening: the kept answer must be the searched one."""
+    import random
+
+    hours = BusinessHours(timezone="America/New_York", weekly={"mon": ["09:00-17:00"], "sat": ["10:00-10:30"]},
+                          closed_dates=[dt.date(2026, 3, 9)])
+    start = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000)  # across a DST change and a holiday
+    asked = [start + minute * 60_000 for minute in range(0, 30 * 24 * 60, 7)]
+    asked += random.Random(5).sample(asked, 500)  # and back in time, out of order
+    for now_ms in asked:
+        assert hours.next_opening(now_ms) == hours._find_next_opening(now_ms), now_ms
+
+    changed = hours.model_copy(update={"weekly": {"tue": ["08:00-09:00"]}})
+    assert changed.next_opening(start) == dt.datetime(2026, 3, 3, 8, 0, tzinfo=changed.local(start).tzinfo)
+    assert changed.summary() == "tue 08:00-09:00 (America/New_York)"
+    assert hours.summary() == "mon 09:00-17:00; sat 10:00-10:30 (America/New_York)"
 
 
 def test_docs__commented_example__is_a_valid_config() -> None:
