@@ -68,15 +68,15 @@ class _Link(asyncio.Protocol):
         if self.closed is not None:
             future.set_exception(self.closed)
             return future
-        if not self.waiting and not self._queued:
-            self._write([packed])  # nothing on its way: no reason to wait for company
+        self.waiting.append(future)
+        if self._watchdog is None:
+            self._arm(self._answers)
+        if len(self.waiting) == 1 and not self._queued:
+            self._write([packed])  # nothing else on its way: no reason to wait for company
         else:
             if not self._queued:
                 self._loop.call_soon(self._flush)
             self._queued.append(packed)
-        self.waiting.append(future)
-        if self._watchdog is None:
-            self._arm(self._answers)
         return future
 
     def _flush(self) -> None:
@@ -87,7 +87,10 @@ class _Link(asyncio.Protocol):
     def _write(self, chunks: list[bytes]) -> None:
         assert self.transport is not None
         self._count()
-        self.transport.writelines(chunks)
+        try:
+            self.transport.writelines(chunks)
+        except Exception as error:  # a transport closing under us: fail the calls, never lose them
+            self.fail(redis_errors.ConnectionError(f"writing to Redis failed: {error!r}"))
 
     # -- answers --------------------------------------------------------------------------
 
