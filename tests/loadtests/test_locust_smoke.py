@@ -49,3 +49,15 @@ def test_shop_visitors__server_refusing_every_batch__the_run_fails(tmp_path: Pat
         code, totals = _locust(port, tmp_path, seconds=3)
 
     assert int(totals["Failure Count"]) > 0 and code != 0
+
+
+def test_shop_visitors__no_server__failures_name_the_connection_error(tmp_path: Path) -> None:
+    code, totals = _locust(free_port(), tmp_path, seconds=2)  # nothing listens there
+
+    with open(tmp_path / "smoke_failures.csv", newline="") as failures:
+        messages = [row["Error"] for row in csv.DictReader(failures)]
+    with open(tmp_path / "smoke_exceptions.csv", newline="") as exceptions:
+        crashes = list(csv.DictReader(exceptions))
+    assert int(totals["Failure Count"]) > 0 and code != 0
+    assert messages and all("status 0" in message and "Connection" in message for message in messages), messages
+    assert crashes == []  # the scenario itself does not fall over
