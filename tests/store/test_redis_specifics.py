@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
-from loadtests.redis_server import free_port, start_redis
+from loadtests.redis_server import RedisServer, free_port, start_redis
 from tests.factories import T0, ev, page, prepared
 from tracker.store import RedisStore, StoreUnavailable
 from tracker.store.autopipeline import AutoPipeline
@@ -159,21 +160,28 @@ async def test_auto_pipeline__one_failing_call__fails_alone(redis_client: aiored
     assert "refused bad" in str(outcomes[4])
 
 
-async def test_auto_pipeline__script_cache_flushed__reloads_and_answers() -> None:
+@pytest.fixture
+async def own_redis() -> AsyncIterator[tuple[RedisServer, aioredis.Redis]]:
+    """A redis-server of the test's own, and a client of it: for flushing, stalling or killing it."""
+    server = start_redis()
+    client = aioredis.Redis.from_url(server.url)
+    try:
+        yield server, client
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_auto_pipeline__script_cache_flushed__reloads_and_answers(
+        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
     import asyncio
 
-    server = start_redis()  # its own server: SCRIPT FLUSH must not disturb the shared one's other users
-    try:
-        client = aioredis.Redis.from_url(server.url)
-        script = client.register_script("return 'pong-' .. ARGV[1]")
-        pipeline = AutoPipeline(client, script)
-        assert await pipeline([], ["1"]) == b"pong-1"
-        await client.script_flush()
-        assert await asyncio.gather(pipeline([], ["2"]), pipeline([], ["3"])) == [b"pong-2", b"pong-3"]
-        await pipeline.close()
-        await client.aclose()
-    finally:
-        server.stop()
+    _, client = own_redis
+    pipeline = AutoPipeline(client, client.register_script("return 'pong-' .. ARGV[1]"))
+    assert await pipeline([], ["1"]) == b"pong-1"
+    await client.script_flush()
+    assert await asyncio.gather(pipeline([], ["2"]), pipeline([], ["3"])) == [b"pong-2", b"pong-3"]
+    await pipeline.close()
 
 
 BUSY_SCRIPT = """
@@ -186,59 +194,49 @@ end
 """Keeps Redis busy for ARGV[1] ms: a server that has stopped answering, for as long as the test needs."""
 
 
-async def test_auto_pipeline__redis_stops_answering__waiting_calls_time_out_then_it_recovers() -> None:
+async def test_auto_pipeline__redis_stops_answering__waiting_calls_time_out_then_it_recovers(
+        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
     import asyncio
     import time
 
     from redis.exceptions import TimeoutError as RedisTimeout
 
-    server = start_redis()
-    try:
-        client = aioredis.Redis.from_url(server.url)
-        script = client.register_script(BUSY_SCRIPT)
-        pipeline = AutoPipeline(client, script, timeout_s=0.3)
-        assert await pipeline([], ["0"]) == b"done"
+    _, client = own_redis
+    pipeline = AutoPipeline(client, client.register_script(BUSY_SCRIPT), timeout_s=0.3)
+    assert await pipeline([], ["0"]) == b"done"
 
-        started = time.monotonic()
-        outcomes = await asyncio.gather(pipeline([], ["1500"]), pipeline([], ["0"]), return_exceptions=True)
-        waited = time.monotonic() - started
+    started = time.monotonic()
+    outcomes = await asyncio.gather(pipeline([], ["1500"]), pipeline([], ["0"]), return_exceptions=True)
+    waited = time.monotonic() - started
 
-        assert [type(o) for o in outcomes] == [RedisTimeout, RedisTimeout]
-        assert waited < 1.2  # given up after the timeout (a check every 0.3 s), not after the 1.5 s stall
-        await asyncio.sleep(1.5)  # the stall ends
-        assert await pipeline([], ["0"]) == b"done"  # on a new connection
-        await pipeline.close()
-        await client.aclose()
-    finally:
-        server.stop()
+    assert [type(o) for o in outcomes] == [RedisTimeout, RedisTimeout]
+    assert waited < 1.2  # given up after the timeout (a check every 0.3 s), not after the 1.5 s stall
+    await asyncio.sleep(1.5)  # the stall ends
+    assert await pipeline([], ["0"]) == b"done"  # on a new connection
+    await pipeline.close()
 
 
-async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_the_next_reconnects() -> None:
+async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_the_next_reconnects(
+        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
     import asyncio
 
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    server = start_redis()
-    try:
-        client = aioredis.Redis.from_url(server.url)
-        script = client.register_script(BUSY_SCRIPT)
-        pipeline = AutoPipeline(client, script)
-        assert await pipeline([], ["0"]) == b"done"
+    server, client = own_redis
+    pipeline = AutoPipeline(client, client.register_script(BUSY_SCRIPT))
+    assert await pipeline([], ["0"]) == b"done"
 
-        waiting = asyncio.ensure_future(pipeline([], ["500"]))
-        await asyncio.sleep(0.1)  # on its way: Redis is running it
-        assert server.process is not None
-        server.process.kill()  # the host is gone: no answer, and the connection drops
+    waiting = asyncio.ensure_future(pipeline([], ["500"]))
+    await asyncio.sleep(0.1)  # on its way: Redis is running it
+    assert server.process is not None
+    server.process.kill()  # the host is gone: no answer, and the connection drops
 
-        with pytest.raises(RedisConnectionError):
-            await waiting
-        server.stop()
-        server.start()  # the same port
-        assert await pipeline([], ["0"]) == b"done"
-        await pipeline.close()
-        await client.aclose()
-    finally:
-        server.stop()
+    with pytest.raises(RedisConnectionError):
+        await waiting
+    server.stop()
+    server.start()  # the same port
+    assert await pipeline([], ["0"]) == b"done"
+    await pipeline.close()
 
 
 async def test_collect__redis_gone__every_waiting_call_fails_with_store_unavailable() -> None:
