@@ -239,6 +239,79 @@ async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_th
     await pipeline.close()
 
 
+async def test_auto_pipeline__unasked_push_messages__every_caller_still_gets_its_own_answer(
+        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
+    """RESP3 lets Redis send news nobody asked for (here key invalidations, redirected to the collect
+    connection; on managed Redis, maintenance notices): they are no call's answer."""
+    import asyncio
+
+    server, client = own_redis
+    pipeline = AutoPipeline(client, client.register_script(BUSY_SCRIPT.replace("'done'", "ARGV[2]")))
+    assert await pipeline([], ["0", "first"]) == b"first"
+    link = pipeline._link
+    tracked = aioredis.Redis.from_url(server.url, single_connection_client=True)
+    hog = aioredis.Redis.from_url(server.url, single_connection_client=True)
+    # The collect connection's last command was its script call (EVAL: the fresh server knew no script).
+    collect_id = next(entry["id"] for entry in await client.client_list() if entry["cmd"] in ("eval", "evalsha"))
+    await tracked.execute_command("CLIENT", "TRACKING", "ON", "REDIRECT", collect_id)
+
+    for round_ in range(3):
+        await tracked.get("k")  # tracked: the next write to k sends the collect connection an invalidation
+        busy = asyncio.ensure_future(hog.eval(BUSY_SCRIPT, 0, "200"))
+        await asyncio.sleep(0.05)  # Redis is busy: what follows queues up and runs together
+        write = asyncio.ensure_future(tracked.set("k", str(round_)))
+        await asyncio.sleep(0.02)
+        answers = await asyncio.gather(*(pipeline([], ["0", f"visitor{i}"]) for i in range(3)))
+        await busy
+        await write
+        assert answers == [b"visitor0", b"visitor1", b"visitor2"]
+    await asyncio.sleep(0.05)  # the last invalidation arrives with nothing waiting
+    assert await pipeline([], ["0", "last"]) == b"last"
+    assert pipeline._link is link  # the news never broke the connection
+    await pipeline.close()
+    await tracked.aclose()
+    await hog.aclose()
+
+
+async def test_auto_pipeline__write_refused__the_call_fails_instead_of_waiting_forever(
+        redis_client: aioredis.Redis) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    pipeline = AutoPipeline(redis_client, redis_client.register_script("return ARGV[1]"))
+    assert await pipeline([], ["up"]) == b"up"
+    link = pipeline._link
+    assert link is not None and link.transport is not None
+
+    class Refusing:
+        def writelines(self, chunks: list[bytes]) -> None:
+            raise RuntimeError("unable to perform operation on a closed transport")
+
+        def abort(self) -> None:
+            pass
+
+    real, link.transport = link.transport, Refusing()  # type: ignore[assignment]
+    with pytest.raises(RedisConnectionError, match="writing to Redis failed"):
+        await pipeline([], ["lost?"])
+    real.abort()
+    assert await pipeline([], ["again"]) == b"again"  # on a new connection
+    await pipeline.close()
+
+
+async def test_auto_pipeline__closed_while_opening__callers_see_an_outage_not_a_cancel(
+        redis_url: str, key_prefix: str) -> None:
+    import asyncio
+
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
+    calls = [asyncio.ensure_future(store.ingest(prepared(TEN_EVENTS, visitor=f"v_closing{i:03d}"))) for i in range(3)]
+    await asyncio.sleep(0)  # they are waiting for the connection to open
+    await store.close()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert [type(o) for o in outcomes] == [StoreUnavailable] * 3
+    with pytest.raises(StoreUnavailable):
+        await store.ingest(prepared(TEN_EVENTS, visitor="v_afterclose"))
+
+
 async def test_collect__redis_gone__every_waiting_call_fails_with_store_unavailable() -> None:
     import asyncio
 

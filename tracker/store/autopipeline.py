@@ -17,7 +17,9 @@ transport, and closing the client closes it. Failures:
 - the connection drops: every call on its way fails with ``ConnectionError``; the next call
   opens a new connection;
 - Redis stops answering: when no answer has arrived for ``timeout_s`` while calls wait, the
-  connection is aborted and they fail with ``TimeoutError`` (one timer per interval, not per call);
+  connection is aborted and they fail with ``TimeoutError``; one timer checks each interval, not one
+  per call, so a call fails after one to two intervals of silence;
+- an answer with no call waiting for it (a desynchronised stream): the connection is dropped;
 - Redis lost its script cache (a restart, ``SCRIPT FLUSH``): the call is redone once as ``EVAL``
   with the script's text, which caches it again.
 
@@ -38,6 +40,10 @@ from redis import exceptions as redis_errors
 from redis._parsers import BaseParser
 
 TIMEOUT_S = 2.0
+_NOT_ENOUGH_DATA = object()
+"""What the reader gives when no whole reply is buffered (its default, False, is also a RESP3 reply)."""
+_PUSH: Any = getattr(hiredis, "PushNotification", ())
+"""RESP3 push messages, which redis-py 8's default protocol lets Redis send unasked."""
 
 
 class _Link(asyncio.Protocol):
@@ -51,7 +57,8 @@ class _Link(asyncio.Protocol):
         self._previous = previous
         """The transport's protocol before: it hears of the close too, for the connection's own wait on it."""
         self.waiting: deque[asyncio.Future[Any]] = deque()
-        self.reader = hiredis.Reader(protocolError=redis_errors.InvalidResponse, replyError=BaseParser.parse_error)
+        self.reader = hiredis.Reader(protocolError=redis_errors.InvalidResponse, replyError=BaseParser.parse_error,
+                                     notEnoughData=_NOT_ENOUGH_DATA)
         self.closed: BaseException | None = None
         self._timeout_s = timeout_s
         self._on_close = on_close
@@ -97,7 +104,12 @@ class _Link(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         waiting = self.waiting
-        while (reply := self.reader.gets()) is not False:
+        while (reply := self.reader.gets()) is not _NOT_ENOUGH_DATA:
+            if isinstance(reply, _PUSH):
+                continue  # RESP3 out-of-band news (invalidations, maintenance notices): no call's answer
+            if not waiting:
+                self.fail(redis_errors.ConnectionError("Redis answered a call that was not made"))
+                return
             self._answers += 1
             future = waiting.popleft()
             if future.done():
@@ -160,8 +172,11 @@ class AutoPipeline:
         self._link: _Link | None = None
         self._spent: Any = None  # a failed link's connection, to give back to the pool
         self._opening: asyncio.Future[_Link] | None = None
+        self._shut = False
 
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        if self._shut:
+            raise redis_errors.ConnectionError("the store was closed")
         try:
             return await (await self._connected()).send(
                 hiredis.pack_command(("EVALSHA", self.script.sha, len(keys), *keys, *args)))
@@ -176,7 +191,15 @@ class AutoPipeline:
         if self._opening is None:  # the first caller opens it; those arriving meanwhile wait for the same
             self._opening = asyncio.ensure_future(self._open())
             self._opening.add_done_callback(self._opened)
-        return await asyncio.shield(self._opening)
+        opening = self._opening
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if opening.cancelled() and not (task is not None and task.cancelling()):
+                # close() stopped the opening; this caller was not cancelled: a store outage, not a cancel
+                raise redis_errors.ConnectionError("the store was closed") from None
+            raise
 
     def _opened(self, opening: asyncio.Future[_Link]) -> None:
         self._opening = None
@@ -209,6 +232,8 @@ class AutoPipeline:
         self._spent = link.connection
 
     async def close(self) -> None:
+        """Calls on their way and later ones fail with ``ConnectionError`` (``StoreUnavailable``)."""
+        self._shut = True
         if self._opening is not None:
             self._opening.cancel()
         if self._link is not None:
