@@ -53,8 +53,8 @@ class CollectingUser(FastHttpUser):
         with self.client.post("/v1/collect", data=orjson.dumps(body), headers=HEADERS,  # type: ignore[arg-type]
                               catch_response=True, name="/v1/collect") as response:
             if response.status_code != 200:
-                # No text when nothing answered (status 0): then the connection error says why.
-                detail = response.text[:200] if response.text else repr(response.error)
+                # Nothing answered (status 0): the connection error says why.
+                detail = repr(response.error) if response.status_code == 0 else (response.text or "")[:200]
                 response.failure(f"status {response.status_code}: {detail}")
                 return None
             duration = server_ms(response)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from loadtests.processes import wait_healthy
 from tests.browser.conftest import ROOT, SCREENSHOTS, Server, Watched, _free_port, wait_for
 from tests.browser.test_invitation import CARD, fill_cart
 
@@ -51,6 +52,7 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
                                     "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             link = wait_for(lambda: re.search(r"(http://\S+/agent#token=\S+)", log.read_text()), timeout=30).group(1)
+            wait_healthy(f"{url}/healthz", process, timeout_s=30)  # the link is printed before the port opens
             config = admin(url, "GET", "/v1/admin/sites/demo/config")
             document = config["config"]
             document["timing"] |= {"min_dwell_s": 2, "score_threshold": 0.2, "sustain_s": 1}
