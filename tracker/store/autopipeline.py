@@ -177,9 +177,9 @@ class AutoPipeline:
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         if self._shut:
             raise redis_errors.ConnectionError("the store was closed")
+        link = self._link or await self._connected()  # no coroutine to make when it is open, as it mostly is
         try:
-            return await (await self._connected()).send(
-                hiredis.pack_command(("EVALSHA", self.script.sha, len(keys), *keys, *args)))
+            return await link.send(hiredis.pack_command(("EVALSHA", self.script.sha, len(keys), *keys, *args)))
         except redis_errors.NoScriptError:
             # EVAL with the whole text runs it and caches it again: the next calls find it by its sha.
             return await (await self._connected()).send(
