@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, Self, runtime_checkable
 
-from scoring.base import Features, Scorer, clip_probability
+from scoring.base import Features, Scorer, clip_probability, logistic
 from scoring.model import OnlineLogistic
 from scoring.prior import StrugglePrior
 from scoring.reasons import observed_signals, top_reasons
@@ -100,6 +100,22 @@ class BlendedScorer:
         """Reason codes (e.g. ``["form_errors", "rage_clicks"]``), strongest first; may be empty."""
         observed = observed_signals(features)
         return top_reasons(self.contributions(observed), observed)
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        """``(predict_proba_one(features), explain(features))``, equal to the two calls.
+
+        Every collect asks for both. Until the site's model has learned (the score is the prior's
+        alone), one pass over the prior's terms gives both: the score is the logistic of the bias
+        plus the terms, summed in the same order as ``StrugglePrior.predict_proba_one`` sums them.
+        """
+        prior = self.prior
+        if self.model.n_learned == 0 and type(prior) is StrugglePrior:
+            terms = prior.contributions(features)
+            z = prior.bias
+            for term in terms.values():
+                z += term
+            return clip_probability(logistic(z)), top_reasons(terms, features)
+        return self.predict_proba_one(features), self.explain(features)
 
     def __repr__(self) -> str:
         return (

@@ -163,3 +163,18 @@ def test_top_reasons__limits_threshold_and_unobserved() -> None:
                 "time_on_site_s": 100.0}
     assert top_reasons(contributions, features) == ["form_errors", "rage_clicks", "u_turns"]
     assert top_reasons(contributions, features, limit=5) == ["form_errors", "rage_clicks", "u_turns"]
+
+
+@pytest.mark.parametrize("learned", [0, 200], ids=["prior alone", "learned model"])
+def test_predict_and_explain__equals_the_two_calls(learned: int) -> None:
+    """The one-pass score and reasons every collect uses are exactly predict_proba_one's and explain's."""
+    blend = default_site_scorer()
+    for x, y in generate_sessions(learned, seed=49):
+        blend.learn_one(x, y)
+    sessions = [x for x, _ in generate_sessions(300, seed=50)]
+    odd = [{"form_errors": float("inf"), "rage_clicks": float("nan"), "u_turns": -2.0, "conversions": 1.0},
+           {"dead_clicks": 1e300, "recent_dead_clicks": 0.0}, {}]
+
+    assert [blend.predict_and_explain(x) for x in sessions + odd] == \
+        [(blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd]
+    assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 100
