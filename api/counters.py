@@ -15,8 +15,12 @@ from api.analytics.journal import DecisionJournal
 from tracker.store import Store, StoreUnavailable
 from tracker.store.base import day_of
 from triggers.context import Decision
+from triggers.reasons import RANK
 
 log = logging.getLogger("tactful.counters")
+
+_REASON_COUNTERS = {code: f"d.{code}" for code in RANK}
+"""Each policy reason's counter name, built once rather than on every collect."""
 
 
 class CounterBuffer:
@@ -32,11 +36,15 @@ class CounterBuffer:
 
     def count_decision(self, site: str, now_ms: int, decision: Decision) -> None:
         """``decisions``, ``invites``, ``invites.<mode>``, and ``d.<reason>`` for every policy reason."""
-        metrics.observe_decision(decision)
-        names = ["decisions", *(f"d.{code}" for code in decision.codes)]
+        codes = decision.codes
+        metrics.observe_decision(decision, codes)
+        counts = self._counts[(site, day_of(now_ms))]
+        counts["decisions"] += 1
+        for code in codes:
+            counts[_REASON_COUNTERS[code]] += 1
         if decision.action == "invite":
-            names += ["invites", f"invites.{decision.mode}", f"group.{decision.group}"]
-        self.count(site, now_ms, *names)
+            for name in ("invites", f"invites.{decision.mode}", f"group.{decision.group}"):
+                counts[name] += 1
 
     async def flush(self) -> None:
         await self.journal.flush()
