@@ -89,6 +89,8 @@ class StrugglePrior:
 
     def predict_proba_one(self, features: Features) -> float:
         # Same sum as contributions(), without building the dict: this runs on every collect.
+        # BlendedScorer.predict_and_explain adds contributions() up in this same order and
+        # promises the same float: change both or neither.
         z = self.bias
         log1p = math.log1p
         for name, weight in self.weights.items():

@@ -165,10 +165,21 @@ def test_top_reasons__limits_threshold_and_unobserved() -> None:
     assert top_reasons(contributions, features, limit=5) == ["form_errors", "rage_clicks", "u_turns"]
 
 
-@pytest.mark.parametrize("learned", [0, 200], ids=["prior alone", "learned model"])
-def test_predict_and_explain__equals_the_two_calls(learned: int) -> None:
+class _ShiftedPrior(StrugglePrior):
+    def predict_proba_one(self, features: dict[str, float]) -> float:
+        return min(1.0, super().predict_proba_one(features) + 0.01)
+
+
+@pytest.mark.parametrize(("prior", "learned"), [
+    (StrugglePrior(), 0),
+    (StrugglePrior(bias=-2.5, weights={"form_errors": 1.3, "rage_clicks": 0.7, "time_on_site_s": 0.1,
+                                       "u_turns": -0.4, "dead_clicks": 1e-3}), 0),
+    (_ShiftedPrior(), 0),
+    (StrugglePrior(), 200),
+], ids=["prior alone", "prior with its own weights", "a prior subclass", "learned model"])
+def test_predict_and_explain__equals_the_two_calls(prior: StrugglePrior, learned: int) -> None:
     """The one-pass score and reasons every collect uses are exactly predict_proba_one's and explain's."""
-    blend = default_site_scorer()
+    blend = BlendedScorer(prior, OnlineLogistic())
     for x, y in generate_sessions(learned, seed=49):
         blend.learn_one(x, y)
     sessions = [x for x, _ in generate_sessions(300, seed=50)]
