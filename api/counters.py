@@ -29,11 +29,6 @@ class CounterBuffer:
         self._counts: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
         self.journal = DecisionJournal(store)  # per-session funnel facts for analytics (#7)
 
-    def count(self, site: str, now_ms: int, *names: str) -> None:
-        counts = self._counts[(site, day_of(now_ms))]
-        for name in names:  # a plain loop: Counter.update's generality costs more for a few names
-            counts[name] += 1
-
     def count_decision(self, site: str, now_ms: int, decision: Decision) -> None:
         """``decisions``, ``invites``, ``invites.<mode>``, and ``d.<reason>`` for every policy reason."""
         codes = decision.codes

@@ -58,9 +58,9 @@ def observe_collect(status: int, body: Mapping[str, Any]) -> None:
 _DECISIONS_BY_CODE: dict[str, Any] = {}
 
 
-def observe_decision(decision: Decision, codes: list[str] | None = None) -> None:
-    """``codes``: ``decision.codes``, when the caller has them already."""
-    for code in decision.codes if codes is None else codes:
+def observe_decision(decision: Decision, codes: list[str]) -> None:
+    """``codes``: ``decision.codes``, which the caller has already."""
+    for code in codes:
         # Our own cache of the labelled children: ``labels()`` takes a lock and checks its
         # arguments, which cost more than the policy's reasons on every collect.
         child = _DECISIONS_BY_CODE.get(code)
