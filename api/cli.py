@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import os
 import re
 import shutil
 import signal
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -147,14 +149,59 @@ async def _commit_model(settings: Settings, site: str, scorer: BlendedScorer) ->
             "store": "redis" if settings.redis_url else str(settings.data_dir / "models")}
 
 
+class _LazyCommand(click.Command):
+    """A command listed in ``tactful --help`` whose module is imported only when it runs.
+
+    For the developer-only commands: their modules import packages of the ``test`` or ``bench``
+    extra, which the plain ``pip install -e .`` leaves out, and ``tactful serve`` must start
+    without them. ``target`` is ``module:attribute`` naming the real click command; ``summary``
+    is what ``tactful --help`` shows, the first sentence of the real command's help
+    (tests/api/test_plain_install.py keeps the two equal); ``extra`` is the optional-dependencies
+    group that provides what the module imports.
+    """
+
+    def __init__(self, name: str, target: str, summary: str, extra: str) -> None:
+        # Every argument, --help included, goes to the real command.
+        super().__init__(name, help=summary, add_help_option=False,
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+        self.target = target
+        self.extra = extra
+
+    def load(self) -> click.Command:
+        module_name, _, attribute = self.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            missing = error.name or ""
+            if not missing or missing.partition(".")[0] in _OUR_PACKAGES:
+                raise  # one of ours: a bug, not a missing extra
+            raise click.ClickException(
+                f"tactful {self.name} needs the Python module {missing!r}, which is not installed; "
+                f"it comes with the project's {self.extra!r} extra: pip install -e '.[{self.extra}]'") from None
+        command = getattr(module, attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.target} is not a click command")
+        return command
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        # click's group runs whatever command the context it gets back holds: the real one.
+        return self.load().make_context(info_name, args, parent=parent, **extra)
+
+
+_OUR_PACKAGES = frozenset({"api", "loadtests", "scoring", "tracker", "triggers"})
+
+
 def _register_optional_commands() -> None:
-    from loadtests.bench import bench_command
+    # These need only [project].dependencies: `pip install -e .` has what they import.
     from scoring.cli import evaluate_command
     from triggers.cli import replay_command
 
-    main.add_command(bench_command)
     main.add_command(evaluate_command)
     main.add_command(replay_command)
+    # Developer-only commands, each needing an extra: imported when run (one line each).
+    main.add_command(_LazyCommand("bench", "loadtests.bench:bench_command", extra="test", summary=(
+        "Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint.")))
 
 
 _register_optional_commands()
