@@ -10,7 +10,7 @@ var ERROR_GAP_MS = 2000;
 var ERRORS_PER_PAGE = 10;
 var EXIT_GAP_MS = 10000;
 
-var act = {ticks: 0, lastActive: 0, idleSince: 0, exitAt: 0, errors: 0, errorAt: 0, fieldAt: {}};
+var act = {ticks: 0, lastActive: 0, idleSince: 0, exitAt: 0, errors: 0, errorAt: 0, fieldAt: {}, attemptAt: 0};
 var scroll = {top: 0, turnTop: 0, dir: 0, reversals: 0, maxTop: 0, reported: 0, timer: 0};
 
 // Only the field's and the form's names leave the page, never a value.
@@ -23,9 +23,23 @@ function formError(el) {
   // A submit fires `invalid` and the site's script often sets aria-invalid too: one error.
   if (now() - (act.fieldAt[key] || 0) < 1000) return;
   act.fieldAt[key] = now();
-  var event = {t: 'form_error', field: field};
+  var event = {t: 'form_error', field: field, ts: attemptAt()};
   if (formName) event.form = formName.slice(0, 128);
   record(event, true);
+}
+
+// One submit attempt is one task: the `invalid` cascade of checkValidity() or
+// requestSubmit(), one per field, and the aria-invalid flips the site's handler
+// makes in it (observed before the next task) all carry the first error's time,
+// so the server can count ten empty fields as one failed attempt.
+function attemptAt() {
+  if (!act.attemptAt) {
+    act.attemptAt = now();
+    later(function () {
+      act.attemptAt = 0;
+    }, 0);
+  }
+  return act.attemptAt;
 }
 
 function watchForms() {

@@ -35,9 +35,10 @@ function adoptStored() {
   persist();
 }
 
+// An event may bring its own time (the form errors of one submit share one).
 function record(event, urgent) {
   if (!T.on) return;
-  event.ts = now();
+  event.ts = event.ts || now();
   var owner = {k: T.cfg.site, v: visitorId(), s: sessionId(true)};
   if (!box.owner || box.owner.s !== owner.s || box.owner.v !== owner.v) seal();
   box.owner = owner;
