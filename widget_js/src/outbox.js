@@ -118,6 +118,15 @@ function answered(batch, response) {
     remove(batch);
     response.json().then(guard(function (reply) {
       if (reply && reply.decision && T.decide) T.decide(reply.decision);
+      // No invitation yet only because the evidence must hold a little longer: a
+      // heartbeat then lets the engine decide again while the visitor sits still.
+      var ms = reply && reply.recheck_in_ms;
+      if (Number.isInteger(ms) && ms > 0 && D.visibilityState === 'visible') {
+        clearTimeout(box.recheck);
+        box.recheck = later(function () {
+          record({t: 'heartbeat', visible: true}, true);
+        }, Math.min(ms, 60000));
+      }
     }), function () {});
   } else if (TRANSIENT[response.status]) {
     return retry(parseFloat(response.headers.get('Retry-After')) * 1000);
@@ -146,8 +155,10 @@ function retry(hintMs) {
 
 // The page is going away or out of sight: hand everything to sendBeacon, which
 // outlives the page. Its outcome is unknown, so during an outage the batches also
-// stay queued for the next page (the server drops the duplicates).
+// stay queued for the next page (the server drops the duplicates). A recheck the
+// engine asked for is dropped: it is for a visitor who is looking.
 function beaconAll() {
+  clearTimeout(box.recheck);
   seal();
   var keep = box.backoff > 0;
   box.batches.slice().forEach(function (batch) {
