@@ -21,12 +21,14 @@ from api.counters import CounterBuffer
 from scoring.models import ModelCache
 from tracker import protocol as p
 from tracker.events import evidence_ops, invite_offered_ops
-from tracker.features import VisitorFacts, describe, extract
+from tracker.features import VisitorFacts
 from tracker.ingest import PreparedBatch
 from tracker.store import IngestResult, Store, StoreUnavailable
 from triggers import SiteConfig
+from triggers import reasons as r
 from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide
+from triggers.observe import observe
 
 log = logging.getLogger("tactful.decider")
 
@@ -63,15 +65,14 @@ class Decider:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def after_ingest(self, config: SiteConfig, batch: PreparedBatch, result: IngestResult,
-                           privacy: Privacy, now_ms: int) -> dict[str, Any] | None:
+                           privacy: Privacy, now_ms: int) -> Decision | None:
         self._record_outcomes(batch, result)
         if result.stale:
             return None
-        features = extract(result.session, result.visitor, now_ms)
-        facts = describe(result.session, result.visitor, now_ms)
+        features, facts = observe(config, result.session, result.visitor, now_ms)
         decision = self.decide(config, batch.visitor, features, facts, privacy, now_ms)
         await self._apply(config, batch, decision, features, facts, now_ms)
-        return decision.to_wire()
+        return decision
 
     def decide(self, config: SiteConfig, visitor: str, features: dict[str, float], facts: VisitorFacts,
                privacy: Privacy, now_ms: int) -> Decision:
@@ -112,7 +113,8 @@ class Decider:
         site, invite = config.site, decision.invite
         assert invite is not None
         snapshot = {"k": "decision", "invite": invite, "features": features, "score": decision.score,
-                    "model_version": self.models.version(site), "propensity": decision.propensity, "ts": now_ms}
+                    "model_version": self.models.version(site), "propensity": decision.propensity,
+                    "explored": r.EXPLORED in decision.reasons, "ts": now_ms}
         # Both before the response: the browser's outcome cannot reach the learner before its decision.
         await asyncio.gather(
             self.store.apply_ops(site, batch.visitor, batch.session,

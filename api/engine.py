@@ -79,4 +79,9 @@ class Engine:
             decision = await self.decider.after_ingest(config, prepared, result, privacy or Privacy(), now_ms)
         except StoreUnavailable:
             decision = None  # the events are stored; without the store there is no safe invitation
-        return Outcome(200, {"accepted": len(batch.events), "decision": decision}, {})
+        if decision is None:
+            return Outcome(200, {"accepted": len(batch.events), "decision": None}, {})
+        body = {"accepted": len(batch.events), "decision": decision.to_wire()}
+        if decision.recheck_in_ms is not None:
+            body["recheck_in_ms"] = decision.recheck_in_ms
+        return Outcome(200, body, {})

@@ -50,7 +50,10 @@ COLLECT_OPENAPI: dict[str, Any] = {
             "description": "Accepted; the engine's decision (null: no invitation)",
             "content": {"application/json": {"schema": {
                 "type": "object", "required": ["accepted", "decision"],
-                "properties": {"accepted": {"type": "integer"}, "decision": DECISION_SCHEMA},
+                "properties": {"accepted": {"type": "integer"}, "decision": DECISION_SCHEMA,
+                               "recheck_in_ms": {"type": "integer", "minimum": 0, "description":
+                                   "no invitation yet only because the evidence must hold a little longer: "
+                                   "send a heartbeat after this many ms"}},
             }}},
         },
         "400": _error_response("malformed JSON or a schema violation; `field` names it"),

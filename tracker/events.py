@@ -107,9 +107,40 @@ def _scroll(event: p.Scroll, ts: int) -> tuple[Op, ...]:
     return Op("s", "sr", "+", str(event.reversals)), Op("s", "sd", ">", repr(event.depth))
 
 
+def form_error_ops(event: p.FormError, ts: int, attempt_size: int = 1) -> tuple[Op, ...]:
+    """A field that failed: counted per field (``ff``) and per submit attempt (``fa``).
+
+    One press of "submit" on an empty form fires one error per required field, all at the same moment
+    (the tracker stamps a submit's errors alike). That is one failed attempt, not ten: the attempt
+    bitmap counts distinct (form, second) pairs, and the recency sum gives each attempt one unit,
+    shared among its ``attempt_size`` fields."""
+    form = event.form or ""
+    field, bit = bitmap_bit(f"{form}/{event.field}", ("ff",))
+    attempt_field, attempt_bit = bitmap_bit(f"{form}/{ts // 1000}", ("fa",))
+    recent = Op("s", recency_field("fe", ts), "+f", repr(recency_weight(ts) / max(1, attempt_size)))
+    return (_FORM_ERROR_COUNT, Op("s", field, "|", str(bit)), Op("s", attempt_field, "|", str(attempt_bit)),
+            recent, Op("s", "lf", "=", _stamped(ts, form or "form")))
+
+
 def _form_error(event: p.FormError, ts: int) -> tuple[Op, ...]:
-    field, bit = bitmap_bit(f"{event.form or ''}/{event.field}", ("ff",))
-    return _FORM_ERROR_COUNT, Op("s", field, "|", str(bit)), _recent("fe", ts)
+    return form_error_ops(event, ts)
+
+
+def attempt_sizes(events: Iterable[p.Event]) -> dict[tuple[str, int], int]:
+    """How many form errors each (form, browser time) of a batch has: one submit's errors share a time."""
+    sizes: dict[tuple[str, int], int] = {}
+    for event in events:
+        if type(event) is p.FormError:
+            key = (event.form or "", event.ts)
+            sizes[key] = sizes.get(key, 0) + 1
+    return sizes
+
+
+def batch_ops(event: p.Event, ts: int, sizes: Mapping[tuple[str, int], int]) -> tuple[Op, ...]:
+    """``ops_for``, with a form error's share of its submit attempt (``attempt_sizes`` of its batch)."""
+    if sizes and type(event) is p.FormError:
+        return form_error_ops(event, ts, sizes.get((event.form or "", event.ts), 1))
+    return _OPS[type(event)](event, ts)
 
 
 def _search(event: p.Search, ts: int) -> tuple[Op, ...]:
@@ -122,9 +153,19 @@ def _heartbeat(event: p.Heartbeat, ts: int) -> tuple[Op, ...]:
     return (_HEARTBEAT_COUNT, Op("s", "hv", ">", str(ts))) if event.visible else (_HEARTBEAT_COUNT,)
 
 
+CART_ADD = frozenset({"added_to_cart", "add_to_cart"})
+CART_REMOVE = frozenset({"removed_from_cart", "remove_from_cart"})
+"""Custom events that change the cart (docs/protocol.md): their values sum into the cart's value."""
+
+
 def _custom(event: p.Custom, ts: int) -> tuple[Op, ...]:
     ops = (_CUSTOM_COUNT, Op("s", f"c.{event.name}", "+k", "1"))
-    return (*ops, Op("v", "oo", ">", str(ts))) if event.name == "tactful.opt_out" else ops
+    if event.name == "tactful.opt_out":
+        return (*ops, Op("v", "oo", ">", str(ts)))
+    if event.value is not None and (event.name in CART_ADD or event.name in CART_REMOVE):
+        value = event.value if event.name in CART_ADD else -event.value
+        return (*ops, Op("s", "ka", "+f", repr(value)))
+    return ops
 
 
 def _conversion(event: p.Conversion, ts: int) -> tuple[Op, ...]:
@@ -194,8 +235,10 @@ def fold(session: State, visitor: State, timed_events: Iterable[tuple[p.Event, i
     """Fold events (each with its corrected time) into records, span included: what a store does for
     fresh events, without dedup or logging. For replays and simulations."""
     times = []
-    for event, ts in timed_events:
-        apply_all(session, visitor, ops_for(event, ts))
+    timed = list(timed_events)
+    sizes = attempt_sizes(event for event, _ in timed)
+    for event, ts in timed:
+        apply_all(session, visitor, batch_ops(event, ts, sizes))
         times.append(ts)
     if times:
         apply_all(session, visitor, fill_span(SPAN_OPS, min(times), max(times)))

@@ -12,7 +12,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tracker.events import ANCHOR_MS, BITMAP_BITS, RECENCY_SIGNALS, RECENCY_TAU_MS, anchor_index
+from tracker.events import (
+    ANCHOR_MS,
+    BITMAP_BITS,
+    CART_ADD,
+    CART_REMOVE,
+    RECENCY_SIGNALS,
+    RECENCY_TAU_MS,
+    anchor_index,
+)
 
 FEATURES: tuple[str, ...] = (
     "time_on_site_s",  # first to latest event of the session
@@ -26,6 +34,8 @@ FEATURES: tuple[str, ...] = (
     "dead_clicks",
     "form_errors",
     "repeated_field_errors",  # errors beyond the first on the same field
+    "failed_submits",  # submit attempts with errors: one press with ten empty fields is one
+    "repeated_submits",  # failed attempts beyond the first
     "u_turns",  # back to the previous path within 7 s
     "scroll_reversals",
     "max_scroll_depth",
@@ -43,6 +53,10 @@ FEATURES: tuple[str, ...] = (
     "recent_form_errors",
     "recent_js_errors",
     "recent_zero_result_searches",
+    "struggle_kinds",  # how many kinds of struggle signal the session shows (BREADTH)
+    "recent_struggle",  # the recency-weighted struggle counts added up
+    "cart_items",  # added_to_cart minus removed_from_cart custom events
+    "cart_value",  # the sum of their values
 )
 
 STRUGGLE_SIGNALS: tuple[str, ...] = (
@@ -50,12 +64,17 @@ STRUGGLE_SIGNALS: tuple[str, ...] = (
     "dead_clicks",
     "form_errors",
     "repeated_field_errors",
+    "repeated_submits",
     "u_turns",
     "zero_result_searches",
     "js_errors",
     "exit_intents",
     "scroll_reversals",
 )
+
+BREADTH: tuple[str, ...] = ("rage_clicks", "dead_clicks", "failed_submits", "u_turns", "zero_result_searches",
+                            "js_errors")
+"""Kinds of struggle counted by ``struggle_kinds``: a visitor who is really stuck tries several things."""
 
 _COUNTS = {
     "pages_viewed": "pv",
@@ -139,7 +158,14 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
     distinct_fields = linear_count([int(_num(session, "ff"))], BITMAP_BITS) if form_errors else 0.0
     features: dict[str, float] = {name: _num(session, code) for name, code in _COUNTS.items()}
     u_turn_at = _num(session, "ul")
+    failed_submits = linear_count([int(_num(session, "fa"))], BITMAP_BITS) if form_errors else 0.0
+    cart_items = sum(_num(session, f"c.{name}") for name in CART_ADD) - sum(
+        _num(session, f"c.{name}") for name in CART_REMOVE)
     features.update(
+        failed_submits=failed_submits,
+        repeated_submits=max(0.0, failed_submits - 1.0),
+        cart_items=max(0.0, cart_items),
+        cart_value=max(0.0, _num(session, "ka")),
         time_on_site_s=max(0.0, (max(last_seen, now_ms) - started) / 1000) if started else 0.0,
         time_on_page_s=max(0.0, (now_ms - newest_view[0]) / 1000) if newest_view else 0.0,
         distinct_paths=linear_count([int(_num(session, "d1")), int(_num(session, "d2"))], 2 * BITMAP_BITS),
@@ -151,8 +177,12 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         seconds_since_u_turn=(now_ms - u_turn_at) / 1000 if u_turn_at else NO_U_TURN_S,
     )
     decays = _anchor_decays(now_ms)
+    recent = 0.0
     for code, name in _RECENT.items():
-        features[name] = recency_weighted(session, code, now_ms, decays)
+        value = features[name] = recency_weighted(session, code, now_ms, decays)
+        recent += value
+    features["recent_struggle"] = round(recent, 6)
+    features["struggle_kinds"] = float(sum(1 for name in BREADTH if features[name] > 0))
     return features
 
 
@@ -179,6 +209,8 @@ class VisitorFacts:
     opted_out: bool
     exit_intent_ms: int | None
     last_visible_ms: int | None
+    failing_form: str | None = None
+    """The form of the newest form error in this session."""
     extra: dict[str, str] = field(default_factory=dict)
     evidence_since_ms: int | None = None
     """When the score last rose to the site's threshold in this session (remembered by the engine)."""
@@ -218,4 +250,5 @@ def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int
         last_visible_ms=_opt_int(session, "hv"),
         evidence_since_ms=int(evidence[1]) if (evidence := _stamped(session, "es")) and evidence[1] else None,
         in_chat=(chat[1] == "1") if (chat := _stamped(session, "ch")) else False,
+        failing_form=form[1] if (form := _stamped(session, "lf")) else None,
     )

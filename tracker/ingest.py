@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from tracker import protocol as p
-from tracker.events import SPAN_OPS, ops_for
+from tracker.events import SPAN_OPS, attempt_sizes, batch_ops
 from tracker.merge import Op, combine
 
 FINGERPRINT_BYTES = 4
@@ -79,9 +79,10 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
     skew = received_ms - batch.sent_at
     prepared = []
     hasher = session_hasher(batch.session)
+    sizes = attempt_sizes(batch.events)
     for event in batch.events:
         ts = event.ts + skew
-        ops = (*ops_for(event, ts), _COUNT_OPS[type(event)])
+        ops = (*batch_ops(event, ts, sizes), _COUNT_OPS[type(event)])
         record = _encode(msgspec.structs.replace(event, ts=ts))
         prepared.append(PreparedEvent(event, ts, fingerprint(hasher, event), ops, record))
     whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()

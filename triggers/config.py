@@ -9,17 +9,39 @@ because a misspelt option that is silently ignored is a policy nobody chose.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker.features import FEATURES
+from tracker.context import context_features
+from tracker.features import FEATURES, VisitorFacts
 from triggers.capacity import CapacityConfig
 from triggers.experiment import Experiment
 from triggers.fallback import Fallback
 from triggers.hours import BusinessHours
 from triggers.messages import Messages
-from triggers.targeting import Targeting
+from triggers.targeting import PathGlob, Targeting, first_match
 
 SCHEMA_VERSION = 1
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@lru_cache(maxsize=4096)
+def _group_of(groups: tuple[tuple[str, tuple[str, ...]], ...], path: str) -> str | None:
+    return next((name for name, globs in groups if first_match(list(globs), path) is not None), None)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=256)
+def _hosts(origins: tuple[str, ...]) -> frozenset[str]:
+    return frozenset((urlsplit(origin).hostname or "").lower().removeprefix("www.") for origin in origins)
 
 
 class Burst(BaseModel):
@@ -28,9 +50,10 @@ class Burst(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     features_at_least: dict[str, float] = Field(
-        default_factory=lambda: {"recent_form_errors": 1.5, "recent_rage_clicks": 0.75},
+        default_factory=lambda: {"struggle_kinds": 3.0},
         min_length=1,
-        description="recency-weighted features halve every 2 minutes; 0.75 is about one event just now",
+        description="e.g. struggle_kinds 3: three kinds of struggle signal (docs/scoring.md); recency-weighted "
+        "features halve every 2 minutes, 0.75 is about one event just now",
     )
     sustain_s: float = Field(default=0.0, ge=0.0, le=600.0, description="sustain time when the burst is present")
 
@@ -55,9 +78,12 @@ class Timing(BaseModel):
         default=20.0, ge=0.0, le=3600.0, description="seconds on site; the burst never shortens it"
     )
     min_pages: int = Field(default=1, ge=0, le=100)
-    score_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    score_threshold: float = Field(
+        default=0.25, gt=0.0, le=1.0,
+        description="the calibrated acceptance an invitation needs; 0.25 was chosen in the proving ground "
+        "(docs/scoring.md)")
     sustain_s: float = Field(
-        default=3.0, ge=0.0, le=600.0, description="how long the score must stay above the threshold"
+        default=2.0, ge=0.0, le=600.0, description="how long the score must stay above the threshold"
     )
     burst: Burst | None = Field(default_factory=Burst, description="null: no shortcut")
     expires_in_s: int = Field(
@@ -101,6 +127,32 @@ class SiteConfig(BaseModel):
     fallback: Fallback = Field(default_factory=Fallback)
     messages: Messages = Field(default_factory=Messages)
     experiment: Experiment = Field(default_factory=Experiment)
+    page_groups: dict[str, list[PathGlob]] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="named groups of pages, e.g. {\"checkout\": [\"/cart\", \"/checkout/**\"]}; the first "
+        "group with a matching glob names a page for the model (tracker/context.py) and the reports; pages "
+        "in no group are known by their path template",
+    )
+
+    @field_validator("page_groups")
+    @classmethod
+    def _group_names(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in groups:
+            if not _GROUP_NAME.match(name):
+                raise ValueError(f"page group name {name!r}: use 1 to 32 of letters, digits, '_' and '-'")
+        return groups
+
+    def page_group(self, path: str | None) -> str | None:
+        """The first named group whose globs match ``path``, or None."""
+        if path is None or not self.page_groups:
+            return None
+        return _group_of(tuple((name, tuple(globs)) for name, globs in self.page_groups.items()), path)
+
+    def context(self, facts: VisitorFacts, now_ms: int) -> dict[str, float]:
+        """The visitor's context features (``tracker.context``) under this site's groups, zone and hosts."""
+        zone = _zone(self.hours.timezone) if self.hours is not None else None
+        return context_features(facts, self.page_group(facts.path), now_ms, zone, _hosts(tuple(self.allowed_origins)))
 
     def allows_origin(self, origin: str | None) -> bool:
         """Requests without an Origin header (server-side, curl) are not browser pages and pass."""

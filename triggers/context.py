@@ -125,6 +125,9 @@ class Decision(BaseModel):
         default=None, description="store it; pass it back as above_threshold_since_ms"
     )
     config_version: int = 1
+    recheck_in_ms: int | None = Field(
+        default=None, description="no invitation yet, only because the evidence is not yet sustained: ask "
+        "again after this many ms (the collect response's recheck_in_ms)")
 
     @property
     def codes(self) -> list[str]:

@@ -70,8 +70,9 @@ def _targeting(context: DecisionContext) -> list[str]:
     return codes if targeting.audience.matches(context.facts) else [*codes, r.NOT_TARGETED]
 
 
-def _timing(context: DecisionContext, since: int | None) -> tuple[list[str], bool]:
-    """Engagement and sustained evidence; and whether a burst shortened the wait."""
+def _timing(context: DecisionContext, since: int | None) -> tuple[list[str], bool, int | None]:
+    """Engagement and sustained evidence; whether a burst shortened the wait; and how long it still
+    has to be sustained (ms), when that is all that is missing of the timing."""
     timing, facts, now = context.config.timing, context.facts, context.now_ms
     codes = []
     dwell_ms = now - facts.session_started_ms if facts.session_started_ms is not None else 0
@@ -80,11 +81,13 @@ def _timing(context: DecisionContext, since: int | None) -> tuple[list[str], boo
     if context.features.get("pages_viewed", 0.0) < timing.min_pages:
         codes.append(r.TOO_FEW_PAGES)
     burst = since is not None and timing.burst is not None and timing.burst.present(context.features)
+    remaining_ms = None
     if since is not None:
         needed_s = timing.burst.sustain_s if burst and timing.burst is not None else timing.sustain_s
         if now - since < needed_s * 1000:
+            remaining_ms = None if codes else int(since + needed_s * 1000 - now)
             codes.append(r.NOT_SUSTAINED)
-    return codes, burst
+    return codes, burst, remaining_ms
 
 
 def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person_available: bool) -> _Offer:
@@ -163,19 +166,24 @@ def decide(context: DecisionContext) -> Decision:
     """Invite this visitor now or not, how, and why."""
     config = context.config
     group = config.experiment.group(config.site, context.visitor)
-    above = context.score >= config.timing.score_threshold
+    threshold = config.timing.score_threshold
+    above = context.score >= threshold
+    explorable = above or context.score >= config.experiment.exploration_floor * threshold
     since = evidence_since(context)
-    timing_codes, burst = _timing(context, since)
+    timing_codes, burst, remaining_ms = _timing(context, since)
     blockers = [*_respect(context), *_targeting(context), *timing_codes]
+    # Only the sustain is missing: the tracker asks again when it is over, even if the visitor is still.
+    recheck_ms = remaining_ms if remaining_ms is not None and blockers == [r.NOT_SUSTAINED] else None
     offer = _availability(context) if not blockers else None
     # Probability of an invitation over the group draw, had this visitor been in any group.
     p_invite = 0.0
-    if offer is not None and offer.mode is not None:
+    if offer is not None and offer.mode is not None and explorable:
         p_invite = round(config.experiment.invite_probability(needs_exploration=not above), 9)
-    experiment_codes = [r.BELOW_THRESHOLD] if not above and group != "explore" else []
+    experiment_codes = [r.BELOW_THRESHOLD] if not above and (group != "explore" or not explorable) else []
     experiment_codes += {"holdout": [r.HOLDOUT], "outside": [r.NOT_IN_ROLLOUT]}.get(group, [])
     if offer is None or experiment_codes:
-        return _no_invite(context, group, since, blockers + experiment_codes, round(1.0 - p_invite, 9))
+        decision = _no_invite(context, group, since, blockers + experiment_codes, round(1.0 - p_invite, 9))
+        return decision.model_copy(update={"recheck_in_ms": recheck_ms}) if recheck_ms and above else decision
     if offer.mode is None:
         return _no_invite(context, group, since, offer.codes, 1.0, offer.pacing_candidate)
     why = [r.SCORE_ABOVE_THRESHOLD] if above else [r.EXPLORED]

@@ -30,6 +30,14 @@ class Experiment(BaseModel):
         le=0.2,
         description="share of the rollout that may be invited below the threshold",
     )
+    exploration_floor: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="explore only visitors whose score is at least this share of the threshold: the "
+        "outcomes near the boundary teach the model most, and a visitor who shows no struggle at all is "
+        "never invited to teach it",
+    )
     salt: str = Field(default="tactful", max_length=64, description="change it to reshuffle every group")
 
     def group(self, site: str, visitor: str) -> Group:

@@ -25,12 +25,12 @@ import msgspec
 
 from tracker import protocol as p
 from tracker.events import fold
-from tracker.features import describe, extract
 from tracker.session import continuity
 from triggers.capacity import Agent, CapacitySnapshot, Rival
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide
+from triggers.observe import observe
 from triggers.replay_report import Invitation, ReplayReport
 
 Score = Callable[[Mapping[str, float]], float]
@@ -168,13 +168,13 @@ class _Simulation:
     # -- one decision ---------------------------------------------------------------------
 
     def decide(self, visitor: _Visitor, now_ms: int) -> None:
-        features = extract(visitor.session, visitor.record, now_ms)
+        features, facts = observe(self.config, visitor.session, visitor.record, now_ms)
         score = min(1.0, max(0.0, float(self.score(features))))
         self.pool = {key: held for key, held in self.pool.items() if held[1] > now_ms}
         context = DecisionContext.model_construct(
             config=self.config,
             visitor=visitor.visitor,
-            facts=describe(visitor.session, visitor.record, now_ms),
+            facts=facts,
             features=features,
             score=score,
             explanation=self.explain(features) if self.explain else [],

@@ -28,7 +28,7 @@ def _decision(*reasons: str, score: float = 0.7, **fields: Any) -> Decision:
     (["not_sustained"], 0.7, CANDIDATE),
     (["holdout"], 0.7, ELIGIBLE),
     (["no_capacity"], 0.7, ELIGIBLE),
-    (["explored"], 0.3, CANDIDATE),  # invited to learn, below the threshold: not eligible
+    (["explored"], 0.1, CANDIDATE),  # invited to learn, below the threshold: not eligible
     (["score_above_threshold", "form_errors"], 0.7, ELIGIBLE),
 ])
 def test_stage_of__reason_codes__furthest_stage(reasons: list[str], score: float, stage: int) -> None:
