@@ -202,6 +202,9 @@ def _register_optional_commands() -> None:
     # Developer-only commands, each needing an extra: imported when run (one line each).
     main.add_command(_LazyCommand("bench", "loadtests.bench:bench_command", extra="test", summary=(
         "Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint.")))
+    main.add_command(_LazyCommand("simulate", "loadtests.proving.cli:simulate_command", extra="test", summary=(
+        "Simulated shop visitors in simulated time through the real engine: precision, recall, latency, "
+        "learning curve, against the prior alone and a fixed-delay rule.")))
 
 
 _register_optional_commands()

@@ -1,31 +1,41 @@
-"""The default site scorer: the prior, handing over to the learned model as labels accrue.
+"""The default site scorer: the prior, handing over to the learned model as far as it has earned.
 
-    w = n / (n + handover)        n = examples the model has learned
     p = (1 - w) * prior(x) + w * model(x)
 
-With ``handover`` = 100 the model has half the say after 100 labels, 91% after
-1,000. The blend is in probability space: both parts are probabilities, so the
-mixture stays one, moves monotonically from the prior to the model, and a
-fresh model's 0.5 never shows through on day one. ``n`` counts examples, not
-importance weight, so one explored invitation (weight up to 10) cannot hand
-the site to the model early.
+The blend is in probability space: both parts are probabilities, so the mixture stays one and moves from
+the prior to the model as ``w`` grows, and a fresh model's 0.5 never shows through on day one.
 
-``version`` is what a decision snapshot records and what API workers compare
-to pick up a newer model: it goes up by one per ``learn_one`` and by one per
-``learn_many`` batch, never down (snapshots carry it across restarts).
+``w`` follows the model's measured quality on the site's own labels. Every label is first scored, before
+anything learns from it (progressive validation), by each mixture on a grid ``w = 0, 0.1, ..., 1``; each
+mixture keeps an exponentially decayed log loss (``quality_decay``: about the last 200 labels count). The
+weight in use is the best mixture's, so a model that predicts the site's outcomes better than the prior
+takes over, and one that does not (noisy outcomes, too few labels to tell) leaves the prior in charge.
+Two bounds keep it honest while evidence is thin: no weight before ``min_labels`` examples, and never more
+than ``n / (n + handover)``; with ``handover`` = 30 that is half after 30 labels, 83% after 150. ``n``
+counts examples, not importance weight, so one explored invitation (weight up to 10) cannot hand the site
+to the model early; the losses do weigh each label by its importance weight, to stay unbiased.
+
+``version`` is what a decision snapshot records and what API workers compare to pick up a newer model:
+it goes up by one per ``learn_one`` and by one per ``learn_many`` batch, never down (snapshots carry it
+across restarts).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Protocol, Self, runtime_checkable
 
 from scoring.base import Features, Scorer, clip_probability, logistic
+from scoring.correction import PriorCorrection
 from scoring.model import OnlineLogistic
 from scoring.prior import StrugglePrior
 from scoring.reasons import observed_signals, top_reasons
 
-DEFAULT_HANDOVER = 100
+DEFAULT_HANDOVER = 30
+MIN_LABELS = 20
+QUALITY_DECAY = 0.995
+WEIGHT_GRID = tuple(step / 10 for step in range(11))
 
 
 @runtime_checkable
@@ -48,6 +58,12 @@ class BlendedScorer:
         self.model: Scorer = model if model is not None else OnlineLogistic()
         self.handover = float(handover)
         self.version = 0
+        self.mixture_losses = [0.0] * len(WEIGHT_GRID)
+        self._weight = 0.0
+
+    # Snapshots pickled before the measured handover lack these: they start again from the prior's say.
+    mixture_losses: list[float]
+    _weight: float = 0.0
 
     @property
     def n_learned(self) -> int:
@@ -55,9 +71,28 @@ class BlendedScorer:
 
     @property
     def model_weight(self) -> float:
-        """The learned model's share of the score, in [0, 1)."""
+        """The learned model's share of the score, in [0, 1]: the best measured mixture, bounded by n."""
+        return self._weight
+
+    def _measure(self, features: Features, label: bool, weight: float) -> None:
+        """Test, then train: score this label by every mixture before the model learns from it."""
+        prior = clip_probability(self.prior.predict_proba_one(features))
+        model = clip_probability(self.model.predict_proba_one(features)) if self.model.n_learned else 0.5
+        losses = getattr(self, "mixture_losses", None) or [0.0] * len(WEIGHT_GRID)
+        for index, w in enumerate(WEIGHT_GRID):
+            mixed = (1.0 - w) * prior + w * model
+            loss = -math.log(mixed if label else 1.0 - mixed)
+            losses[index] = QUALITY_DECAY * losses[index] + weight * loss
+        self.mixture_losses = losses
+
+    def _settle(self) -> None:
         n = self.model.n_learned
-        return n / (n + self.handover)
+        if n < MIN_LABELS:
+            self._weight = 0.0
+            return
+        losses = self.mixture_losses
+        best = WEIGHT_GRID[min(range(len(losses)), key=losses.__getitem__)]
+        self._weight = min(best, n / (n + self.handover))
 
     def clone(self) -> Self:
         return type(self)(self.prior.clone(), self.model.clone(), self.handover)
@@ -70,18 +105,22 @@ class BlendedScorer:
         return clip_probability((1.0 - w) * prior + w * self.model.predict_proba_one(features))
 
     def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
+        self._measure(features, label, weight)
         self.prior.learn_one(features, label, weight)
         self.model.learn_one(features, label, weight)
+        self._settle()
         self.version += 1
 
     def learn_many(self, examples: Iterable[tuple[Features, bool, float]]) -> int:
         """Learn a batch as one new version (what the single-writer learner publishes). Returns the count."""
         count = 0
         for features, label, weight in examples:
+            self._measure(features, label, weight)
             self.prior.learn_one(features, label, weight)
             self.model.learn_one(features, label, weight)
             count += 1
         if count:
+            self._settle()
             self.version += 1
         return count
 
@@ -104,12 +143,12 @@ class BlendedScorer:
     def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
         """``(predict_proba_one(features), explain(features))``, equal to the two calls.
 
-        Every collect asks for both. Until the site's model has learned (the score is the prior's
+        Every collect asks for both. While the model has no say (the score is the prior's
         alone), one pass over the prior's terms gives both: the score is the logistic of the bias
         plus the terms, summed in the same order as ``StrugglePrior.predict_proba_one`` sums them.
         """
         prior = self.prior
-        if self.model.n_learned == 0 and type(prior) is StrugglePrior:
+        if self._weight == 0.0 and type(prior) is StrugglePrior:
             terms = prior.contributions(features)
             z = prior.bias
             for term in terms.values():
@@ -124,5 +163,5 @@ class BlendedScorer:
 
 
 def default_site_scorer(handover: float = DEFAULT_HANDOVER) -> BlendedScorer:
-    """A new site's scorer: the documented prior and the measured default model."""
-    return BlendedScorer(StrugglePrior(), OnlineLogistic(), handover)
+    """A new site's scorer: the documented prior, and the prior corrected by the site's own labels."""
+    return BlendedScorer(StrugglePrior(), PriorCorrection(StrugglePrior()), handover)

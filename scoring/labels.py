@@ -151,8 +151,9 @@ class LabelJoiner:
         score: float,
         now_ms: int,
         propensity: float = 1.0,
+        explored: bool = False,
     ) -> DecisionSnapshot:
-        """Keep what the model saw when it invited. ``propensity`` < 1 marks an explored invitation."""
+        """Keep what the model saw when it invited; ``explored``: invited below the threshold."""
         if not 0.0 < propensity <= 1.0:
             raise ValueError(f"propensity must be in (0, 1], got {propensity!r}")
         snapshot = DecisionSnapshot(
@@ -162,6 +163,7 @@ class LabelJoiner:
             score=score,
             decided_ms=now_ms,
             propensity=propensity,
+            explored=explored,
         )
         self.store.put(snapshot, self.policy.snapshot_ttl_s)
         if snapshot.explored:

@@ -89,7 +89,8 @@ class Learner:
         if kind == "decision":
             joiner.record_decision(invite, record["features"], model_version=int(record["model_version"]),
                                    score=float(record["score"]), now_ms=ts,
-                                   propensity=float(record.get("propensity", 1.0)))
+                                   propensity=float(record.get("propensity", 1.0)),
+                                   explored=bool(record.get("explored", False)))
             return []
         if kind == "shown":
             joiner.mark_shown(invite, ts)

@@ -30,7 +30,10 @@ from typing import Self
 from scoring.base import Features, logistic, signed_log1p
 
 # Slot layout per feature, one list per name so predict does one dict lookup per feature.
-_COUNT, _MEAN, _M2, _INV_STD, _WEIGHT, _G2 = range(6)
+_COUNT, _MEAN, _M2, _INV_STD, _WEIGHT, _G2, _INDICATOR = range(7)
+INDICATOR_MARK = "="
+"""A feature named ``name=value`` (``tracker.context``) is one-hot: present as 1.0 or absent. It is not
+standardised (its running variance would be 0: it is only ever seen at 1.0); its value enters as is."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class LogisticParams:
     log_transform: bool = True
     adagrad: bool = True
     adagrad_epsilon: float = 1e-6
+    max_features: int = 256
+    """Distinct features the model keeps (the first seen): context features are one-hot, and a site's
+    page templates or form names must not grow the model past its 64 KiB budget."""
 
 
 class OnlineLogistic:
@@ -114,8 +120,16 @@ class OnlineLogistic:
                 continue
             slot = self._slots.get(name)
             if slot is None:
-                slot = self._slots[name] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+                if len(self._slots) >= params.max_features:
+                    continue
+                slot = self._slots[name] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+                if INDICATOR_MARK in name:  # predict reads (value - 0) * 1 / log1p(1): the value itself
+                    slot[_INV_STD] = 1.0 / value if value > 0 else 1.0
+                    slot[_INDICATOR] = 1.0
             slot[_COUNT] += 1
+            if len(slot) > _INDICATOR and slot[_INDICATOR]:
+                scaled.append((slot, max(-params.z_clip, min(params.z_clip, value * slot[_INV_STD]))))
+                continue
             delta = value - slot[_MEAN]
             slot[_MEAN] += delta / slot[_COUNT]
             slot[_M2] += delta * (value - slot[_MEAN])

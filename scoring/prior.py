@@ -1,4 +1,4 @@
-"""The cold-start prior: a hand-set logistic score from struggle signals.
+"""The cold-start prior: a calibrated logistic score from struggle signals.
 
 A new site has no labels, yet must score from its first visitor. The prior is
 a logistic of a weighted sum of ``log1p(value)``; the log makes the first rage
@@ -8,27 +8,27 @@ why a visitor scored what they did.
 
 | feature | weight | why |
 |---|---|---|
-| (bias) | -4.0 | a quiet visitor's acceptance is a few percent |
-| time_on_site_s | +0.20 | engagement: two minutes add ~1 logit |
-| pages_viewed | +0.15 | engagement, saturating |
-| rage_clicks | +0.30 | frustration with an element |
-| recent_rage_clicks | +0.50 | ... and it is happening now |
-| dead_clicks | +0.20 | expecting something that does not respond |
-| recent_dead_clicks | +0.30 | |
-| form_errors | +0.40 | stuck on a form: the classic case for help |
-| recent_form_errors | +0.60 | |
-| repeated_field_errors | +0.40 | the same field failing again |
-| u_turns | +0.35 | lost: back to the previous page within 7 s |
-| zero_result_searches | +0.30 | cannot find it |
-| recent_zero_result_searches | +0.50 | |
-| js_errors | +0.20 | the page may be broken for them |
-| recent_js_errors | +0.30 | |
+| (bias) | -3.55 | a quiet visitor's acceptance is a few percent |
+| struggle_kinds | +1.40 | breadth: a visitor who is really stuck tries several things |
+| failed_submits | +0.85 | a submit that failed: one press with ten empty fields is one |
+| repeated_submits | +0.60 | ... and failing again |
+| repeated_field_errors | +0.60 | the same field failing again |
+| zero_result_searches | +0.65 | cannot find it |
+| recent_zero_result_searches | +0.65 | ... just now |
+| js_errors | +0.60 | the page may be broken for them |
+| recent_js_errors | +0.60 | |
+| rage_clicks | +0.10 | frustration with an element (counts mostly through breadth) |
+| recent_rage_clicks | +0.20 | |
+| u_turns | +0.05 | lost (counts mostly through breadth) |
 | exit_intents | +0.30 | about to leave |
-| scroll_reversals | +0.10 | searching the page, weak evidence |
-| conversions | -1.50 | just bought: rarely needs an invitation now |
+| pages_viewed | +0.20 | engagement, saturating |
+| time_on_site_s | -0.10 | a long, calm visit is a reader's |
+| longest_idle_s | -0.05 | idling alone is reading, not struggle |
+| conversions | -0.40 | just bought: rarely needs an invitation now |
 
-Quiet visitor, 30 s, one page: ~4%. Two minutes, three pages, three recent
-form errors, one repeated, one u-turn: ~27%.
+A quiet visitor (30 s, one page): ~2%. A typo fixed at once: ~10%. A failed
+submit, the same field failing again and an empty search: ~60%. The weights
+were fitted to proving-ground outcomes (docs/scoring.md says how).
 """
 
 from __future__ import annotations
@@ -40,26 +40,25 @@ from typing import Self
 from scoring.base import Features, logistic, signed_log1p
 from scoring.reasons import top_reasons
 
-PRIOR_BIAS = -4.0
+PRIOR_BIAS = -3.55
 PRIOR_WEIGHTS: MappingProxyType[str, float] = MappingProxyType(
     {
-        "time_on_site_s": 0.20,
-        "pages_viewed": 0.15,
-        "rage_clicks": 0.30,
-        "recent_rage_clicks": 0.50,
-        "dead_clicks": 0.20,
-        "recent_dead_clicks": 0.30,
-        "form_errors": 0.40,
-        "recent_form_errors": 0.60,
-        "repeated_field_errors": 0.40,
-        "u_turns": 0.35,
-        "zero_result_searches": 0.30,
-        "recent_zero_result_searches": 0.50,
-        "js_errors": 0.20,
-        "recent_js_errors": 0.30,
+        "struggle_kinds": 1.40,
+        "failed_submits": 0.85,
+        "repeated_submits": 0.60,
+        "repeated_field_errors": 0.60,
         "exit_intents": 0.30,
-        "scroll_reversals": 0.10,
-        "conversions": -1.50,
+        "zero_result_searches": 0.65,
+        "recent_zero_result_searches": 0.65,
+        "js_errors": 0.60,
+        "recent_js_errors": 0.60,
+        "rage_clicks": 0.10,
+        "recent_rage_clicks": 0.20,
+        "u_turns": 0.05,
+        "pages_viewed": 0.20,
+        "time_on_site_s": -0.10,
+        "longest_idle_s": -0.05,
+        "conversions": -0.40,
     }
 )
 
@@ -87,7 +86,7 @@ class StrugglePrior:
                 terms[name] = weight * signed_log1p(value)
         return terms
 
-    def predict_proba_one(self, features: Features) -> float:
+    def logit(self, features: Features) -> float:
         # Same sum as contributions(), without building the dict: this runs on every collect.
         # BlendedScorer.predict_and_explain adds contributions() up in this same order and
         # promises the same float: change both or neither.
@@ -97,7 +96,10 @@ class StrugglePrior:
             value = features.get(name)
             if value is not None and value != 0 and math.isfinite(value):
                 z += weight * (log1p(value) if value > 0 else -log1p(-value))
-        return logistic(z)
+        return z
+
+    def predict_proba_one(self, features: Features) -> float:
+        return logistic(self.logit(features))
 
     def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
         """The prior is fixed by design; the blend learns around it."""

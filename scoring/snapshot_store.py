@@ -33,10 +33,9 @@ class DecisionSnapshot:
     """An explicit outcome was learned; only a verdict can still change the label."""
     closed: bool = False
     """A verdict was learned; nothing more will be."""
-
-    @property
-    def explored(self) -> bool:
-        return self.propensity < 1.0
+    explored: bool = False
+    """Invited below the threshold, by the exploration group. A holdout makes every propensity < 1
+    (nobody in it is invited), so the propensity alone does not say whether a decision explored."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"features": dict(self.features)}

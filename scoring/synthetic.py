@@ -77,6 +77,8 @@ def generate_sessions(n: int, seed: int = 0, base_rate_shift: float = 0.0) -> li
         "dead_clicks": dead,
         "form_errors": form_errors,
         "repeated_field_errors": repeated,
+        "failed_submits": np.minimum(form_errors, 1 + repeated) * (form_errors > 0),
+        "repeated_submits": np.minimum(repeated, np.maximum(0, form_errors - 1)),
         "u_turns": u_turns,
         "scroll_reversals": reversals,
         "max_scroll_depth": rng.random(n),
@@ -94,6 +96,11 @@ def generate_sessions(n: int, seed: int = 0, base_rate_shift: float = 0.0) -> li
         "recent_form_errors": form_errors * freshness,
         "recent_js_errors": js_errors * freshness,
         "recent_zero_result_searches": zero_results * freshness,
+        "struggle_kinds": (rage > 0) + (dead > 0) + (form_errors > 0) + (u_turns > 0) + (zero_results > 0)
+        + (js_errors > 0),
+        "recent_struggle": (rage + dead + form_errors + js_errors + zero_results) * freshness,
+        "cart_items": rng.poisson(intent * 2.0),
+        "cart_value": rng.poisson(intent * 2.0) * rng.lognormal(np.log(40.0), 0.6, n),
     }
     assert set(columns) == set(FEATURES)
     table = {name: np.asarray(values, dtype=float).round(3).tolist() for name, values in columns.items()}
