@@ -60,10 +60,12 @@ class BlendedScorer:
         self.version = 0
         self.mixture_losses = [0.0] * len(WEIGHT_GRID)
         self._weight = 0.0
+        self.loss_weight = 0.0
 
     # Snapshots pickled before the measured handover lack these: they start again from the prior's say.
     mixture_losses: list[float]
     _weight: float = 0.0
+    loss_weight: float = 0.0
 
     @property
     def n_learned(self) -> int:
@@ -84,6 +86,17 @@ class BlendedScorer:
             loss = -math.log(mixed if label else 1.0 - mixed)
             losses[index] = QUALITY_DECAY * losses[index] + weight * loss
         self.mixture_losses = losses
+        self.loss_weight = QUALITY_DECAY * self.loss_weight + weight
+
+    def progressive_losses(self) -> dict[str, float | None]:
+        """Mean log loss on the recent labels, each scored before it was learned: prior alone, model alone,
+        and the blend at the weight in use (what the dashboard's learning curve draws)."""
+        if not self.loss_weight:
+            return {"prior": None, "model": None, "blend": None}
+        losses, total = self.mixture_losses, self.loss_weight
+        in_use = min(range(len(WEIGHT_GRID)), key=lambda index: abs(WEIGHT_GRID[index] - self._weight))
+        return {"prior": round(losses[0] / total, 4), "model": round(losses[-1] / total, 4),
+                "blend": round(losses[in_use] / total, 4)}
 
     def _settle(self) -> None:
         n = self.model.n_learned

@@ -44,6 +44,11 @@ class LearnerState:
     scorer: BlendedScorer = field(default_factory=default_site_scorer)
     joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore()))
     quality: RollingQuality = field(default_factory=RollingQuality)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """The learning curve: one point per commit that learned something, at most ``HISTORY_POINTS``."""
+
+
+HISTORY_POINTS = 240
 
 
 class Learner:
@@ -115,11 +120,34 @@ class Learner:
 
     def quality(self) -> dict[str, Any]:
         scorer = self.state.scorer
+        counts = self.state.joiner.counts.as_dict()
+        decisions = counts.get("decisions_explored", 0) + counts.get("decisions_regular", 0)
+        model = scorer.model
         return self.state.quality.report(scorer.version) | {
-            "labels": self.state.joiner.counts.as_dict(), "n_learned": scorer.n_learned,
-            "model_weight": round(scorer.model_weight, 4), "committed_at_ms": self.now_ms()}
+            "labels": counts, "n_learned": scorer.n_learned,
+            "model_weight": round(scorer.model_weight, 4), "committed_at_ms": self.now_ms(),
+            "explored_share": round(counts.get("decisions_explored", 0) / decisions, 4) if decisions else None,
+            "progressive_log_loss": scorer.progressive_losses(),
+            "learned": model.learned() if hasattr(model, "learned") else None,
+            "history": list(getattr(self.state, "history", [])),
+        }
+
+    def _remember(self) -> None:
+        """One point of the learning curve; thinned to every other point when it grows past the bound."""
+        scorer = self.state.scorer
+        history = getattr(self.state, "history", None)
+        if history is None:
+            history = self.state.history = []
+        if history and history[-1]["n_learned"] == scorer.n_learned:
+            return
+        history.append({"at_ms": self.now_ms(), "n_learned": scorer.n_learned,
+                        "model_weight": round(scorer.model_weight, 4)} | {
+                           f"{name}_log_loss": loss for name, loss in scorer.progressive_losses().items()})
+        if len(history) > HISTORY_POINTS:
+            del history[1:-1:2]
 
     async def commit(self) -> None:
+        self._remember()
         scorer = self.state.scorer
         await self.store.commit_learning(
             self.site, snapshot.dumps(scorer), pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),

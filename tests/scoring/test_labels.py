@@ -242,3 +242,29 @@ def test_decision_snapshot__dict_round_trip__equal() -> None:
     snapshot = DecisionSnapshot("a", {"x": 1.5}, 4, 0.2, T0, propensity=0.1, shown_ms=T0 + 5, explored=True)
     assert DecisionSnapshot.from_dict(snapshot.as_dict()) == snapshot
     assert snapshot.explored
+
+
+def test_learner_quality__learning_curve_and_true_exploration_share() -> None:
+    import asyncio
+
+    from scoring.learner import Learner
+    from tracker.store import MemoryStore
+
+    async def scenario() -> dict[str, object]:
+        clock = [1_764_000_000.0]
+        learner = Learner(MemoryStore(), "shop", clock=lambda: clock[0])
+        for k in range(30):
+            learner.handle({"k": "decision", "invite": f"i_{k:06d}", "features": STRUGGLING, "model_version": 0,
+                            "score": 0.4, "propensity": 0.9, "explored": k % 10 == 0, "ts": T0})
+            learner.handle({"k": "accepted" if k % 2 else "dismissed", "invite": f"i_{k:06d}", "ts": T0 + 1})
+            if k % 10 == 9:
+                clock[0] += 5
+                learner._remember()
+        return learner.quality()
+
+    quality = asyncio.run(scenario())
+    assert quality["explored_share"] == 0.1  # 3 of 30, though every propensity was 0.9 (a holdout)
+    history = quality["history"]
+    assert isinstance(history, list) and [point["n_learned"] for point in history] == [10, 20, 30]
+    losses = quality["progressive_log_loss"]
+    assert isinstance(losses, dict) and losses["prior"] is not None and losses["model"] is not None
