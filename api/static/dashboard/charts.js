@@ -77,25 +77,35 @@ export function histogram(container, bins, threshold, label) {
   container.append(chart);
 }
 
-// Lines over time: series of {name, kind, points: [[ms, value]]}.
-export function lines(container, series, label) {
+// Lines: series of {name, kind, points: [[x, y]]}, the y axis from 0. By default x is a time (ms) and
+// y a count. Options: width and height (of the viewBox: near the width it is shown at, text stays legible),
+// xLabel(x) for the two x-axis labels, minSpan (the narrowest x range), yStep (the four grid steps are a
+// multiple of it), yDigits for the y-axis labels, empty (what to say with no points).
+const LINE_DEFAULTS = {
+  xLabel: (t) => new Date(t).toLocaleString('en-GB', {hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short'}),
+  width: 640, height: 180, minSpan: 60000, yStep: 1, yDigits: 0, empty: 'No samples in this period yet.',
+};
+
+export function lines(container, series, label, options) {
+  const o = Object.assign({}, LINE_DEFAULTS, options || {});
   container.replaceChildren();
   const points = series.flatMap((s) => s.points);
-  if (!points.length) { container.append(el('p', {class: 'empty'}, 'No samples in this period yet.')); return; }
-  const width = 640, height = 180, left = 36, bottom = 24, top = 8;
+  if (!points.length) { container.append(el('p', {class: 'empty'}, o.empty)); return; }
+  const {width, height} = o, left = 36, bottom = 24, top = 8;
   const chart = svg(width, height, label);
-  const x0 = Math.min(...points.map((p) => p[0])), x1 = Math.max(x0 + 60000, ...points.map((p) => p[0]));
-  const max = Math.max(4, Math.ceil(Math.max(...points.map((p) => p[1])) / 4) * 4);
+  const x0 = Math.min(...points.map((p) => p[0])), x1 = Math.max(x0 + o.minSpan, ...points.map((p) => p[0]));
+  const quarter = 4 * o.yStep;
+  const max = Math.max(quarter, Math.ceil(Math.max(...points.map((p) => p[1])) / quarter - 1e-9) * quarter);
   const sx = (t) => left + (width - left - 8) * (t - x0) / (x1 - x0);
   const sy = (v) => top + (height - top - bottom) * (1 - v / max);
   for (let t = 0; t <= 4; t++) {
     chart.append(svgEl('line', {x1: left, x2: width - 8, y1: sy(max * t / 4), y2: sy(max * t / 4), class: 'grid'}));
     chart.append(svgEl('text', {x: left - 6, y: sy(max * t / 4) + 4, 'text-anchor': 'end', class: 'axis'},
-      fmt(max * t / 4, 0)));
+      fmt(max * t / 4, o.yDigits)));
   }
   for (const t of [x0, x1]) {
     chart.append(svgEl('text', {x: sx(t), y: height - 6, 'text-anchor': t === x0 ? 'start' : 'end', class: 'axis'},
-      new Date(t).toLocaleString('en-GB', {hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short'})));
+      o.xLabel(t)));
   }
   for (const s of series) {
     const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');

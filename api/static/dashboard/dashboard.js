@@ -158,6 +158,99 @@ function renderLoad(load) {
   ], 'Agent load against capacity');
 }
 
+// -- the model and what it learned ---------------------------------------------------------
+
+// Context features are `name=value` (tracker/context.py); each becomes the subject of a sentence.
+const DEVICES = {mobile: 'Visitors on mobile phones', tablet: 'Visitors on tablets',
+  desktop: 'Visitors on desktop computers'};
+const SOURCES = {direct: 'Visitors who came straight to the site', search: 'Visitors from a search engine',
+  social: 'Visitors from social media', campaign: 'Visitors from a campaign link',
+  referral: 'Visitors from another website'};
+const HOURS = {night: 'Visitors at night (midnight to 6 am)', morning: 'Visitors in the morning (6 am to noon)',
+  afternoon: 'Visitors in the afternoon (noon to 6 pm)', evening: 'Visitors in the evening (6 pm to midnight)'};
+const CONTEXTS = {
+  page: (v) => v === '/' ? 'Visitors on the home page' : v.startsWith('/') ? `Visitors on ${v}` :
+    v === 'unknown' ? 'Visitors on an unknown page' : `Visitors on the ${v} pages`,
+  form: (v) => `Visitors with an error in the ${v} form`,
+  device: (v) => DEVICES[v] || 'Visitors on an unrecognised device',
+  visitor: (v) => v === 'returning' ? 'Returning visitors' : 'New visitors',
+  source: (v) => SOURCES[v] || `Visitors from ${v}`,
+  hour: (v) => HOURS[v] || `Visitors at ${v}`,
+};
+const CURVE = [['prior', 'Built-in prior'], ['model', 'Site model'], ['blend', 'Scores in use (blend)']];
+
+// A shift of the logit, in words: 0.15 is about 1.16 times the odds, 0.6 about 1.8, 1.5 about 4.5.
+function strength(weight) {
+  const size = Math.abs(weight);
+  return size >= 1.5 ? 'far' : size >= 0.6 ? 'noticeably' : size >= 0.15 ? 'slightly' : null;
+}
+
+function contextSubject(feature) {
+  const cut = feature.indexOf('=');
+  const describe = CONTEXTS[feature.slice(0, cut)];
+  return describe && cut > 0 ? describe(feature.slice(cut + 1)) : `Visitors with “${feature}”`;
+}
+
+function sayAndLoss(quality) {
+  const n = quality.n_learned, share = quality.model_weight || 0;
+  const losses = quality.progressive_log_loss || {};
+  const labels = `${fmt(n, 0)} label${n === 1 ? '' : 's'}`;
+  const say = share > 0 ? `The model has ${Math.round(share * 100)}% of the say after ${labels}; on this site's` +
+    ' recent labels it' : `The built-in prior still has all the say after ${labels}; on this site's recent labels` +
+    ' the model';
+  if (typeof losses.model !== 'number' || typeof losses.prior !== 'number') {
+    return `${say} cannot be compared with the prior yet.`;
+  }
+  const gap = losses.model - losses.prior;
+  const verdict = Math.abs(gap) < 0.005 ? 'predicts about as well as' : gap < 0 ? 'predicts better than' :
+    'does not yet predict better than';
+  return `${say} ${verdict} the built-in prior: log loss ${losses.model.toFixed(2)} against ${losses.prior.toFixed(2)}.`;
+}
+
+function renderCurve(container, history) {
+  const series = CURVE.map(([key, name]) => ({name, kind: key, points: history
+    .filter((point) => typeof point[`${key}_log_loss`] === 'number')
+    .map((point) => [point.n_learned, point[`${key}_log_loss`]])}));
+  lines(container, series, 'Learning curve: log loss of the built-in prior, the site model and the blend, by labels',
+    {width: 480, height: 190, xLabel: (n) => `${fmt(n, 0)} labels`, minSpan: 1, yStep: 0.05, yDigits: 2,
+      empty: 'The learning curve starts with the first commit that has labels to score.'});
+}
+
+const MAX_CONTEXT_SENTENCES = 4;
+
+function learnedSentences(learned) {
+  const contexts = [];
+  for (const [feature, weight] of Object.entries(learned.contexts || {})) {  // strongest first
+    const word = strength(weight);
+    if (word && contexts.length < MAX_CONTEXT_SENTENCES) {
+      contexts.push(`${contextSubject(feature)} take a chat ${word} ${weight < 0 ? 'less' : 'more'} often ` +
+        'than their struggle suggests.');
+    }
+  }
+  const slope = learned.slope > 1.2
+    ? 'Answers follow the struggle signals more sharply than the prior assumed: strong struggle means a chat ' +
+      'more surely, mild struggle less so.'
+    : 'Answers follow the struggle signals about as sharply as the prior assumed.';
+  // The intercept is the shift of a visitor in none of the contexts above, not the site's average.
+  const base = strength(learned.intercept);
+  const who = contexts.length ? 'Apart from these contexts, visitors' : 'Visitors';
+  const rate = base ? `${who} on this site take a chat ${base} ${learned.intercept < 0 ? 'less' : 'more'} often ` +
+    'than the prior expects.' : `${who} on this site take chats about as often as the prior expects.`;
+  if (!contexts.length) contexts.push('No page, form, device, source or time of day stands out yet.');
+  return [...contexts, slope, rate];
+}
+
+function exploration(quality) {
+  const counts = quality.labels || {};
+  const explored = counts.decisions_explored || 0, total = explored + (counts.decisions_regular || 0);
+  const figure = el('p', {class: 'exploration'});
+  figure.append(el('strong', {}, `Invitations from exploration: ${total ? pct(quality.explored_share) : 'none yet'}`));
+  if (total) figure.append(` (${fmt(explored, 0)} of ${fmt(total, 0)})`);
+  return [figure, el('small', {class: 'help'}, 'Exploration invites a few visitors whose score is just below the ' +
+    'threshold, so the model also learns how they answer. The holdout is not exploration: its visitors are never ' +
+    'invited, so that uplift can be measured.')];
+}
+
 function renderModel(model) {
   const box = $('model');
   box.replaceChildren();
@@ -165,7 +258,7 @@ function renderModel(model) {
   const list = el('dl', {class: 'facts'});
   const add = (name, value) => list.append(el('dt', {}, name), el('dd', {}, value));
   add('Model version', fmt(model.committed_version === null ? model.serving_version : model.committed_version, 0));
-  if (!quality) {
+  if (!quality || !quality.n_learned) {
     box.append(list, el('p', {class: 'empty'}, 'No labelled invitations yet: scores come from the built-in prior.'));
     return;
   }
@@ -173,7 +266,22 @@ function renderModel(model) {
   add('Calibration error', fmt(quality.calibration_error, 3));
   add('Labels (accepted / not)', `${quality.positives} / ${quality.negatives}`);
   add('Mean score', fmt(quality.mean_score, 3));
-  box.append(list);
+  const curve = el('div', {class: 'chart'});
+  renderCurve(curve, quality.history || []);
+  const learning = el('div', {class: 'learning-curve'});
+  learning.append(el('p', {class: 'verdict'}, sayAndLoss(quality)), curve, el('small', {class: 'help'},
+    'Mean log loss on the recent labels, each scored before the model learned from it: lower is better.'),
+    ...exploration(quality));
+  const facts = el('div', {class: 'learning-facts'});
+  facts.append(list);
+  if (quality.learned) {
+    const sentences = el('ul', {class: 'learned'});
+    for (const sentence of learnedSentences(quality.learned)) sentences.append(el('li', {}, sentence));
+    facts.append(el('h3', {}, 'What the model has learned'), sentences);
+  }
+  const panel = el('div', {class: 'learning'});
+  panel.append(learning, facts);
+  box.append(panel);
 }
 
 function renderExports(params) {
