@@ -44,7 +44,9 @@ class Availability:
                     for agent_id, a in agents.items() if a.get("status", "online") == "online"],
             pending_invites=[float(invite.get("acceptance", 1.0)) for invite in pending.values()],
         )
-        self._rivals[site] = [Rival(visitor=visitor, score=float(entry["score"])) for visitor, entry in pool.items()]
+        self._rivals[site] = [Rival(visitor=visitor, score=float(entry["score"]),
+                                    priority=None if entry.get("priority") is None else float(entry["priority"]))
+                              for visitor, entry in pool.items()]
 
     async def refresh_all(self) -> None:
         for site in list(self._sites()):

@@ -104,8 +104,8 @@ class Decider:
         elif decision.evidence_since_ms != remembered:
             self._later(self.store.apply_ops(site, visitor, session, evidence_ops(now_ms, decision.evidence_since_ms)))
         if decision.pacing_candidate:
-            self._later(self.store.put_expiring(site, "pool", visitor, {"score": decision.score},
-                                                now_ms + POOL_TTL_MS))
+            entry = {"score": decision.score, "priority": decision.priority}
+            self._later(self.store.put_expiring(site, "pool", visitor, entry, now_ms + POOL_TTL_MS))
 
     async def _record_invite(self, config: SiteConfig, batch: PreparedBatch, decision: Decision,
                              features: dict[str, float], now_ms: int) -> None:

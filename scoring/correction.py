@@ -39,12 +39,12 @@ from scoring.prior import StrugglePrior
 
 @dataclass(frozen=True)
 class CorrectionParams:
-    learning_rate: float = 0.3
+    learning_rate: float = 0.6
     l2: float = 1e-3
     min_slope: float = 1.0
     max_slope: float = 4.0
     max_features: int = 256
-    max_raise: float = 0.5
+    max_raise: float = 0.25
     """The most the intercept and the context weights together may add to the logit. Lowering is free."""
 
 

@@ -144,9 +144,11 @@ def batch_ops(event: p.Event, ts: int, sizes: Mapping[tuple[str, int], int]) -> 
 
 
 def _search(event: p.Search, ts: int) -> tuple[Op, ...]:
+    """Searches are counted, empty ones apart; and the newest search's outcome is kept (``sl``): a visitor
+    whose latest search found something has put their mistyped one right."""
     if event.results == 0:
-        return _SEARCH_COUNT, _ZERO_SEARCH_COUNT, _recent("zs", ts)
-    return (_SEARCH_COUNT,)
+        return _SEARCH_COUNT, _ZERO_SEARCH_COUNT, _recent("zs", ts), Op("s", "sl", "=", f"{ts}|0")
+    return _SEARCH_COUNT, Op("s", "sl", "=", f"{ts}|1")
 
 
 def _heartbeat(event: p.Heartbeat, ts: int) -> tuple[Op, ...]:

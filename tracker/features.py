@@ -8,6 +8,7 @@ field names written by ``tracker.events`` and nothing else does.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ FEATURES: tuple[str, ...] = (
     "recent_form_errors",
     "recent_js_errors",
     "recent_zero_result_searches",
+    "unresolved_search",  # 1 when the newest search found nothing
     "struggle_kinds",  # how many kinds of struggle signal the session shows (BREADTH)
     "recent_struggle",  # the recency-weighted struggle counts added up
     "cart_items",  # added_to_cart minus removed_from_cart custom events
@@ -92,6 +94,7 @@ _COUNTS = {
     "conversions": "cv",
     "heartbeats": "hb",
 }
+_COUNT_ITEMS = tuple(_COUNTS.items())
 _RECENT = {
     "rc": "recent_rage_clicks",
     "dc": "recent_dead_clicks",
@@ -102,6 +105,8 @@ _RECENT = {
 assert set(_RECENT) == set(RECENCY_SIGNALS.values())
 
 NO_U_TURN_S = 86_400.0
+_CART_KEYS = tuple((f"c.{name}", 1.0) for name in sorted(CART_ADD)) + tuple(
+    (f"c.{name}", -1.0) for name in sorted(CART_REMOVE))
 
 
 def _num(state: Mapping[str, str], key: str) -> float:
@@ -156,12 +161,18 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
     sessions = _num(visitor, "ns")
     form_errors = _num(session, "fe")
     distinct_fields = linear_count([int(_num(session, "ff"))], BITMAP_BITS) if form_errors else 0.0
-    features: dict[str, float] = {name: _num(session, code) for name, code in _COUNTS.items()}
+    get = session.get
+    features: dict[str, float] = {name: float(get(code) or 0.0) for name, code in _COUNT_ITEMS}
     u_turn_at = _num(session, "ul")
     failed_submits = linear_count([int(_num(session, "fa"))], BITMAP_BITS) if form_errors else 0.0
-    cart_items = sum(_num(session, f"c.{name}") for name in CART_ADD) - sum(
-        _num(session, f"c.{name}") for name in CART_REMOVE)
+    cart_items = 0.0
+    for key, sign in _CART_KEYS:
+        count = session.get(key)
+        if count:
+            cart_items += sign * float(count)
+    last_search = get("sl")
     features.update(
+        unresolved_search=1.0 if last_search is not None and last_search.endswith("|0") else 0.0,
         failed_submits=failed_submits,
         repeated_submits=max(0.0, failed_submits - 1.0),
         cart_items=max(0.0, cart_items),
@@ -176,14 +187,31 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         longest_idle_s=_num(session, "il") / 1000,
         seconds_since_u_turn=(now_ms - u_turn_at) / 1000 if u_turn_at else NO_U_TURN_S,
     )
-    decays = _anchor_decays(now_ms)
+    (previous_decay, current_decay), keys = _anchor_decays(now_ms), _recency_keys(anchor_index(now_ms))
     recent = 0.0
-    for code, name in _RECENT.items():
-        value = features[name] = recency_weighted(session, code, now_ms, decays)
-        recent += value
+    for name, previous_key, current_key in keys:
+        total = 0.0
+        stored = session.get(previous_key)
+        if stored:
+            total += float(stored) * previous_decay[1]
+        stored = session.get(current_key)
+        if stored:
+            total += float(stored) * current_decay[1]
+        recent += total
+        features[name] = round(total, 6)  # what recency_weighted gives, without its per-call key building
     features["recent_struggle"] = round(recent, 6)
-    features["struggle_kinds"] = float(sum(1 for name in BREADTH if features[name] > 0))
+    kinds = 0.0
+    for name in BREADTH:
+        if features[name] > 0:
+            kinds += 1.0
+    features["struggle_kinds"] = kinds
     return features
+
+
+@functools.lru_cache(maxsize=8)
+def _recency_keys(now_anchor: int) -> tuple[tuple[str, str, str], ...]:
+    """Per recency code: its feature name and its fields for the previous and the current anchor."""
+    return tuple((name, f"w{code}:{now_anchor - 1}", f"w{code}:{now_anchor}") for code, name in _RECENT.items())
 
 
 @dataclass(slots=True)  # not frozen: built on every collect (see tracker.ingest)

@@ -29,6 +29,11 @@ class CapacityConfig(BaseModel):
         "'full': it holds a whole slot",
     )
     average_chat_s: int = Field(default=300, ge=10, description="for the expected-wait estimate")
+    ranking: Literal["benefit", "score", "first_come"] = Field(
+        default="benefit",
+        description="who gets scarce slots first: 'benefit' (score, how hard they struggle now, about to "
+        "leave), 'score' alone, or 'first_come' (whoever the engine decides on first)",
+    )
 
 
 class Agent(BaseModel):
@@ -61,6 +66,11 @@ class Rival(BaseModel):
     visitor: str
     score: float = Field(ge=0.0, le=1.0)
     acceptance: float | None = Field(default=None, ge=0.0, le=1.0, description="defaults to the score")
+    priority: float | None = Field(default=None, ge=0.0, description="expected benefit; defaults to the score")
+
+    @property
+    def rank(self) -> float:
+        return self.score if self.priority is None else self.priority
 
 
 def agent_limit(config: CapacityConfig, agent: Agent) -> int:
@@ -92,23 +102,40 @@ def fits(config: CapacityConfig, free_room: float, acceptance: float) -> bool:
     return need(config, acceptance) <= free_room + _EPSILON
 
 
+EXIT_URGENCY_MS = 30_000
+"""An exit intent this recent makes a visitor about to leave: their chance to be helped is now."""
+
+
+def benefit(score: float, recent_struggle: float, exit_intent_age_ms: int | None) -> float:
+    """Expected benefit of inviting now, for ranking scarce slots (``ranking: benefit``).
+
+    ``score`` (will they take the chat) times how hard they struggle right now (``1 + log1p`` of the
+    recency-weighted struggle: a fresh burst counts, a struggle long past fades) times 1.5 when they are
+    about to leave (an exit intent in the last 30 s): helping them later is not an option."""
+    leaving = exit_intent_age_ms is not None and 0 <= exit_intent_age_ms <= EXIT_URGENCY_MS
+    return score * (1.0 + math.log1p(max(0.0, recent_struggle))) * (1.5 if leaving else 1.0)
+
+
 def ranks_within(
     config: CapacityConfig,
     free_room: float,
     visitor: str,
-    score: float,
+    priority: float,
     acceptance: float,
     rivals: list[Rival],
 ) -> bool:
     """Whether this visitor still fits once every rival ranked above them has taken their share.
 
-    Ranking is by score, highest first, ties broken by visitor id so that two
-    workers looking at the same pool agree on the order.
+    Ranking is by ``priority`` (the expected benefit, or the score: ``config.ranking``), highest first,
+    ties broken by visitor id so that two workers looking at the same pool agree on the order. With
+    ``first_come`` nobody waits for a rival: whoever is decided on while there is room gets it.
     """
+    if config.ranking == "first_come":
+        return need(config, acceptance) <= free_room + _EPSILON
     ahead = sum(
         need(config, rival.score if rival.acceptance is None else rival.acceptance)
         for rival in rivals
-        if rival.visitor != visitor and (-rival.score, rival.visitor) < (-score, visitor)
+        if rival.visitor != visitor and (-rival.rank, rival.visitor) < (-priority, visitor)
     )
     return ahead + need(config, acceptance) <= free_room + _EPSILON
 

@@ -83,7 +83,7 @@ class Timing(BaseModel):
         description="the calibrated acceptance an invitation needs; 0.25 was chosen in the proving ground "
         "(docs/scoring.md)")
     sustain_s: float = Field(
-        default=2.0, ge=0.0, le=600.0, description="how long the score must stay above the threshold"
+        default=1.0, ge=0.0, le=600.0, description="how long the score must stay above the threshold"
     )
     burst: Burst | None = Field(default_factory=Burst, description="null: no shortcut")
     expires_in_s: int = Field(

@@ -125,6 +125,8 @@ class Decision(BaseModel):
         default=None, description="store it; pass it back as above_threshold_since_ms"
     )
     config_version: int = 1
+    priority: float | None = Field(
+        default=None, description="a pacing candidate's rank for the next free slot (capacity.ranking)")
     recheck_in_ms: int | None = Field(
         default=None, description="no invitation yet, only because the evidence is not yet sustained: ask "
         "again after this many ms (the collect response's recheck_in_ms)")

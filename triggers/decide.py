@@ -125,9 +125,19 @@ def _availability(context: DecisionContext) -> _Offer:
         return _fallback(
             context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
         )
-    if not cap.ranks_within(config.capacity, free_room, context.visitor, context.score, acceptance, context.rivals):
+    if not cap.ranks_within(config.capacity, free_room, context.visitor, priority(context), acceptance,
+                            context.rivals):
         return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
     return _Offer(mode="agent", expected_wait_s=0)
+
+
+def priority(context: DecisionContext) -> float:
+    """This visitor's rank for a scarce slot (``capacity.ranking``), as the pacing pool records it."""
+    if context.config.capacity.ranking != "benefit":
+        return context.score
+    exit_ms = context.facts.exit_intent_ms
+    return cap.benefit(context.score, context.features.get("recent_struggle", 0.0),
+                       None if exit_ms is None else context.now_ms - exit_ms)
 
 
 def _signals(context: DecisionContext) -> list[str]:
@@ -185,7 +195,8 @@ def decide(context: DecisionContext) -> Decision:
         decision = _no_invite(context, group, since, blockers + experiment_codes, round(1.0 - p_invite, 9))
         return decision.model_copy(update={"recheck_in_ms": recheck_ms}) if recheck_ms and above else decision
     if offer.mode is None:
-        return _no_invite(context, group, since, offer.codes, 1.0, offer.pacing_candidate)
+        waiting = _no_invite(context, group, since, offer.codes, 1.0, offer.pacing_candidate)
+        return waiting.model_copy(update={"priority": priority(context)}) if offer.pacing_candidate else waiting
     why = [r.SCORE_ABOVE_THRESHOLD] if above else [r.EXPLORED]
     message, variant = offer.message, None
     if offer.mode == "agent":

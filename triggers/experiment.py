@@ -31,7 +31,7 @@ class Experiment(BaseModel):
         description="share of the rollout that may be invited below the threshold",
     )
     exploration_floor: float = Field(
-        default=0.5,
+        default=0.6,
         ge=0.0,
         le=1.0,
         description="explore only visitors whose score is at least this share of the threshold: the "

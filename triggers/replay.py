@@ -191,7 +191,7 @@ class _Simulation:
         visitor.evidence_since_ms = decision.evidence_since_ms
         if decision.pacing_candidate:
             self.pool[visitor.visitor] = (
-                Rival(visitor=visitor.visitor, score=score),
+                Rival(visitor=visitor.visitor, score=score, priority=decision.priority),
                 now_ms + int(self.options.pool_ttl_s * 1000),
             )
         else:

@@ -64,7 +64,37 @@ def prove(visitors: int = 2000, seed: int = 1, slices: int = 5, config: SiteConf
         "fixed_delay_at_equal_recall": report.fixed_delay(learning.results, engine["recall"]),
         "noisy_outcomes": {"noise": noise} | report.summarise(noisy.results),
         "learned": _learned(learning),
+        "scarce_agents": scarce_agents(range(seed, seed + 10)),
     }
+
+
+def scarce_agents(seeds: range = range(1, 11), strugglers: int = 30, window_s: int = 300,
+                  chat_s: tuple[float, float] = (60.0, 150.0)) -> dict[str, Any]:
+    """One agent with two chat slots, ``strugglers`` wanted strugglers arriving within ``window_s`` among
+    twice as many visitors who need nothing: who gets the slots, by expected benefit or first come?
+
+    Nobody is held out and, with no slot free, nobody is offered anything else (``suppress``): waiting
+    visitors stay in the pacing pool and the next free slot goes to the first in ``capacity.ranking``.
+    Chats are short (one to two and a half minutes) so that slots free up while strugglers still wait;
+    with chats of several minutes the two slots go to the first two strugglers whatever the ranking."""
+    rows: dict[str, list[float]] = {"benefit": [], "first_come": []}
+    invited: dict[str, int] = {"benefit": 0, "first_come": 0}
+    per_hour = strugglers * 3600 / window_s
+    for seed in seeds:
+        wanted = generate(strugglers, seed, START_MS, per_hour, {kind: 1.0 for kind in sorted(WANTED)}, 0.0)
+        others = generate(2 * strugglers, seed + 10_000, START_MS, 2 * per_hour,
+                          {"reader": 0.4, "browser": 0.4, "converter": 0.2}, 0.0)
+        for ranking in rows:
+            config = shop_config(capacity={"ranking": ranking}, experiment={"holdout": 0.0, "exploration": 0.0},
+                                 fallback={"when_no_capacity": "suppress"})
+            played = run(Scenario(config, learn=False, agents={"agent-1": 2}, chat_s=chat_s, seed=seed),
+                         wanted + others)
+            needs = [r.visit.need for r in played.results if any(inv.mode == "agent" for inv in r.invitations)]
+            rows[ranking].extend(needs)
+            invited[ranking] += len(needs)
+    return {ranking: {"agent_invitations": invited[ranking],
+                      "mean_need_of_invited": round(sum(needs) / len(needs), 4) if needs else None}
+            for ranking, needs in rows.items()} | {"seeds": len(seeds), "strugglers_per_seed": strugglers}
 
 
 def _learned(ground: ProvingGround) -> dict[str, Any]:
@@ -77,4 +107,4 @@ def _learned(ground: ProvingGround) -> dict[str, Any]:
 
 
 __all__ = ["MIX", "PAGE_GROUPS", "TARGETS", "WANTED", "Scenario", "Visit", "VisitResult", "generate", "prove",
-           "run", "shop_config"]
+           "run", "scarce_agents", "shop_config"]

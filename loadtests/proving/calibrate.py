@@ -27,9 +27,10 @@ CANDIDATES = (
     "form_errors", "failed_submits", "repeated_field_errors", "repeated_submits", "recent_form_errors",
     "u_turns", "zero_result_searches", "recent_zero_result_searches", "js_errors", "recent_js_errors",
     "exit_intents", "scroll_reversals", "longest_idle_s", "conversions", "struggle_kinds", "recent_struggle",
+    "unresolved_search",
 )
 NON_NEGATIVE = frozenset(STRUGGLE_SIGNALS) | {name for name in CANDIDATES if name.startswith("recent_")} | {
-    "failed_submits", "struggle_kinds"}
+    "failed_submits", "struggle_kinds", "unresolved_search"}
 
 
 def moments(config: SiteConfig, count: int, seed: int, start_ms: int) -> tuple[np.ndarray, np.ndarray]:

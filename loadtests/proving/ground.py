@@ -15,6 +15,7 @@ simulated time, whenever anything happens at or after its due time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import random
 from collections.abc import Callable
@@ -268,5 +269,13 @@ class ProvingGround:
 
 
 def run(scenario: Scenario, visits: list[Visit]) -> ProvingGround:
-    """Play ``visits`` through a fresh engine; the result keeps every visit's invitations."""
-    return asyncio.run(ProvingGround(scenario, visits).run())
+    """Play ``visits`` through a fresh engine; the result keeps every visit's invitations.
+
+    With the served app's garbage-collector setting (api/main.py): the run holds every visit's script,
+    and Python's default young-generation threshold would spend its time walking them."""
+    before = gc.get_threshold()
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        return asyncio.run(ProvingGround(scenario, visits).run())
+    finally:
+        gc.set_threshold(*before)

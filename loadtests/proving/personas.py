@@ -84,11 +84,17 @@ class Visit:
     """When struggle began (the first struggle act); None for visitors who never struggle."""
     accept_p: float = 0.0
     """Probability of accepting an invitation shown while struggling (before onset: a tenth of it)."""
-    need: float = 0.0
-    """How much help would change this visit, 0 to 1: the scarce-agent experiment's ground truth."""
+    severity: float = 0.0
+    """How hard the struggle is (its number of acts, up to 8, as 0 to 1)."""
     prelude: bool = False
     """An earlier visit of a returning visitor: not one of the run's counted visits."""
     converts: bool = False
+
+    @property
+    def need(self) -> float:
+        """How much a chat would change this visit, 0 to 1: severity times the chance they take it. The
+        scarce-agent experiment's ground truth."""
+        return round(self.severity * self.accept_p, 4)
 
     @property
     def wanted(self) -> bool:
@@ -209,7 +215,7 @@ def _struggle(script: _Script, visit: Visit, kinds: list[str], first: str, stuck
     script.now = max(script.now, leave_at)
     if script.width >= 1024 and script.rng.random() < 0.6:
         script.add("exit_intent")
-    visit.need = min(1.0, 0.4 + 0.1 * len(acts) + script.rng.uniform(0.0, 0.2))
+    visit.severity = min(1.0, len(acts) / 8)
 
 
 def checkout_struggler(script: _Script, visit: Visit) -> None:
@@ -252,7 +258,6 @@ def signin_decliner(script: _Script, visit: Visit) -> None:
     _struggle(script, visit, ["field", "field", "rage", "dead", "u_turn", "idle"], "field", "password",
               "sign-in", patience=(20, 60), count=(3, 7))
     visit.accept_p = script.rng.uniform(0.0, 0.08)
-    visit.need = 0.1
 
 
 def empty_submitter(script: _Script, visit: Visit) -> None:

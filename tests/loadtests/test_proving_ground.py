@@ -80,3 +80,10 @@ def test_batches__urgent_events_go_at_once_and_the_rest_within_five_seconds() ->
     assert sum(len(events) for _, events in sent) >= len(visit.events)
     for at, events in sent:
         assert all(at - event["ts"] <= 5000 for event in events)
+
+
+def test_scarce_agents__slots_go_to_the_visitors_who_need_them_most(result: dict[str, Any]) -> None:
+    scarce = result["scarce_agents"]
+    benefit, first_come = scarce["benefit"], scarce["first_come"]
+    assert benefit["agent_invitations"] > 0 and first_come["agent_invitations"] > 0
+    assert benefit["mean_need_of_invited"] > first_come["mean_need_of_invited"]
