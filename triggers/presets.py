@@ -19,7 +19,7 @@ def default_config(site: str, allowed_origins: list[str] | None = None) -> SiteC
 
 
 def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
-    """The demo shop: invitations on shopping pages, a bot when agents are busy, offline at night."""
+    """The demo shop: invitations on shopping pages, a bot when agents are busy, open at all hours."""
     return SiteConfig.model_validate(
         {
             "site": site,
@@ -33,11 +33,11 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
             # 0.25: two errors on one field and a rage click are enough, so a newcomer can trigger it on purpose.
             "timing": {"min_dwell_s": 20, "min_pages": 1, "score_threshold": 0.25, "sustain_s": 3},
             "respect": {"max_per_session": 1, "max_per_day": 2, "dismiss_cooldown_s": 86_400},
+            # Open round the clock, so that the README's walk-through works whenever a newcomer tries
+            # it; docs/configuration.md shows real opening hours and closed dates.
             "hours": {
                 "timezone": "Europe/London",
-                "weekly": {day: ["08:00-20:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-                | {"sat": ["10:00-16:00"]},
-                "closed_dates": ["2025-12-25", "2025-12-26", "2026-01-01"],
+                "weekly": {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
             },
             "capacity": {"max_chats_per_agent": 3, "max_chats_per_new_agent": 1},
             "fallback": {
