@@ -77,11 +77,7 @@ class Decider:
     def decide(self, config: SiteConfig, visitor: str, features: dict[str, float], facts: VisitorFacts,
                privacy: Privacy, now_ms: int) -> Decision:
         scorer = self.models.scorer(config.site)
-        if hasattr(scorer, "predict_and_explain"):
-            score, explanation = scorer.predict_and_explain(features)
-        else:
-            score = scorer.predict_proba_one(features)
-            explanation = scorer.explain(features) if hasattr(scorer, "explain") else []
+        score, explanation = scorer.predict_and_explain(features)
         # Validated, although every input is ours: pydantic-core checks these faster than
         # model_construct's pure-Python defaults fill them in (7 against 9 us, measured).
         context = DecisionContext(

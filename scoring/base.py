@@ -41,6 +41,17 @@ class Scorer(Protocol):
         """How many examples this scorer has learned from (0 for scorers that do not learn)."""
         ...
 
+    def explain(self, features: Features) -> list[str]:
+        """Reason codes (``scoring.reasons``): the observed struggle signals that raised the score most,
+        strongest first, at most three; empty when nothing did or the scorer cannot tell. Must not
+        change the scorer."""
+        ...
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        """``(predict_proba_one(features), explain(features))``: every collect asks for both, and a
+        scorer may give them in one pass."""
+        ...
+
 
 def logistic(z: float) -> float:
     """Sigmoid that neither overflows nor returns exactly 0 or 1."""

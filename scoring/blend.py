@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Protocol, Self, runtime_checkable
+from typing import Self
 
 from scoring.base import Features, Scorer, clip_probability, logistic
 from scoring.correction import PriorCorrection
@@ -36,11 +36,6 @@ DEFAULT_HANDOVER = 30
 MIN_LABELS = 20
 QUALITY_DECAY = 0.995
 WEIGHT_GRID = tuple(step / 10 for step in range(11))
-
-
-@runtime_checkable
-class Explainable(Protocol):
-    def contributions(self, features: Features) -> dict[str, float]: ...
 
 
 class BlendedScorer:

@@ -18,6 +18,7 @@ from functools import cache
 
 from scoring.base import Features, Scorer
 from scoring.metrics import roc_auc
+from scoring.reasons import MAX_REASONS, REASON_OF
 from scoring.synthetic import Example, generate_sessions
 
 ScorerFactory = Callable[[], Scorer]
@@ -178,6 +179,26 @@ def check_ranks_struggle(factory: ScorerFactory) -> None:
     _expect(auc is not None and auc > 0.55, f"progressive ROC AUC {auc} on struggle sessions, want > 0.55")
 
 
+def check_explain(factory: ScorerFactory) -> None:
+    """Reasons are known codes of signals the visitor showed, at most three, and ``predict_and_explain``
+    gives what the two calls give."""
+    scorer = factory()
+    _learn(scorer, _sessions()[:150])
+    state = pickle.dumps(scorer)
+    for features, _ in _sessions()[150:250]:
+        reasons = scorer.explain(features)
+        _expect(isinstance(reasons, list) and all(isinstance(code, str) for code in reasons),
+                f"explain returned {reasons!r}, want a list of reason codes")
+        _expect(len(reasons) <= MAX_REASONS, f"explain gave {len(reasons)} reasons, at most {MAX_REASONS}")
+        shown = {REASON_OF[name] for name, value in features.items() if name in REASON_OF and value > 0}
+        _expect(set(reasons) <= shown, f"explain named {sorted(set(reasons) - shown)}, which the visitor never showed")
+        score, fused = scorer.predict_and_explain(features)
+        _expect(score == scorer.predict_proba_one(features) and fused == reasons,
+                "predict_and_explain differs from predict_proba_one and explain")
+    _expect(scorer.explain({}) == [], "reasons for a visitor with no features at all")
+    _expect(pickle.dumps(scorer) == state, "explain changed the scorer's state")
+
+
 ALL_CHECKS: tuple[Callable[[ScorerFactory], None], ...] = (
     check_predict_before_learning,
     check_features_appear_and_disappear,
@@ -188,6 +209,7 @@ ALL_CHECKS: tuple[Callable[[ScorerFactory], None], ...] = (
     check_finite_for_extreme_inputs,
     check_predict_does_not_mutate,
     check_ranks_struggle,
+    check_explain,
 )
 
 

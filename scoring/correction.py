@@ -35,6 +35,7 @@ from typing import Self
 from scoring.base import Features, logistic
 from scoring.model import INDICATOR_MARK
 from scoring.prior import StrugglePrior
+from scoring.reasons import top_reasons
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ class PriorCorrection:
             if weight is not None and value == value:
                 terms[name] = weight * max(-1.0, min(1.0, value))
         return terms
+
+    def explain(self, features: Features) -> list[str]:
+        return top_reasons(self.contributions(features), features)
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        return self.predict_proba_one(features), self.explain(features)
 
     def _step(self, key: str, gradient: float) -> float:
         g2 = self._g2[key] = self._g2.get(key, 0.0) + gradient * gradient

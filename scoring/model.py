@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Self
 
 from scoring.base import Features, logistic, signed_log1p
+from scoring.reasons import top_reasons
 
 # Slot layout per feature, one list per name so predict does one dict lookup per feature.
 _COUNT, _MEAN, _M2, _INV_STD, _WEIGHT, _G2, _INDICATOR = range(7)
@@ -109,6 +110,12 @@ class OnlineLogistic:
             scaled = max(-clip, min(clip, (value - slot[_MEAN]) * slot[_INV_STD]))
             terms[name] = slot[_WEIGHT] * scaled
         return terms
+
+    def explain(self, features: Features) -> list[str]:
+        return top_reasons(self.contributions(features), features)
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        return self.predict_proba_one(features), self.explain(features)
 
     def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
         params = self.params

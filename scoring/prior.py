@@ -107,5 +107,12 @@ class StrugglePrior:
     def explain(self, features: Features) -> list[str]:
         return top_reasons(self.contributions(features), features)
 
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        terms = self.contributions(features)
+        z = self.bias
+        for term in terms.values():
+            z += term
+        return logistic(z), top_reasons(terms, features)
+
     def __repr__(self) -> str:
         return f"StrugglePrior(bias={self.bias})"

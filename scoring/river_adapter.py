@@ -38,6 +38,13 @@ class RiverScorer:
         known = {name: value for name, value in features.items() if name in self._known}
         return clip_probability(float(self.classifier.predict_proba_one(known).get(True, 0.5)))
 
+    def explain(self, features: Features) -> list[str]:
+        """Always empty: a river pipeline does not say which feature moved its score."""
+        return []
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        return self.predict_proba_one(features), []
+
     def learn_one(self, features: Features, label: bool, weight: float = 1.0) -> None:
         x = dict(features)
         self._known.update(x)

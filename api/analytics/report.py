@@ -85,7 +85,7 @@ class Analytics:
         if agents is None:
             agents = max(1, len(self.availability.capacity(site).agents))
         scorer = self.models.scorer(site)
-        explain = getattr(scorer, "explain", None)
+        explain = scorer.explain
         options = ReplayOptions(agents=agents)
 
         def run(config: SiteConfig) -> dict[str, Any]:

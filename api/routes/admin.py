@@ -40,7 +40,7 @@ async def score(site: str, engine: EngineDep, _: AdminDep,
     models = engine.decider.models
     scorer = models.scorer(site)
     return json_response({"score": scorer.predict_proba_one(features), "version": models.version(site),
-                          "reasons": scorer.explain(features) if hasattr(scorer, "explain") else []})
+                          "reasons": scorer.explain(features)})
 
 
 @router.get("/stats")

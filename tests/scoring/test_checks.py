@@ -11,6 +11,7 @@ import pytest
 from scoring.base import Features
 from scoring.checks import (
     check_clone_independence,
+    check_explain,
     check_finite_for_extreme_inputs,
     check_pickle_round_trip,
     check_predict_does_not_mutate,
@@ -32,7 +33,7 @@ def test_yield_checks__names_are_unique_and_cover_the_contract() -> None:
     names = [check.name for check in yield_checks(OnlineLogistic)]
     assert len(names) == len(set(names))
     for required in ("predict_before_learning", "features_appear_and_disappear", "pickle_round_trip",
-                     "clone_independence", "finite_for_extreme_inputs", "predict_does_not_mutate"):
+                     "clone_independence", "finite_for_extreme_inputs", "predict_does_not_mutate", "explain"):
         assert required in names
 
 
@@ -59,6 +60,27 @@ class _Counting:
         self.positives += label
         self.total += 1
         self._n += 1
+
+    def explain(self, features: Features) -> list[str]:
+        return []
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        return self.predict_proba_one(features), self.explain(features)
+
+
+class _BlamesRageAlways(_Counting):
+    """Names rage clicks whether or not the visitor raged."""
+
+    def explain(self, features: Features) -> list[str]:
+        return ["rage_clicks"]
+
+
+class _FusedDisagrees(_Counting):
+    def explain(self, features: Features) -> list[str]:
+        return ["form_errors"] if features.get("form_errors", 0) > 0 else []
+
+    def predict_and_explain(self, features: Features) -> tuple[float, list[str]]:
+        return self.predict_proba_one(features), []
 
 
 class _MutatesOnPredict(_Counting):
@@ -106,3 +128,14 @@ def test_check_pickle_round_trip__unpicklable_scorer__fails() -> None:
 def test_check_ranks_struggle__constant_scorer__fails() -> None:
     with pytest.raises(AssertionError, match="ROC AUC"):
         check_ranks_struggle(_Counting)
+
+
+def test_check_explain__names_a_signal_never_shown__fails() -> None:
+    check_explain(_Counting)  # no reasons at all is allowed
+    with pytest.raises(AssertionError, match="never showed"):
+        check_explain(_BlamesRageAlways)
+
+
+def test_check_explain__fused_call_disagrees__fails() -> None:
+    with pytest.raises(AssertionError, match="predict_and_explain differs"):
+        check_explain(_FusedDisagrees)
