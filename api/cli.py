@@ -24,6 +24,7 @@ from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.evaluate import LabelledCsvError
 from scoring.evaluate import warm_start as train_from_history
 from scoring.learner import Learner, LearnerPool
+from tracker.protocol import SITE_KEY
 
 
 def _settings() -> Settings:
@@ -123,7 +124,7 @@ def warm_start(file: Path, label: str, site: str) -> None:
     Run it before going live, with the learner (or, in the embedded mode, tactful serve) stopped:
     it commits through the same single-writer path the learner uses.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", site):
+    if not re.fullmatch(SITE_KEY, site):
         raise click.BadParameter("a site key is 1 to 64 of [A-Za-z0-9_-]", param_hint="--site")
     settings = Settings()
     try:

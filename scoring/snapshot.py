@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from scoring.base import Scorer
+from tracker.protocol import SITE_KEY
 
 MAGIC = b"TACTFUL-MODEL\n"
 FORMAT = 1
 _MAX_HEADER_BYTES = 4096
-_SITE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SITE = re.compile(SITE_KEY)
 
 
 class SnapshotFormatError(ValueError):

@@ -119,10 +119,17 @@ def _page_view(state: State, value: str) -> None:
         state["ul"] = str(latest)
 
 
+def is_u_turn(first: str, left_to: str, back_to: str, left_at_ms: int, back_at_ms: int) -> bool:
+    """The u-turn rule, the one place it lives: pages A -> B -> A, with B shown (from ``left_at_ms``
+    to ``back_at_ms``) at most ``UTURN_MS``. Used by collect (below), the agent's context and the
+    dashboard's hotspots, so that all three count the same u-turns."""
+    return first == back_to != left_to and back_at_ms - left_at_ms <= UTURN_MS
+
+
 def _is_uturn(views: list[str]) -> bool:
-    """``views`` newest first: (A, B, A) with B shown at most ``UTURN_MS``."""
+    """``views`` newest first (``ts|pathhash``): see ``is_u_turn``."""
     (t1, h1), (t2, h2), (_, h3) = (v.split("|", 1) for v in views)
-    return h1 == h3 and h1 != h2 and int(t1) - int(t2) <= UTURN_MS
+    return is_u_turn(h3, h2, h1, int(t2), int(t1))
 
 
 def _later(a: str, b: str) -> str:

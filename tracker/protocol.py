@@ -19,7 +19,11 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_EVENTS = 200
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="opaque id, 8 to 64 of [A-Za-z0-9_-]")]
-SiteKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="public site key")]
+SITE_KEY = r"[A-Za-z0-9_-]{1,64}"
+"""A public site key, the one definition (the config, collect, the chat API, the CLI and model files use it;
+widget_js/src/boot.js has its copy, checked equal by tests/tracker/test_protocol.py)."""
+SITE_KEY_PATTERN = f"^{SITE_KEY}$"
+SiteKey = Annotated[str, msgspec.Meta(pattern=SITE_KEY_PATTERN, description="public site key")]
 Millis = Annotated[int, msgspec.Meta(ge=0, le=10**14, description="milliseconds since the epoch, browser clock")]
 Path = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, description="URL path, optionally with query")]
 Title = Annotated[str, msgspec.Meta(max_length=512)]

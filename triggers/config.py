@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tracker.context import context_features
 from tracker.features import FEATURES, VisitorFacts
+from tracker.protocol import SITE_KEY_PATTERN
 from triggers.capacity import CapacityConfig
 from triggers.experiment import Experiment
 from triggers.fallback import Fallback
@@ -113,7 +114,7 @@ class Respect(BaseModel):
 class SiteConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="public site key")
+    site: str = Field(pattern=SITE_KEY_PATTERN, description="public site key")
     version: int = Field(default=1, ge=1, description="revision of this document; decisions record it")
     allowed_origins: list[str] = Field(
         default_factory=list,

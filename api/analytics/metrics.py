@@ -15,7 +15,7 @@ from typing import Any
 
 from api.analytics.journal import CANDIDATE, ELIGIBLE, ENGAGED
 from api.analytics.stats import Rate, difference
-from tracker.merge import UTURN_MS
+from tracker.merge import is_u_turn
 from tracker.store import LogEntry
 
 TREATED = frozenset({"rollout", "explore"})
@@ -285,7 +285,7 @@ def hotspots(logged: LogFacts, top: int = TOP_PATHS) -> list[dict[str, Any]]:
                 views.append((int(event["ts"]), current))
                 if len(views) >= 3:
                     (_, a), (t_b, b), (t_c, c) = views[-3:]
-                    if a == c != b and t_c - t_b <= UTURN_MS:
+                    if is_u_turn(a, b, c, t_b, t_c):
                         counts[b]["u_turn"] += 1
             elif current is not None:
                 counts[current][str(event["t"])] += 1

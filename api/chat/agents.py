@@ -16,13 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tracker.protocol import SITE_KEY
 from tracker.store import Store
 
 AGENT = "agent"
 CANNED = "canned"
 DEFAULT_MAX_CHATS = 3
 NEW_AGENT_MAX_CHATS = 1
-_TOKEN = re.compile(r"^tfa\.([A-Za-z0-9_-]{1,64})\.(a_[0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
+_TOKEN = re.compile(rf"^tfa\.({SITE_KEY})\.(a_[0-9a-f]{{12}})\.([A-Za-z0-9_-]{{20,100}})$")
 
 
 class AgentIn(BaseModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.features import describe
+from tracker.merge import is_u_turn
 from tracker.store import Store
 
 JOURNEY_LIMIT = 30
 SIGNAL_LIMIT = 40
 LOOKBACK_MS = 2 * 3600 * 1000
-U_TURN_MS = 7_000
 SIGNALS = {"rage_click", "dead_click", "form_error", "js_error", "exit_intent", "idle"}
 
 
@@ -37,7 +37,7 @@ def journey_and_signals(events: list[dict[str, Any]]) -> tuple[list[dict[str, An
                                    for e in events if e.get("t") == "page_view"]
     signals = [signal for e in events if (signal := _signal(e))]
     for before, left, back in zip(pages, pages[1:], pages[2:], strict=False):
-        if back["path"] == before["path"] and int(back["ts"]) - int(left["ts"]) <= U_TURN_MS:
+        if is_u_turn(before["path"], left["path"], back["path"], int(left["ts"]), int(back["ts"])):
             signals.append({"kind": "u_turn", "ts": back["ts"], "detail": f"{left['path']} → {back['path']}"})
     signals.sort(key=lambda s: int(s["ts"]))
     return pages[-JOURNEY_LIMIT:], signals[-SIGNAL_LIMIT:]

@@ -18,6 +18,7 @@ from api.chat.webhooks import WebhookIn
 from api.deps import EngineDep, SettingsDep
 from api.responses import json_response, problem
 from api.static_pages import page_file
+from tracker.protocol import SITE_KEY_PATTERN
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "static" / "agent"
 CONSOLE_FILES = {"agent.js", "agent.css"}
@@ -189,7 +190,7 @@ async def forget_visitor(site: SiteDep, visitor: str, chat: ChatDep, _: AdminDep
 class OfflineMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    site: str = Field(pattern=SITE_KEY_PATTERN)
     visitor: str = Field(pattern=ID)
     chat: str | None = Field(None, pattern=ID)
     email: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
