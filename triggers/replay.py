@@ -24,13 +24,14 @@ from typing import Any
 import msgspec
 
 from tracker import protocol as p
-from tracker.events import fold
+from tracker.events import evidence_ops, fold
+from tracker.merge import apply_all
 from tracker.session import continuity
 from triggers.capacity import Agent, CapacitySnapshot, Rival
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide
-from triggers.observe import observe
+from triggers.observe import judge
 from triggers.replay_report import Invitation, ReplayReport
 
 Score = Callable[[Mapping[str, float]], float]
@@ -62,7 +63,6 @@ class _Visitor:
     session_id: str = ""
     session: dict[str, str] = field(default_factory=dict)
     record: dict[str, str] = field(default_factory=dict)
-    evidence_since_ms: int | None = None
     last_event_ms: int = 0
     privacy: Privacy = field(default_factory=Privacy)
     last_primary: str | None = None
@@ -152,7 +152,7 @@ class _Simulation:
         if state == "new":
             self.finish_session(visitor)
             visitor.session = {"sid": session_id}
-            visitor.session_id, visitor.evidence_since_ms, visitor.invited = session_id, None, False
+            visitor.session_id, visitor.invited = session_id, False
             visitor.record["ns"] = str(int(visitor.record.get("ns", "0")) + 1)
             report.sessions += 1
         visitor.privacy = Privacy(dnt=bool(entry.get("dnt")), gpc=bool(entry.get("gpc")))
@@ -167,31 +167,22 @@ class _Simulation:
 
     # -- one decision ---------------------------------------------------------------------
 
+    def _score(self, features: dict[str, float]) -> tuple[float, list[str]]:
+        return float(self.score(features)), self.explain(features) if self.explain else []
+
     def decide(self, visitor: _Visitor, now_ms: int) -> None:
-        features, facts = observe(self.config, visitor.session, visitor.record, now_ms)
-        score = min(1.0, max(0.0, float(self.score(features))))
         self.pool = {key: held for key, held in self.pool.items() if held[1] > now_ms}
-        context = DecisionContext.model_construct(
-            config=self.config,
-            visitor=visitor.visitor,
-            facts=facts,
-            features=features,
-            score=score,
-            explanation=self.explain(features) if self.explain else [],
-            acceptance=None,
-            now_ms=now_ms,
-            capacity=CapacitySnapshot.model_construct(agents=self.agents, pending_invites=self.load.at(now_ms)),
-            rivals=[rival for key, (rival, _) in self.pool.items() if key != visitor.visitor],
-            privacy=visitor.privacy,
-            in_chat=False,
-            above_threshold_since_ms=visitor.evidence_since_ms,
-        )
-        decision = self.policy(context)
+        judged = judge(self.config, visitor.visitor, visitor.session, visitor.record, now_ms, self._score,
+                       CapacitySnapshot.model_construct(agents=self.agents, pending_invites=self.load.at(now_ms)),
+                       [rival for key, (rival, _) in self.pool.items() if key != visitor.visitor],
+                       visitor.privacy, self.policy)
+        decision, context = judged.decision, judged.context
         self.report.decisions += 1
-        visitor.evidence_since_ms = decision.evidence_since_ms
+        if decision.evidence_since_ms != judged.facts.evidence_since_ms:  # as the live decider stores it
+            apply_all(visitor.session, visitor.record, evidence_ops(now_ms, decision.evidence_since_ms))
         if decision.pacing_candidate:
             self.pool[visitor.visitor] = (
-                Rival(visitor=visitor.visitor, score=score, priority=decision.priority),
+                Rival(visitor=visitor.visitor, score=context.score, priority=decision.priority),
                 now_ms + int(self.options.pool_ttl_s * 1000),
             )
         else:

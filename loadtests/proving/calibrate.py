@@ -39,17 +39,18 @@ def moments(config: SiteConfig, count: int, seed: int, start_ms: int) -> tuple[n
     ground = ProvingGround(Scenario(config, learn=False, seed=seed), visits)
     rows: list[list[float]] = []
     targets: list[float] = []
-    decide = ground.decider.decide
+    judge = ground.decider.judge
 
     def observing(*args: Any, **kwargs: Any) -> Any:
-        features = args[2]
+        judged = judge(*args, **kwargs)
+        features = judged.features
         index = ground.sending
         assert index is not None
         rows.append([float(np.sign(v) * np.log1p(abs(v))) for v in (features.get(n, 0.0) for n in CANDIDATES)])
         targets.append(acceptance(ground.visits[index], ground.clock.now_ms))
-        return decide(*args, **kwargs)
+        return judged
 
-    ground.decider.decide = observing  # type: ignore[method-assign]
+    ground.decider.judge = observing  # type: ignore[method-assign]
     asyncio.run(ground.run())
     return np.array(rows), np.array(targets)
 
