@@ -25,7 +25,7 @@ from api.errors import install_error_handlers
 from api.limits import CollectLimits, RateLimiter
 from api.metrics import router as metrics_router
 from api.observe import RequestContext
-from api.openapi import BATCH_COMPONENTS
+from api.openapi import BATCH_COMPONENTS, document_errors
 from api.periodic import Periodic
 from api.routes import admin, analytics, collect, dashboard, health, pages, site_config
 from api.settings import Settings
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                                  routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(BATCH_COMPONENTS)
             schema.setdefault("paths", {}).update(collect.OPENAPI_PATH)
-            app.openapi_schema = schema
+            app.openapi_schema = document_errors(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

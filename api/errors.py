@@ -15,6 +15,8 @@ from tracker.store import StoreUnavailable
 
 log = logging.getLogger("tactful.errors")
 INTERNAL_ERROR = "something went wrong on our side; it has been logged"
+BODY_PARSE_ERROR = "There was an error parsing the body"
+"""What FastAPI raises for a JSON body that does not parse."""
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -22,6 +24,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         if isinstance(error.detail, dict):
             return json_response(error.detail, error.status_code, error.headers)
+        if error.status_code == 400 and error.detail == BODY_PARSE_ERROR:
+            return problem(400, "malformed_json", "the body is not valid JSON", "(body)")
         return problem(error.status_code, "http_error", str(error.detail), headers=error.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -197,7 +197,11 @@ class OfflineMessage(BaseModel):
     message: str = Field(min_length=1, max_length=2000)
 
 
-@public.post("/v1/chat/offline", status_code=201)
+_OFFLINE_BODY = {"required": True, "content": {
+    kind: {"schema": OfflineMessage.model_json_schema()} for kind in ("application/json", "text/plain")}}
+
+
+@public.post("/v1/chat/offline", status_code=201, openapi_extra={"requestBody": _OFFLINE_BODY})
 async def leave_message(request: Request, chat: ChatDep, engine: EngineDep) -> Response:
     """The offline form (``text/plain`` JSON is accepted, so no CORS preflight is needed)."""
     body = await request.body()

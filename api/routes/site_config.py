@@ -23,7 +23,8 @@ async def get_history(engine: EngineDep) -> ConfigHistory:
 
 
 HistoryDep = Annotated[ConfigHistory, Depends(get_history)]
-Document = Annotated[Any, Body(description="a site config document (docs/configuration.md)")]
+Document = Annotated[Any, Body(description="a site config document (docs/configuration.md)",
+                               json_schema_extra={"type": "object"})]
 
 
 async def author(settings: SettingsDep,
@@ -103,8 +104,11 @@ async def replace_config(site: str, document: Document, history: HistoryDep, who
 
 @router.post("/sites/{site}/config/validate")
 async def validate_config(site: str, document: Document, history: HistoryDep, _: AdminDep) -> Response:
-    """Dry run: the problems, or the changes saving it would make. Nothing is saved."""
+    """Dry run: the problems, or the changes saving it would make. Nothing is saved. A body that is not
+    a JSON object is no config document at all: 422, as saving it would answer."""
     result = await history.dry_run(site, document)
+    if not isinstance(document, dict):
+        _saved(result)
     return json_response({"valid": result.valid, "errors": result.problems, "changes": result.changes,
                           "current_version": result.version})
 
