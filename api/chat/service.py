@@ -146,6 +146,7 @@ class ChatService:
         if chat["session"]:
             await self.store.apply_ops(site, visitor, chat["session"], chat_ops(now_ms, True))
         await self.webhooks.emit(site, "chat.requested", summary(chat))
+        await self._count(site, {"chats_requested": 1})
         CHATS.labels("requested").inc()
         if not await self.signed_in(site):
             # Every agent left after the invitation was made: the visitor gets the site's fallback now,
@@ -281,6 +282,7 @@ class ChatService:
         chat = await self._close(site, chat_id, "missed", ended_by="nobody", fallback=offer)
         await self._system(site, chat_id, offer["message"])
         await self._tell(site, chat_id, {"type": "state", "state": "missed", "fallback": offer})
+        await self._count(site, {"chats_missed": 1})
         if chat is not None:
             await self.webhooks.emit(site, "chat.ended", summary(chat))
 
@@ -330,13 +332,16 @@ class ChatService:
         chat = await self.chat(site, chat_id)
         if chat is None:
             return None
+        first = chat.get("started_ms") is None  # not a chat taken over after its agent was lost
         chat.update(state="active", agent=agent_id, agent_name=agent.get("name"),
                     agents=[*chat.get("agents", []), agent_id], started_ms=chat.get("started_ms") or self.now_ms())
         await self._save(chat)
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
-        await self.webhooks.emit(site, "chat.started", summary(chat))
-        CHATS.labels("started").inc()
+        await self.webhooks.emit(site, "chat.started", summary(chat))  # again for a new agent: who has it now
+        if first:
+            await self._count(site, {"chats_started": 1})
+            CHATS.labels("started").inc()
         return chat
 
     # -- during the chat ----------------------------------------------------------------------

@@ -8,6 +8,8 @@ from typing import Any
 
 from api import Settings
 from tests.chat.conftest import Served, serve
+from tracker.store import Store
+from tracker.store.base import day_of
 
 
 def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
@@ -86,6 +88,11 @@ async def test_agent_away__not_offered__not_counted(served: Served) -> None:
     assert (await agent.until(lambda f: f["type"] == "offer"))["chat"]["id"] == invite
 
 
+async def _counters(served: Served) -> dict[str, int]:
+    store: Store = served.store
+    return await store.counters("demo", day_of(served.app.state.engine.now_ms()))
+
+
 async def test_accept__every_agent_gone_since_the_invitation__the_sites_fallback_at_once(served: Served) -> None:
     """Issue #18: no visitor accepts into a void. The demo's no-capacity fallback is its bot: quick answers
     without "Talk to a person", and the leave-a-message form; the chat is stored as missed by nobody."""
@@ -107,6 +114,8 @@ async def test_accept__every_agent_gone_since_the_invitation__the_sites_fallback
     assert apology["text"] == fallback["message"]
     chat = await served.chat.service.chat("demo", invite)
     assert (chat["state"], chat["ended_by"], chat["fallback"]) == ("missed", "nobody", fallback)
+    counts = await _counters(served)
+    assert (counts.get("chats_requested"), counts.get("chats_missed"), counts.get("chats_started")) == (1, 1, None)
 
 
 async def test_accept__offline_fallback_configured__the_offline_message(served: Served) -> None:
