@@ -62,8 +62,24 @@ def agent_channel(site: str, agent: str) -> str:
 
 
 def summary(chat: dict[str, Any]) -> dict[str, Any]:
-    """A chat as webhooks and consoles see it (everything in the record: it holds no secrets)."""
-    return dict(chat)
+    """A chat as webhooks and consoles see it: everything in the record (it holds no secrets), and what a
+    helpdesk asks of an ended chat in plain fields: the agent's ``verdict`` (``stuck`` / ``not_stuck``)
+    and whether it was ``resolved``, from ``outcome``; ``duration_s`` from the agent joining to the end."""
+    outcome = chat.get("outcome") or {}
+    started, ended = chat.get("started_ms"), chat.get("ended_ms")
+    return dict(chat) | {
+        "verdict": None if not outcome else "stuck" if outcome.get("stuck") else "not_stuck",
+        "resolved": outcome.get("resolved") if outcome else None,
+        "duration_s": round((ended - started) / 1000, 3) if started is not None and ended is not None else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The agent's verdict on a chat: was the visitor stuck (a label for the learner), was it resolved."""
+
+    stuck: bool
+    resolved: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +300,7 @@ class ChatService:
         await self._tell(site, chat_id, {"type": "state", "state": "missed", "fallback": offer})
         await self._count(site, {"chats_missed": 1})
         if chat is not None:
-            await self.webhooks.emit(site, "chat.ended", summary(chat))
+            await self._ended(site, chat)
 
     async def _close(self, site: str, chat_id: str, state: str, ended_by: str,
                      **changes: Any) -> dict[str, Any] | None:
@@ -366,13 +382,20 @@ class ChatService:
     async def typing(self, site: str, chat_id: str, sender: str) -> None:
         await self._tell(site, chat_id, {"type": "typing", "from": sender})
 
-    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None) -> dict[str, Any] | None:
-        """End the chat (by its agent, or by the visitor when ``agent_id`` is None)."""
+    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None,
+                  verdict: Verdict | None = None) -> dict[str, Any] | None:
+        """End the chat (by its agent, or by the visitor when ``agent_id`` is None). The agent's ``verdict``
+        is recorded first, so that chat.ended carries it; on a chat that had already ended it comes later,
+        as chat.rated."""
         state = await self.state(site, chat_id)
         if state is None or state in FINAL:
+            if agent_id is not None and verdict is not None:
+                await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
             return await self.chat(site, chat_id)
         if agent_id is not None and state != f"active:{agent_id}":
             return None
+        if agent_id is not None and verdict is not None:
+            await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
         if not await self.store.compare_and_set(site, f"chat:{chat_id}", state, "ended"):
             return await self.chat(site, chat_id)
         holder = state.split(":", 1)[1] if ":" in state else None
@@ -386,8 +409,17 @@ class ChatService:
         if holder is not None:
             await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
         if chat is not None:
-            await self.webhooks.emit(site, "chat.ended", summary(chat))
+            await self._ended(site, chat)
         return chat
+
+    async def _ended(self, site: str, chat: dict[str, Any]) -> None:
+        await self.webhooks.emit(site, "chat.ended", summary(chat),
+                                 messages=lambda: self.messages(site, chat["id"]))
+
+    async def _rated(self, site: str, chat: dict[str, Any], rating: dict[str, Any]) -> None:
+        """A rating that arrives once the chat is over (chat.ended went without it)."""
+        if await self.state(site, chat["id"]) in FINAL:
+            await self.webhooks.emit(site, "chat.rated", summary(chat), rating=rating)
 
     async def verdict(self, site: str, chat_id: str, agent_id: str, stuck: bool, resolved: bool) -> bool:
         """The agent's verdict: kept with the transcript, and a label for the site's learner."""
@@ -401,6 +433,8 @@ class ChatService:
                                                "invite": chat_id, "ts": now_ms}])
         await self._count(site, {"chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
                                  "chats_resolved" if resolved else "chats_unresolved": 1})
+        await self._rated(site, chat, {"by": "agent", "verdict": "stuck" if stuck else "not_stuck",
+                                       "resolved": resolved})
         return True
 
     async def rate(self, site: str, chat_id: str, visitor: str, score: int) -> bool:
@@ -411,4 +445,5 @@ class ChatService:
         chat["csat"] = score
         await self._save(chat)
         await self._count(site, {"csat_n": 1, f"csat_{score}": 1, "csat_sum": score})
+        await self._rated(site, chat, {"by": "visitor", "csat": score})
         return True

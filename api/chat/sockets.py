@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
 from api.chat.bus import ChatBus, Subscription
-from api.chat.service import FINAL, ChatService, agent_channel, chat_channel
+from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
 from api.limits import SocketLimits
 from api.settings import Settings
 from tracker.store import Store, StoreUnavailable
@@ -324,10 +324,12 @@ class ChatHub:
             if await self.service.state(site, chat_id) == f"active:{agent_id}":
                 await self.service.typing(site, chat_id, "agent")
         elif kind in ("end", "verdict"):
+            verdict = Verdict(frame["stuck"], bool(frame.get("resolved"))) if isinstance(
+                frame.get("stuck"), bool) else None
             if kind == "end":
-                await self.service.end(site, chat_id, agent_id=agent_id)
-            if isinstance(frame.get("stuck"), bool):
-                await self.service.verdict(site, chat_id, agent_id, frame["stuck"], bool(frame.get("resolved")))
+                await self.service.end(site, chat_id, agent_id=agent_id, verdict=verdict)
+            elif verdict is not None:
+                await self.service.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
             await link.send({"type": "closed", "chat": chat_id})
             subscription.unfollow(chat_channel(site, chat_id))
 

@@ -25,7 +25,8 @@ from fastapi import FastAPI
 
 from api import Settings, create_app
 from scoring.learner import Learner
-from tests.api.conftest import ORIGIN, delete_prefix
+from tests.api.conftest import delete_prefix
+from tests.api.shopping import ORIGIN
 from tracker.store import MemoryStore
 
 ADMIN = "admin-token-for-chat-tests"
