@@ -137,7 +137,9 @@ async def test_waiting__last_console_closes__fallback_after_the_grace_not_the_qu
         chat_settings: Settings) -> None:
     """An away agent keeps the chat waiting (they may come back); once no console is open for the grace a
     reconnecting console has, the visitor gets the fallback rather than the rest of a 30 s queue."""
-    async with serve(chat_settings.model_copy(update={"chat_queue_wait_s": 30.0})) as served:
+    # A presence that outlives a slow heartbeat: only closing the console may make the agent gone here.
+    patient = chat_settings.model_copy(update={"chat_queue_wait_s": 30.0, "agent_presence_ttl_s": 4.0})
+    async with serve(patient) as served:
         _, token = await served.agent_token("Ada")
         agent = await served.agent(token, status="away")
         visitor_id, invite = await served.invite()

@@ -96,6 +96,10 @@ def _rollout_visitor(config: SiteConfig) -> str:
         "demo", visitor := f"v_journey{n:06d}") == "rollout")
 
 
+def _next_minute(moment_s: float) -> float:
+    return (moment_s // 60 + 1) * 60
+
+
 async def _load_sample(served: Served, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The newest agent-load sample, once one satisfying ``check`` was written for the current minute."""
     async def newest() -> dict[str, Any] | None:
@@ -117,7 +121,12 @@ async def journey(served: Served, clock: MovableClock) -> Journey:
     agent: Socket = await served.agent(created.json()["token"])
     await served.wait_capacity(lambda capacity: len(capacity.agents) == 1)
     config = served.app.state.engine.sites.get("demo")
-    start_s = clock() + 1.0  # the visitor arrives now; the seconds below are theirs
+    # The window opens on a fresh minute, so that no agent-load sample from before the agent signed in
+    # is in it (samples are per minute); the visitor arrives a second later, the seconds below are theirs.
+    opens_s = _next_minute(clock())
+    clock.to(opens_s)
+    await _load_sample(served, lambda s: s["agents"] == 1)
+    start_s = clock() + 1.0
     async with httpx.AsyncClient(base_url=served.url) as http:
         browser = Browser(http, clock, _rollout_visitor(config), start_s)
         await browser.at(0, {"t": "page_view", "path": "/demo/"})
@@ -155,9 +164,11 @@ async def journey(served: Served, clock: MovableClock) -> Journey:
         await agent.send(type="msg", chat=decision["invite"], cid="c_a1", text="Five digits, without the space")
         await panel.until(lambda f: f["type"] == "msg" and f["from"] == "agent")
 
-        # A minute into the chat, the load sample shows it in progress.
-        clock.to(clock() + 60)
+        # The next minute's load sample shows the chat in progress; that minute is over before it ends
+        # (a sample replaces the one before it in its minute).
+        clock.to(_next_minute(clock()))
         await _load_sample(served, lambda s: s["active"] == 1)
+        clock.to(_next_minute(clock()))
 
         await agent.send(type="end", chat=decision["invite"], stuck=True, resolved=True)
         await agent.until(lambda f: f["type"] == "closed")
@@ -171,7 +182,7 @@ async def journey(served: Served, clock: MovableClock) -> Journey:
         await served.decider_settled()
         end_ms = served.app.state.engine.now_ms() + 1000
     chat = await served.chat.service.chat("demo", decision["invite"])
-    window = {"start": str(int(start_s * 1000) - 60_000), "end": str(end_ms)}
+    window = {"start": str(int(opens_s * 1000)), "end": str(end_ms)}
     return Journey(browser, decision, invited_at, chat, window, reserved["reserved"])
 
 
