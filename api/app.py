@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         decider = Decider(state_store, models, availability, counters)
         app.state.engine = Engine(state_store, sites, decider, clock=clock)
         app.state.engine.limits = collect_limits(settings)
-        app.state.chat = await start_chat(state_store, settings, sites.keys, clock=clock)
+        app.state.chat = await start_chat(state_store, settings, sites.keys, sites.get, clock=clock)
         background = [
             Periodic("site configs", sites.reload, settings.site_refresh_s),
             Periodic("models", models.refresh_all, settings.model_refresh_s),

@@ -10,12 +10,32 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from tracker.store import Store
-from triggers.capacity import Agent, CapacitySnapshot, Rival
+from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 
 log = logging.getLogger("tactful.availability")
+
+
+def reservations(pending: Iterable[Mapping[str, Any]]) -> list[float]:
+    """The shares of a slot that shown, unanswered invitations hold: agent invitations only.
+
+    An entry without a mode was written before modes were recorded (every mode reserved then); it is
+    counted as an agent invitation, as it was, until it expires a couple of minutes later. An unreadable
+    acceptance holds a whole slot: too cautious for a moment rather than promising a slot nobody has.
+    """
+    held = []
+    for invite in pending:
+        if not reserves_capacity(invite.get("mode", "agent")):
+            continue
+        try:
+            acceptance = min(1.0, max(0.0, float(invite.get("acceptance", 1.0))))
+        except (TypeError, ValueError):
+            acceptance = 1.0
+        held.append(acceptance)
+    return held
 
 
 class Availability:
@@ -42,7 +62,7 @@ class Availability:
             agents=[Agent(id=agent_id, new=bool(a.get("new")), active_chats=int(a.get("active_chats", 0)),
                           max_chats=a.get("max_chats"))
                     for agent_id, a in agents.items() if a.get("status", "online") == "online"],
-            pending_invites=[float(invite.get("acceptance", 1.0)) for invite in pending.values()],
+            pending_invites=reservations(pending.values()),
         )
         self._rivals[site] = [Rival(visitor=visitor, score=float(entry["score"]),
                                     priority=None if entry.get("priority") is None else float(entry["priority"]))

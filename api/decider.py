@@ -3,8 +3,9 @@
 The policy itself (``triggers.decide``) is pure; this module gathers its inputs
 (features, score, cached capacity and pacing pool, privacy headers, the
 remembered evidence time) and performs its consequences: an invitation is
-recorded on the visitor (caps hold at once), reserved against capacity, and its
-feature snapshot goes to the learner; a visitor waiting for capacity joins the
+recorded on the visitor (caps hold at once), an agent invitation is reserved
+against capacity (a bot or offline one promises no person), and its feature
+snapshot goes to the learner; a visitor waiting for capacity joins the
 pacing pool; browser outcomes become label records; reasons are counted.
 Only an invitation is awaited; the rest is rare and written in the background.
 """
@@ -26,6 +27,7 @@ from tracker.ingest import PreparedBatch
 from tracker.store import IngestResult, Store, StoreUnavailable
 from triggers import SiteConfig
 from triggers import reasons as r
+from triggers.capacity import reserves_capacity
 from triggers.context import Decision, Privacy
 from triggers.observe import Judgement, judge
 
@@ -106,8 +108,10 @@ class Decider:
                                  invite_offered_ops(now_ms) + evidence_ops(now_ms, None)),
             self.store.append_labels(site, [snapshot]),
         )
-        expires_ms = now_ms + 1000 * ((decision.expires_in or 60) + 60)
-        self._later(self.store.put_expiring(site, "pending", invite, {"acceptance": decision.score}, expires_ms))
+        if reserves_capacity(decision.mode):
+            expires_ms = now_ms + 1000 * ((decision.expires_in or 60) + 60)
+            self._later(self.store.put_expiring(site, "pending", invite,
+                                                {"acceptance": decision.score, "mode": decision.mode}, expires_ms))
         self._later(self.store.drop_expiring(site, "pool", batch.visitor))
         # What the agent console shows as "why the engine invited" (api/chat/context.py).
         self._later(self.store.put_expiring(site, "invites", invite, {

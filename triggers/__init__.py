@@ -12,6 +12,7 @@ from triggers.presets import default_config, demo_config
 from triggers.reasons import REASONS
 from triggers.replay import ReplayOptions, ReplayProgress, replay
 from triggers.replay_report import ReplayReport
+from triggers.unanswered import Unanswered, unanswered
 
 __all__ = [
     "REASONS",
@@ -25,9 +26,11 @@ __all__ = [
     "ReplayReport",
     "Rival",
     "SiteConfig",
+    "Unanswered",
     "decide",
     "default_config",
     "demo_config",
     "evidence_since",
     "replay",
+    "unanswered",
 ]

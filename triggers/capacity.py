@@ -1,9 +1,11 @@
 """Who can answer right now, and which waiting visitor gets the next free slot.
 
-Capacity is counted in *expected* chats: an invitation that was shown and not yet
-answered holds back its probability of being accepted, and a new invitation needs
-its own. Invitations are made only while the expected accepted chats fit in the
-free slots, so agents are never promised more than they can take. When slots are
+Capacity is counted in *expected* chats: an agent invitation that was shown and
+not yet answered holds back its probability of being accepted, and a new
+invitation needs its own. Only agent invitations hold capacity
+(``reserves_capacity``): a bot or offline card promises no person. Invitations
+are made only while the expected accepted chats fit in the free slots, so agents
+are never promised more than they can take. When slots are
 scarce the visitors with the highest scores go first (capacity-aware pacing): the
 caller keeps a short-lived pool of eligible candidates and passes the rivals in.
 """
@@ -54,7 +56,7 @@ class CapacitySnapshot(BaseModel):
 
     agents: list[Agent] = Field(default_factory=list)
     pending_invites: list[float] = Field(
-        default_factory=list, description="expected acceptance of each shown, unanswered invitation"
+        default_factory=list, description="expected acceptance of each shown, unanswered agent invitation"
     )
 
 
@@ -71,6 +73,15 @@ class Rival(BaseModel):
     @property
     def rank(self) -> float:
         return self.score if self.priority is None else self.priority
+
+
+def reserves_capacity(mode: str | None) -> bool:
+    """Whether an invitation in ``mode`` holds back a share of a slot until it is answered or expires.
+
+    Only an agent invitation promises a person. A bot or offline card, shown while nobody could answer,
+    asks nothing of the agents: had it reserved, the ignored cards of a quiet hour would keep the first
+    agent to sign in from taking the next struggler."""
+    return mode == "agent"
 
 
 def agent_limit(config: CapacityConfig, agent: Agent) -> int:

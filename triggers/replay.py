@@ -27,7 +27,7 @@ from tracker import protocol as p
 from tracker.events import evidence_ops, fold
 from tracker.merge import apply_all
 from tracker.session import continuity
-from triggers.capacity import Agent, CapacitySnapshot, Rival
+from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide
@@ -198,7 +198,7 @@ class _Simulation:
         fold(visitor.session, visitor.record, [(shown, now_ms)])
         visitor.invited = True
         acceptance = context.expected_acceptance
-        if decision.mode == "agent":
+        if reserves_capacity(decision.mode):
             hold_ms = (self.config.timing.expires_in_s + self.config.capacity.average_chat_s) * 1000
             self.load.holds.append((now_ms + hold_ms, acceptance))
             self.report.peak_expected_load = max(self.report.peak_expected_load, sum(self.load.at(now_ms)))

@@ -120,7 +120,7 @@ async def drop_canned(site: SiteDep, shortcut: str, chat: ChatDep, _: AdminDep) 
 
 @admin.put("/webhook")
 async def put_webhook(site: SiteDep, spec: WebhookIn, chat: ChatDep, _: AdminDep) -> Response:
-    """Where chat.requested / chat.started / chat.ended go, and the secret that signs them."""
+    """Where chat.requested / chat.started / chat.ended / chat.rated go, and the secret that signs them."""
     return json_response(await chat.webhooks.configure(site, spec))
 
 

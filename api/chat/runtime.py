@@ -17,6 +17,7 @@ from api.chat.webhooks import Webhooks
 from api.periodic import Periodic
 from api.settings import Settings
 from tracker.store import MemoryStore, Store
+from triggers.config import SiteConfig
 
 DEMO_AGENT = "Demo agent"
 WEBHOOK_EVERY_S = 0.5
@@ -41,12 +42,12 @@ class Chat:
 
 
 async def start_chat(store: Store, settings: Settings, sites: Callable[[], list[str]],
-                     clock: Callable[[], float] = time.time) -> Chat:
+                     configs: Callable[[str], SiteConfig | None], clock: Callable[[], float] = time.time) -> Chat:
     bus = bus_for(store)
     await bus.start()
     agents = AgentDirectory(store)
     webhooks = Webhooks(store, settings.webhook_backoff_s, settings.webhook_max_attempts, clock=clock)
-    service = ChatService(store, bus, agents, webhooks, settings, clock=clock)
+    service = ChatService(store, bus, agents, webhooks, settings, configs, clock=clock)
     transcripts = Transcripts(store, settings.transcript_retention_days)
 
     async def sweep() -> None:

@@ -36,6 +36,10 @@ from api.metrics import CHATS
 from api.settings import Settings
 from tracker.events import chat_ops
 from tracker.store import Store
+from tracker.store.base import day_of
+from triggers.config import SiteConfig
+from triggers.presets import default_config
+from triggers.unanswered import unanswered
 
 log = logging.getLogger("tactful.chat")
 
@@ -45,6 +49,8 @@ ACTIVE = "active"
 TEXT_LIMIT = 4000
 POLL_S = 0.2
 FINAL = ("ended", "missed")
+BUSY = "busy"
+NOBODY = "nobody"
 
 
 def chat_channel(site: str, chat: str) -> str:
@@ -56,8 +62,24 @@ def agent_channel(site: str, agent: str) -> str:
 
 
 def summary(chat: dict[str, Any]) -> dict[str, Any]:
-    """A chat as webhooks and consoles see it (everything in the record: it holds no secrets)."""
-    return dict(chat)
+    """A chat as webhooks and consoles see it: everything in the record (it holds no secrets), and what a
+    helpdesk asks of an ended chat in plain fields: the agent's ``verdict`` (``stuck`` / ``not_stuck``)
+    and whether it was ``resolved``, from ``outcome``; ``duration_s`` from the agent joining to the end."""
+    outcome = chat.get("outcome") or {}
+    started, ended = chat.get("started_ms"), chat.get("ended_ms")
+    return dict(chat) | {
+        "verdict": None if not outcome else "stuck" if outcome.get("stuck") else "not_stuck",
+        "resolved": outcome.get("resolved") if outcome else None,
+        "duration_s": round((ended - started) / 1000, 3) if started is not None and ended is not None else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The agent's verdict on a chat: was the visitor stuck (a label for the learner), was it resolved."""
+
+    stuck: bool
+    resolved: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +91,14 @@ class Candidate:
 
 class ChatService:
     def __init__(self, store: Store, bus: ChatBus, agents: AgentDirectory, webhooks: Webhooks,
-                 settings: Settings, clock: Callable[[], float] = time.time) -> None:
+                 settings: Settings, configs: Callable[[str], SiteConfig | None],
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.bus = bus
         self.agents = agents
         self.webhooks = webhooks
         self.settings = settings
+        self._configs = configs
         self._clock = clock
 
     def now_ms(self) -> int:
@@ -101,6 +125,14 @@ class ChatService:
 
     async def _system(self, site: str, chat_id: str, text: str) -> None:
         await self.say(site, chat_id, "system", text, None, None)
+
+    async def _count(self, site: str, counts: dict[str, int]) -> None:
+        """The chat figures of the dashboard (docs/analytics.md): daily counters, by the day it happened."""
+        await self.store.add_counters(site, day_of(self.now_ms()), counts)
+
+    async def signed_in(self, site: str) -> bool:
+        """Whether any agent's console is open (online or away): someone who could still take the chat."""
+        return bool(await self.store.read_expiring(site, "agents", self.now_ms()))
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -130,14 +162,23 @@ class ChatService:
         if chat["session"]:
             await self.store.apply_ops(site, visitor, chat["session"], chat_ops(now_ms, True))
         await self.webhooks.emit(site, "chat.requested", summary(chat))
+        await self._count(site, {"chats_requested": 1})
         CHATS.labels("requested").inc()
+        if not await self.signed_in(site):
+            # Every agent left after the invitation was made: the visitor gets the site's fallback now,
+            # not a "Connecting you..." that nobody will answer.
+            await self._missed(site, invite)
+            return await self.chat(site, invite) or chat
         return chat
 
     # -- routing (runs where the visitor's socket is) ------------------------------------------
 
     async def candidates(self, site: str, skill: str | None, exclude: set[str]) -> list[Candidate]:
         """Online agents with a free slot, least loaded first; with ``skill``, those who have it if any do."""
-        present = await self.store.read_expiring(site, "agents", self.now_ms())
+        return await self._free(site, await self.store.read_expiring(site, "agents", self.now_ms()), skill, exclude)
+
+    async def _free(self, site: str, present: dict[str, dict[str, Any]], skill: str | None,
+                    exclude: set[str]) -> list[Candidate]:
         free: list[tuple[Candidate, bool]] = []
         for agent_id, presence in present.items():
             if presence.get("status") != "online" or agent_id in exclude:
@@ -156,6 +197,7 @@ class ChatService:
         skill = chat.get("skill") if chat else None
         tried: set[str] = set()
         queue_deadline = self._clock() + self.settings.chat_queue_wait_s
+        nobody_since: float | None = None
         while True:
             state = await self.state(site, chat_id)
             if state is None or state in FINAL:
@@ -167,14 +209,22 @@ class ChatService:
                 if await self._watch_agent(site, chat_id, agent):
                     tried = {agent}
                     queue_deadline = self._clock() + self.settings.chat_queue_wait_s
-            elif not await self._offer_next(site, chat_id, skill, tried):
-                if self._clock() >= queue_deadline:
+            elif (offered := await self._offer_next(site, chat_id, skill, tried)) is not True:
+                # Busy agents may free a slot within the queue wait; when every console has closed,
+                # the grace a reconnecting console has is all the visitor waits.
+                now = self._clock()
+                nobody_since = None if offered == BUSY else nobody_since or now
+                if now >= queue_deadline or (nobody_since is not None
+                                             and now - nobody_since >= self.settings.agent_grace_s):
                     await self._missed(site, chat_id)
                 else:
                     await asyncio.sleep(POLL_S)
 
-    async def _offer_next(self, site: str, chat_id: str, skill: str | None, tried: set[str]) -> bool:
-        for candidate in await self.candidates(site, skill, tried):
+    async def _offer_next(self, site: str, chat_id: str, skill: str | None, tried: set[str]) -> bool | str:
+        """True once an offer went out (or the chat moved on); else ``BUSY`` (agents are signed in, none has a
+        free slot) or ``NOBODY`` (no console is open)."""
+        present = await self.store.read_expiring(site, "agents", self.now_ms())
+        for candidate in await self._free(site, present, skill, tried):
             if await self.store.bounded_add(site, f"load:{candidate.id}", 1, candidate.limit) is None:
                 continue  # someone else took the last slot a moment ago
             if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", f"offered:{candidate.id}"):
@@ -188,7 +238,7 @@ class ChatService:
                 "type": "offer", "chat": summary(chat or {"id": chat_id}),
                 "expires_in": self.settings.agent_offer_timeout_s})
             return True
-        return False
+        return BUSY if present else NOBODY
 
     async def _await_offer(self, site: str, chat_id: str, agent: str) -> None:
         """Until the agent accepts, the offer times out, or the agent leaves; then withdraw it."""
@@ -240,17 +290,22 @@ class ChatService:
         await self.store.bounded_add(site, f"load:{agent}", -1)
 
     async def _missed(self, site: str, chat_id: str) -> None:
+        """Nobody took the chat: the visitor is offered the site's fallback (triggers/unanswered.py)."""
         if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", "missed"):
             return
-        chat = await self._close(site, chat_id, "missed", ended_by="nobody")
-        await self._system(site, chat_id, "Sorry, nobody is free to chat right now. Leave us a message instead?")
-        await self._tell(site, chat_id, {"type": "state", "state": "missed"})
-        if chat is not None:
-            await self.webhooks.emit(site, "chat.ended", summary(chat))
-
-    async def _close(self, site: str, chat_id: str, state: str, ended_by: str) -> dict[str, Any] | None:
         now_ms = self.now_ms()
-        chat = await self._update(site, chat_id, state=state, ended_ms=now_ms, ended_by=ended_by)
+        offer = unanswered(self._configs(site) or default_config(site), now_ms).model_dump(mode="json")
+        chat = await self._close(site, chat_id, "missed", ended_by="nobody", fallback=offer)
+        await self._system(site, chat_id, offer["message"])
+        await self._tell(site, chat_id, {"type": "state", "state": "missed", "fallback": offer})
+        await self._count(site, {"chats_missed": 1})
+        if chat is not None:
+            await self._ended(site, chat)
+
+    async def _close(self, site: str, chat_id: str, state: str, ended_by: str,
+                     **changes: Any) -> dict[str, Any] | None:
+        now_ms = self.now_ms()
+        chat = await self._update(site, chat_id, state=state, ended_ms=now_ms, ended_by=ended_by, **changes)
         if chat is not None and chat.get("session"):
             await self.store.apply_ops(site, chat["visitor"], chat["session"], chat_ops(now_ms, False))
         return chat
@@ -293,13 +348,16 @@ class ChatService:
         chat = await self.chat(site, chat_id)
         if chat is None:
             return None
+        first = chat.get("started_ms") is None  # not a chat taken over after its agent was lost
         chat.update(state="active", agent=agent_id, agent_name=agent.get("name"),
                     agents=[*chat.get("agents", []), agent_id], started_ms=chat.get("started_ms") or self.now_ms())
         await self._save(chat)
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
-        await self.webhooks.emit(site, "chat.started", summary(chat))
-        CHATS.labels("started").inc()
+        await self.webhooks.emit(site, "chat.started", summary(chat))  # again for a new agent: who has it now
+        if first:
+            await self._count(site, {"chats_started": 1})
+            CHATS.labels("started").inc()
         return chat
 
     # -- during the chat ----------------------------------------------------------------------
@@ -324,13 +382,20 @@ class ChatService:
     async def typing(self, site: str, chat_id: str, sender: str) -> None:
         await self._tell(site, chat_id, {"type": "typing", "from": sender})
 
-    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None) -> dict[str, Any] | None:
-        """End the chat (by its agent, or by the visitor when ``agent_id`` is None)."""
+    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None,
+                  verdict: Verdict | None = None) -> dict[str, Any] | None:
+        """End the chat (by its agent, or by the visitor when ``agent_id`` is None). The agent's ``verdict``
+        is recorded first, so that chat.ended carries it; on a chat that had already ended it comes later,
+        as chat.rated."""
         state = await self.state(site, chat_id)
         if state is None or state in FINAL:
+            if agent_id is not None and verdict is not None:
+                await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
             return await self.chat(site, chat_id)
         if agent_id is not None and state != f"active:{agent_id}":
             return None
+        if agent_id is not None and verdict is not None:
+            await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
         if not await self.store.compare_and_set(site, f"chat:{chat_id}", state, "ended"):
             return await self.chat(site, chat_id)
         holder = state.split(":", 1)[1] if ":" in state else None
@@ -344,8 +409,17 @@ class ChatService:
         if holder is not None:
             await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
         if chat is not None:
-            await self.webhooks.emit(site, "chat.ended", summary(chat))
+            await self._ended(site, chat)
         return chat
+
+    async def _ended(self, site: str, chat: dict[str, Any]) -> None:
+        await self.webhooks.emit(site, "chat.ended", summary(chat),
+                                 messages=lambda: self.messages(site, chat["id"]))
+
+    async def _rated(self, site: str, chat: dict[str, Any], rating: dict[str, Any]) -> None:
+        """A rating that arrives once the chat is over (chat.ended went without it)."""
+        if await self.state(site, chat["id"]) in FINAL:
+            await self.webhooks.emit(site, "chat.rated", summary(chat), rating=rating)
 
     async def verdict(self, site: str, chat_id: str, agent_id: str, stuck: bool, resolved: bool) -> bool:
         """The agent's verdict: kept with the transcript, and a label for the site's learner."""
@@ -357,9 +431,10 @@ class ChatService:
         await self._save(chat)
         await self.store.append_labels(site, [{"k": "verdict_stuck" if stuck else "verdict_not_stuck",
                                                "invite": chat_id, "ts": now_ms}])
-        await self.store.add_counters(site, now_ms // 86_400_000, {
-            "chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
-            "chats_resolved" if resolved else "chats_unresolved": 1})
+        await self._count(site, {"chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
+                                 "chats_resolved" if resolved else "chats_unresolved": 1})
+        await self._rated(site, chat, {"by": "agent", "verdict": "stuck" if stuck else "not_stuck",
+                                       "resolved": resolved})
         return True
 
     async def rate(self, site: str, chat_id: str, visitor: str, score: int) -> bool:
@@ -369,6 +444,6 @@ class ChatService:
             return False
         chat["csat"] = score
         await self._save(chat)
-        await self.store.add_counters(site, self.now_ms() // 86_400_000, {"csat_n": 1, f"csat_{score}": 1,
-                                                                           "csat_sum": score})
+        await self._count(site, {"csat_n": 1, f"csat_{score}": 1, "csat_sum": score})
+        await self._rated(site, chat, {"by": "visitor", "csat": score})
         return True

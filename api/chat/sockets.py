@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
 from api.chat.bus import ChatBus, Subscription
-from api.chat.service import FINAL, ChatService, agent_channel, chat_channel
+from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
 from api.limits import SocketLimits
 from api.settings import Settings
 from tracker.store import Store, StoreUnavailable
@@ -31,6 +31,7 @@ AUTH_TIMEOUT_S = 10.0
 CLOSE_UNAUTHORISED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
+CLOSE_TRY_AGAIN = 1013
 
 
 class Link:
@@ -145,7 +146,8 @@ class ChatHub:
         subscription = self.bus.subscribe()
         subscription.follow(chat_channel(site, chat_id))
         try:
-            await link.send({"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")})
+            await link.send({"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")}
+                            | ({"fallback": chat["fallback"]} if chat.get("fallback") else {}))
             await link.flush(chat_id)
             await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor",
                                                                   "online": True})
@@ -160,8 +162,8 @@ class ChatHub:
                     await link.send({"type": "typing"})
                 elif kind == "state":
                     await link.flush(chat_id)
-                    await link.send({"type": "state", "state": event["state"],
-                                     "agent_name": event.get("agent_name")})
+                    await link.send({"type": "state", "state": event["state"], "agent_name": event.get("agent_name")}
+                                    | ({"fallback": event["fallback"]} if event.get("fallback") else {}))
                 return True
 
             async def read() -> None:
@@ -204,7 +206,12 @@ class ChatHub:
         except (TimeoutError, ValueError, WebSocketDisconnect):
             await self._close(socket, CLOSE_UNAUTHORISED, "sign in first")
             return
-        agent = await self.agents.authenticate(str(hello.get("token", ""))) if isinstance(hello, dict) else None
+        try:
+            agent = await self.agents.authenticate(str(hello.get("token", ""))) if isinstance(hello, dict) else None
+        except StoreUnavailable as error:
+            log.warning("agent not signed in, store unavailable: %s", error)
+            await self._close(socket, CLOSE_TRY_AGAIN, "try again later")  # the console reconnects
+            return
         if agent is None:
             await socket.send_json({"type": "error", "error": "invalid_token",
                                     "message": "this token is not valid (or the agent is disabled)"})
@@ -317,10 +324,12 @@ class ChatHub:
             if await self.service.state(site, chat_id) == f"active:{agent_id}":
                 await self.service.typing(site, chat_id, "agent")
         elif kind in ("end", "verdict"):
+            verdict = Verdict(frame["stuck"], bool(frame.get("resolved"))) if isinstance(
+                frame.get("stuck"), bool) else None
             if kind == "end":
-                await self.service.end(site, chat_id, agent_id=agent_id)
-            if isinstance(frame.get("stuck"), bool):
-                await self.service.verdict(site, chat_id, agent_id, frame["stuck"], bool(frame.get("resolved")))
+                await self.service.end(site, chat_id, agent_id=agent_id, verdict=verdict)
+            elif verdict is not None:
+                await self.service.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
             await link.send({"type": "closed", "chat": chat_id})
             subscription.unfollow(chat_channel(site, chat_id))
 

@@ -1,4 +1,4 @@
-"""Helpdesk webhooks: chat.requested, chat.started and chat.ended, signed, retried, in order.
+"""Helpdesk webhooks: chat.requested, chat.started, chat.ended and chat.rated, signed, retried, in order.
 
 Events go to a per-site outbox in the Store (a log with ids) the moment they
 happen, whichever worker they happen on. One worker at a time holds the site's
@@ -9,7 +9,8 @@ exponential backoff (``webhook_backoff_s``, doubling); after
 outbox moves on.
 
 Signature: ``Tactful-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
-docs/integrations.md shows a receiver verifying it.
+``verify`` is what a receiver runs; docs/integrations.md shows it verbatim (a test holds the two equal),
+so it needs nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +38,12 @@ log = logging.getLogger("tactful.chat.webhooks")
 CONFIG = "webhook"
 STATUS = "webhook_status"
 OUTBOX = "webhooks"
-EVENTS = ("chat.requested", "chat.started", "chat.ended")
+EVENTS = ("chat.requested", "chat.started", "chat.ended", "chat.rated")
+EARLIER_DEFAULT = ["chat.requested", "chat.started", "chat.ended"]
+"""What a webhook configured with the default events stored before chat.rated existed: it still means all."""
+Event = Literal["chat.requested", "chat.started", "chat.ended", "chat.rated"]
+MESSAGES_KEPT = 200
+"""``include_messages``: chat.ended carries at most this many of the chat's messages, the newest."""
 LEASE_MS = 15_000
 FAILURES_KEPT = 50
 TIMEOUT_S = 5.0
@@ -47,9 +53,16 @@ class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(pattern=r"^https?://", max_length=2048)
-    events: list[str] = Field(default_factory=lambda: list(EVENTS))
+    events: list[Event] | None = Field(None, min_length=1, description="null: every event, also ones added later")
     secret: str | None = Field(None, min_length=16, max_length=200, description="generated when not given")
     enabled: bool = True
+    include_messages: bool = Field(False, description=f"chat.ended carries the transcript (at most "
+                                                      f"{MESSAGES_KEPT} messages, the newest)")
+
+
+def subscribed(config: dict[str, Any], event: str) -> bool:
+    events = config.get("events")
+    return events is None or events == EARLIER_DEFAULT or event in events
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -57,15 +70,16 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp}, v1={mac}"
 
 
-def verify(secret: str, header: str, body: bytes, now_s: float, tolerance_s: int = 300) -> bool:
-    """What a receiver does (kept here so tests and docs use one definition)."""
+def verify(secret: str, header: str, body: bytes, *, tolerance_s: int = 300, now_s: float | None = None) -> bool:
+    """Whether ``header`` (Tactful-Signature) signs ``body`` (the raw bytes) with ``secret``, recently."""
     parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
     try:
         timestamp = int(parts["t"])
     except (KeyError, ValueError):
         return False
-    expected = sign(secret, timestamp, body).split("v1=")[1]
-    return abs(now_s - timestamp) <= tolerance_s and hmac.compare_digest(expected, parts.get("v1", ""))
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    now = time.time() if now_s is None else now_s
+    return abs(now - timestamp) <= tolerance_s and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -116,12 +130,21 @@ class Webhooks:
 
     # -- producing -------------------------------------------------------------------------
 
-    async def emit(self, site: str, event: str, chat: dict[str, Any]) -> None:
+    async def emit(self, site: str, event: str, chat: dict[str, Any], *,
+                   messages: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+                   **extra: Any) -> None:
+        """Queue ``event``; ``messages`` (read only if the webhook wants them) go with chat.ended, ``extra``
+        at the top level of the body (chat.rated's ``rating``)."""
         config = await self.config(site)
-        if config is None or not config.get("enabled") or event not in config.get("events", EVENTS):
+        if config is None or not config.get("enabled") or not subscribed(config, event):
             return
+        if messages is not None and config.get("include_messages"):
+            kept = await messages()
+            chat = chat | {"messages": [{key: m.get(key) for key in ("id", "from", "name", "text", "ts")}
+                                        for m in kept[-MESSAGES_KEPT:]],
+                           "messages_truncated": len(kept) > MESSAGES_KEPT}
         now_ms = int(self._clock() * 1000)
-        await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat})
+        await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat} | extra)
 
     # -- delivering ------------------------------------------------------------------------
 
@@ -166,8 +189,8 @@ class Webhooks:
 
     async def _send(self, config: dict[str, Any], site: str, entry_id: int,
                     entry: dict[str, Any]) -> tuple[bool, str | None]:
-        body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site,
-                             "created_ms": entry["created_ms"], "chat": entry["chat"]})
+        # The entry: event, created_ms, chat and any extra (chat.rated's rating).
+        body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site} | entry)
         headers = {"Content-Type": "application/json", "User-Agent": "Tactful-Webhooks/1",
                    "Tactful-Event": entry["event"], "Tactful-Delivery": f"wh_{site}_{entry_id}",
                    "Tactful-Signature": sign(str(config["secret"]), int(self._clock()), body)}

@@ -77,7 +77,10 @@ def traffic(app_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Coun
             people[name].at(900 + len(name), {"t": "conversion", "value": value})
 
         async def settle() -> None:
-            await engine.store.add_counters("demo", START_MS // 86_400_000, {"chats_started": 1, "chats_resolved": 1})
+            # R1's chat, as the chat service counts it (no chat runs here: tests/integration/test_journey_figures.py
+            # drives a real one and checks that the service writes these).
+            await engine.store.add_counters("demo", START_MS // 86_400_000,
+                                            {"chats_requested": 1, "chats_started": 1, "chats_resolved": 1})
             await engine.decider.drain()
             await engine.decider.counters.flush()
         client.portal.call(settle)  # type: ignore[union-attr]
@@ -97,7 +100,8 @@ def test_analytics__scripted_visitors__funnel_is_exactly_the_script(
     funnel = _report(client)["funnel"]
 
     assert funnel == {"visitors": 7, "engaged": 6, "eligible": 5, "invited": 3, "shown": 3, "accepted": 1,
-                      "dismissed": 1, "ignored": 1, "chats_started": 1, "chats_resolved": 1,
+                      "dismissed": 1, "ignored": 1, "chats_requested": 1, "chats_started": 1,
+                      "chats_resolved": 1, "chats_missed": 0,
                       "conversions": 3, "revenue": 80.0, "csat": None}
 
 

@@ -86,3 +86,64 @@ def test_collect__holdout_visitor__never_invited(shop: TestClient, clock: Clock)
     visitor.browse(until=25)
 
     assert struggle(visitor, onset=25) is None
+
+
+def _drain_and_refresh(client: TestClient) -> None:
+    """The decider's background writes done, and this worker's capacity cache reread (as it is twice a second)."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        await engine.decider.drain()
+        await engine.decider.availability.refresh_all()
+    client.portal.call(go)  # type: ignore[union-attr]
+
+
+def test_collect__ten_ignored_bot_cards__agent_who_signs_in_gets_the_next_struggler(
+        shop: TestClient, clock: Clock) -> None:
+    """Issue #18: with nobody online, ten strugglers were shown the bot card and ignored it; an agent then
+    signed in with 3 free slots and the next struggler got "busy" (no_capacity). A bot card promises no
+    person, so it must not hold a share of the agent's slots."""
+    ids = rollout_visitors(shop_config())
+    for n in range(10):
+        visitor = Visitor(shop, clock, next(ids))
+        visitor.browse(until=5 * n + 25, start=5 * n)
+        assert struggle(visitor, onset=5 * n + 25) is not None, n
+        second, decision = visitor.decisions[0]
+        assert decision["mode"] == "bot" and "no_capacity" in decision["reasons"], decision
+        visitor.at(second + 1, {"t": "invite_shown", "invite": decision["invite"]})  # and then ignored
+    _drain_and_refresh(shop)
+    engine = shop.app.state.engine  # type: ignore[attr-defined]
+    assert engine.decider.availability.capacity("demo").pending_invites == []
+
+    agents_online(shop, 1)  # an agent signs in: 3 free slots, nothing reserved
+    struggler = Visitor(shop, clock, next(ids))
+    struggler.browse(until=90, start=65)
+    assert struggle(struggler, onset=90) is not None
+    decision = struggler.decisions[0][1]
+    assert decision["mode"] == "agent", decision
+    assert "no_capacity" not in decision["reasons"]
+
+
+def test_collect__shown_agent_invitations__still_hold_their_share_of_the_slots(
+        shop: TestClient, clock: Clock) -> None:
+    """The other side of the rule: agent invitations keep reserving, so a lone agent is never promised
+    more expected chats than their slots."""
+    agents_online(shop, 1)
+    ids = rollout_visitors(shop_config())
+    modes: list[str] = []
+    reserved: list[float] = []
+    for n in range(8):
+        visitor = Visitor(shop, clock, next(ids))
+        visitor.browse(until=5 * n + 25, start=5 * n)
+        struggle(visitor, onset=5 * n + 25)
+        if visitor.decisions:
+            second, decision = visitor.decisions[0]
+            modes.append(decision["mode"])
+            if decision["mode"] == "agent":
+                reserved.append(decision["score"])
+            visitor.at(second + 1, {"t": "invite_shown", "invite": decision["invite"]})
+        _drain_and_refresh(shop)
+    engine = shop.app.state.engine  # type: ignore[attr-defined]
+    assert sorted(engine.decider.availability.capacity("demo").pending_invites) == sorted(reserved)
+    assert "agent" in modes and "bot" in modes  # the slots filled up with expected chats, then the bot answered
+    assert sum(reserved) <= 3 + 1e-9

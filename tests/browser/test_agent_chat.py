@@ -74,13 +74,17 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
     try:
         console = agent_context.new_page()
         alerts: list[str] = []
-        console.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+
+        def refuse(dialog: Any) -> None:  # an alert() would mean visitor text ran as script
+            alerts.append(dialog.message)
+            dialog.dismiss()
+        console.on("dialog", refuse)
         console.goto(link)
         console.locator("#agent-name").filter(has_text="Demo agent").wait_for()
         assert "#token" not in console.url  # the token leaves the address bar at once
 
         shop = visitor_context.new_page()
-        shop.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        shop.on("dialog", refuse)
         watched = Watched(shop, server)
         fill_cart(watched)
         watched.goto("/demo/checkout")
@@ -141,6 +145,54 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
         outcome = chats[0]["outcome"]
         assert (outcome["stuck"], outcome["resolved"], outcome["agent"]) == (False, True, chats[0]["agent"])
         assert chats[0]["csat"] == 5
+    finally:
+        agent_context.close()
+        visitor_context.close()
+
+
+def test_agent_chat__agent_leaves_before_the_visitor_accepts__panel_shows_the_sites_fallback(
+        browser: Any, chat_server: tuple[Server, str]) -> None:
+    """Issue #18: no visitor accepts into a void. The invitation was made while the agent was online; the
+    agent closes the console; the visitor's "Start chat" gets the demo's bot answers (no "Talk to a
+    person") and the leave-a-message form, not a "Connecting you..." that nobody answers."""
+    server, link = chat_server
+    agent_context = browser.new_context()
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        console = agent_context.new_page()
+        console.goto(link)
+        console.locator("#agent-name").filter(has_text="Demo agent").wait_for()
+        shop = visitor_context.new_page()
+        watched = Watched(shop, server)
+        fill_cart(watched)
+        watched.goto("/demo/checkout")
+        card = shop.locator(CARD)
+        deadline = time.monotonic() + 40
+        while not card.count():
+            assert time.monotonic() < deadline, "the engine never invited"
+            shop.click("#place-order")
+            for _ in range(3):
+                shop.click("#apply-coupon")
+            watched.pause(1.5)
+        start = card.get_by_role("button", name="Start chat")
+        start.wait_for()  # an agent invitation: someone was online
+        console.close()
+        watched.pause(1.0)  # the console's presence is gone at once; decisions reread it twice a second
+
+        start.click()
+
+        panel = shop.locator("[data-tactful=chat]")
+        panel.locator("li.system").filter(has_text="Sorry, nobody can chat right now").wait_for(timeout=5_000)
+        assert panel.locator(".status").inner_text() == ("Maybe one of these helps? "
+                                                         "Or leave us a message and we will reply by email.")
+        assert panel.get_by_role("button", name="Talk to a person").count() == 0
+        panel.get_by_role("button", name="Payment problems").click()
+        panel.locator("li.system").filter(has_text="We accept cards").wait_for()
+        assert panel.get_by_label("Your email").count() == 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shop.screenshot(path=str(SCREENSHOTS / "visitor-chat-fallback.png"))
+        chats = admin(server.url, "GET", "/v1/admin/sites/demo/chats")
+        assert (chats[0]["state"], chats[0]["ended_by"], chats[0]["fallback"]["mode"]) == ("missed", "nobody", "bot")
     finally:
         agent_context.close()
         visitor_context.close()

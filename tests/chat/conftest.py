@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ from fastapi import FastAPI
 
 from api import Settings, create_app
 from scoring.learner import Learner
-from tests.api.conftest import ORIGIN, delete_prefix
+from tests.api.conftest import delete_prefix
+from tests.api.shopping import ORIGIN
 from tracker.store import MemoryStore
 
 ADMIN = "admin-token-for-chat-tests"
@@ -162,6 +164,14 @@ class Served:
         self.sockets.append(chat)
         return chat
 
+    async def decider_settled(self) -> None:
+        """What the periodic jobs would do within a second, now: the decider's background writes done, the
+        counters and journal flushed, this worker's capacity reread."""
+        decider = self.app.state.engine.decider
+        await decider.drain()
+        await decider.counters.flush()
+        await decider.availability.refresh_all()
+
     async def wait_capacity(self, check: Callable[[Any], bool], timeout: float = 3.0) -> float:
         """Seconds until this worker's decisions see capacity satisfying ``check``."""
         loop = asyncio.get_running_loop()
@@ -174,8 +184,8 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[Served]:
-    app = create_app(settings)
+async def serve(settings: Settings, clock: Callable[[], float] = time.time) -> AsyncIterator[Served]:
+    app = create_app(settings, clock=clock)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on", ws="websockets-sansio"))

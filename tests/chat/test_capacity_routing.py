@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
-from tests.chat.conftest import Served
+from api import Settings
+from tests.chat.conftest import Served, serve
+from tracker.store import Store
+from tracker.store.base import day_of
+
+
+def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame["type"] == kind and frame["chat"]["id"] == chat
 
 
 async def test_capacity_3__fourth_chat__never_offered(served: Served) -> None:
@@ -13,9 +22,9 @@ async def test_capacity_3__fourth_chat__never_offered(served: Served) -> None:
     for _ in range(3):
         visitor_id, invite = await served.invite()
         await served.visitor(visitor_id, invite)
-        await agent.until(lambda f, invite=invite: f["type"] == "offer" and f["chat"]["id"] == invite)
+        await agent.until(_about("offer", invite))
         await agent.send(type="accept", chat=invite)
-        await agent.until(lambda f, invite=invite: f["type"] == "chat" and f["chat"]["id"] == invite)
+        await agent.until(_about("chat", invite))
     visitor_id, fourth = await served.invite()
     fourth_visitor = await served.visitor(visitor_id, fourth)
     await agent.nothing(lambda f: f["type"] == "offer", seconds=1.2)
@@ -77,3 +86,71 @@ async def test_agent_away__not_offered__not_counted(served: Served) -> None:
     await agent.nothing(lambda f: f["type"] == "offer", seconds=0.6)
     await agent.send(type="status", status="online")
     assert (await agent.until(lambda f: f["type"] == "offer"))["chat"]["id"] == invite
+
+
+async def _counters(served: Served) -> dict[str, int]:
+    store: Store = served.store
+    return await store.counters("demo", day_of(served.app.state.engine.now_ms()))
+
+
+async def test_accept__every_agent_gone_since_the_invitation__the_sites_fallback_at_once(served: Served) -> None:
+    """Issue #18: no visitor accepts into a void. The demo's no-capacity fallback is its bot: quick answers
+    without "Talk to a person", and the leave-a-message form; the chat is stored as missed by nobody."""
+    _, token = await served.agent_token("Ada")
+    agent = await served.agent(token)
+    visitor_id, invite = await served.invite()  # made while Ada was online
+    await agent.close()
+    await served.wait_capacity(lambda c: not c.agents)
+
+    visitor = await served.visitor(visitor_id, invite)
+
+    first = await visitor.next(timeout=3)  # the very first state: not "waiting" for nobody
+    assert first["type"] == "state" and first["state"] == "missed", first
+    fallback = first["fallback"]
+    assert fallback["mode"] == "bot" and fallback["leave_message"] is True
+    labels = {item["label"] for item in fallback["menu"]["items"]}
+    assert "Payment problems" in labels and "Talk to a person" not in labels
+    apology = await visitor.until(lambda f: f["type"] == "msg" and f["from"] == "system")
+    assert apology["text"] == fallback["message"]
+    chat = await served.chat.service.chat("demo", invite)
+    assert (chat["state"], chat["ended_by"], chat["fallback"]) == ("missed", "nobody", fallback)
+    counts = await _counters(served)
+    assert (counts.get("chats_requested"), counts.get("chats_missed"), counts.get("chats_started")) == (1, 1, None)
+
+
+async def test_accept__offline_fallback_configured__the_offline_message(served: Served) -> None:
+    engine = served.app.state.engine
+    config = engine.sites.get("demo")
+    fallback = config.fallback.model_copy(update={"when_no_capacity": "offline"})
+    await engine.sites.put(config.model_copy(update={"fallback": fallback, "version": config.version + 1}))
+    visitor_id, invite = await served.invite()
+
+    visitor = await served.visitor(visitor_id, invite)
+
+    first = await visitor.next(timeout=3)
+    assert first["state"] == "missed"
+    assert first["fallback"]["mode"] == "offline" and first["fallback"]["menu"] is None
+    assert first["fallback"]["message"] == config.fallback.offline.message
+
+
+async def test_waiting__last_console_closes__fallback_after_the_grace_not_the_queue_wait(
+        chat_settings: Settings) -> None:
+    """An away agent keeps the chat waiting (they may come back); once no console is open for the grace a
+    reconnecting console has, the visitor gets the fallback rather than the rest of a 30 s queue."""
+    # A presence that outlives a slow heartbeat: only closing the console may make the agent gone here.
+    patient = chat_settings.model_copy(update={"chat_queue_wait_s": 30.0, "agent_presence_ttl_s": 4.0})
+    async with serve(patient) as served:
+        _, token = await served.agent_token("Ada")
+        agent = await served.agent(token, status="away")
+        visitor_id, invite = await served.invite()
+        visitor = await served.visitor(visitor_id, invite)
+        assert (await visitor.until(lambda f: f["type"] == "state"))["state"] == "waiting"
+        await visitor.nothing(lambda f: f["type"] == "state", seconds=1.0)  # away is not gone
+
+        await agent.close()
+        closed = asyncio.get_running_loop().time()
+        missed = await visitor.until(lambda f: f["type"] == "state" and f["state"] == "missed", timeout=5)
+
+        waited = asyncio.get_running_loop().time() - closed
+        assert chat_settings.agent_grace_s <= waited < 3.0, waited
+        assert missed["fallback"]["mode"] == "bot"

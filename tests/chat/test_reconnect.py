@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.chat.conftest import Served, Socket
+from tracker.store.base import day_of
 
 
 async def _active_chat(served: Served, name: str = "Ada") -> tuple[Socket, Socket, str, str, str]:
@@ -77,3 +78,20 @@ async def test_agent_gone_past_grace__chat_reoffered_and_visitor_told(served: Se
     assert (await other.until(lambda f: f["type"] == "offer", 5))["chat"]["id"] == invite
     await other.send(type="accept", chat=invite)
     await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active" and f["agent_name"] == "Stays")
+
+
+async def test_agent_gone_past_grace__taken_over__still_one_chat_started(served: Served) -> None:
+    """The dashboard's "chats started" counts chats, not acceptances: a takeover is the same chat."""
+    agent, _, _, _, invite = await _active_chat(served, "Gone")
+    _, other_token = await served.agent_token("Stays")
+    other = await served.agent(other_token)
+    await agent.close()
+    await other.until(lambda f: f["type"] == "offer", 5)
+    await other.send(type="accept", chat=invite)
+    await other.until(lambda f: f["type"] == "chat")
+
+    counts = await served.store.counters("demo", day_of(served.app.state.engine.now_ms()))
+
+    assert (counts.get("chats_requested"), counts.get("chats_started")) == (1, 1)
+    chat = await served.chat.service.chat("demo", invite)
+    assert len(chat["agents"]) == 2 and chat["agents"][0] != chat["agents"][1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from api.chat import sign, verify
+from api.chat.webhooks import subscribed
 from tests.chat.conftest import Served
 
 SECRET = "whsec_test_secret_0123456789"
@@ -55,6 +56,12 @@ def receiver() -> Iterator[Receiver]:
     running.server.server_close()
 
 
+def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
+    """A frame of ``kind`` for ``chat`` (an offer or a chat carries the chat, the rest its id)."""
+    return lambda frame: frame["type"] == kind and (
+        frame["chat"]["id"] if isinstance(frame.get("chat"), dict) else frame.get("chat")) == chat
+
+
 async def _chat_through(served: Served, invite_count: int = 2) -> list[str]:
     _, token = await served.agent_token("Ada")
     agent = await served.agent(token)
@@ -62,13 +69,13 @@ async def _chat_through(served: Served, invite_count: int = 2) -> list[str]:
     for _ in range(invite_count):
         visitor_id, invite = await served.invite()
         await served.visitor(visitor_id, invite)
-        await agent.until(lambda f, invite=invite: f["type"] == "offer" and f["chat"]["id"] == invite)
+        await agent.until(_about("offer", invite))
         await agent.send(type="accept", chat=invite)
-        await agent.until(lambda f, invite=invite: f["type"] == "chat" and f["chat"]["id"] == invite)
+        await agent.until(_about("chat", invite))
         chats.append(invite)
     for invite in chats:
         await agent.send(type="end", chat=invite, stuck=False, resolved=True)
-        await agent.until(lambda f, invite=invite: f["type"] == "closed" and f["chat"] == invite)
+        await agent.until(_about("closed", invite))
     return chats
 
 
@@ -88,9 +95,9 @@ async def test_webhooks__signed_retried_on_500__ordered_per_chat(served: Served,
 
     assert [status for _, _, status in receiver.requests[:3]] == [500, 500, 200]  # the first one, retried
     for headers, body, _ in receiver.requests:
-        assert verify(SECRET, headers["Tactful-Signature"], body, time.time())
-        assert not verify("whsec_some_other_secret_000", headers["Tactful-Signature"], body, time.time())
-        assert not verify(SECRET, headers["Tactful-Signature"], body + b" ", time.time())
+        assert verify(SECRET, headers["Tactful-Signature"], body)
+        assert not verify("whsec_some_other_secret_000", headers["Tactful-Signature"], body)
+        assert not verify(SECRET, headers["Tactful-Signature"], body + b" ")
     for chat in chats:
         events = [d["event"] for d in receiver.delivered() if d["chat"]["id"] == chat]
         assert events == ["chat.requested", "chat.started", "chat.ended"]
@@ -122,3 +129,107 @@ def test_sign__known_vector() -> None:
     assert sign("secret", 1_700_000_000, b'{"a":1}') == (
         "t=1700000000, v1=" + __import__("hmac").new(b"secret", b'1700000000.{"a":1}', "sha256").hexdigest())
     assert not verify("secret", sign("secret", 1_700_000_000, b"{}"), b"{}", now_s=1_700_000_000 + 301)
+
+
+@pytest.fixture
+def helpdesk() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+async def _hook(served: Served, receiver: Receiver, **spec: Any) -> None:
+    async with served.http() as admin:
+        response = await admin.put("/v1/admin/sites/demo/webhook",
+                                   json={"url": receiver.url, "secret": SECRET} | spec)
+    assert response.status_code == 200, response.text
+
+
+def _events(receiver: Receiver, chat: str) -> dict[str, dict[str, Any]]:
+    return {d["event"]: d for d in receiver.delivered() if d["chat"]["id"] == chat}
+
+
+async def test_webhooks__agent_ends_with_verdict__chat_ended_carries_it__later_rating_is_chat_rated(
+        served: Served, helpdesk: Receiver) -> None:
+    """Issue #18: chat.ended had outcome and csat null even after a verdict; a later rating sent nothing."""
+    await _hook(served, helpdesk)
+    _, token = await served.agent_token("Ada")
+    agent = await served.agent(token)
+    visitor_id, invite = await served.invite()
+    visitor = await served.visitor(visitor_id, invite)
+    await agent.until(lambda f: f["type"] == "offer")
+    await agent.send(type="accept", chat=invite)
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    await asyncio.sleep(0.3)  # a chat that lasts
+    await agent.send(type="end", chat=invite, stuck=True, resolved=True)
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "ended")
+    await visitor.send(type="rate", score=4)
+    await visitor.until(lambda f: f["type"] == "rated")
+    await _wait(lambda: "chat.rated" in _events(helpdesk, invite))
+
+    events = _events(helpdesk, invite)
+    assert [d["event"] for d in helpdesk.delivered()] == ["chat.requested", "chat.started", "chat.ended",
+                                                          "chat.rated"]
+    ended = events["chat.ended"]["chat"]
+    assert (ended["state"], ended["ended_by"], ended["verdict"], ended["resolved"]) == ("ended", "agent", "stuck", True)
+    assert ended["outcome"]["stuck"] is True and ended["outcome"]["resolved"] is True
+    assert ended["duration_s"] == (ended["ended_ms"] - ended["started_ms"]) / 1000 and ended["duration_s"] >= 0.3
+    assert ended["csat"] is None and "messages" not in ended  # not rated yet; messages only when asked for
+    rated = events["chat.rated"]
+    assert rated["rating"] == {"by": "visitor", "csat": 4}
+    assert rated["chat"]["csat"] == 4 and rated["chat"]["verdict"] == "stuck"
+    transcript = await served.chat.service.chat("demo", invite)
+    assert transcript["outcome"] == ended["outcome"]  # what the transcript API shows
+
+
+async def test_webhooks__visitor_ends_then_agent_gives_verdict__chat_rated_by_the_agent(
+        served: Served, helpdesk: Receiver) -> None:
+    await _hook(served, helpdesk, include_messages=True)
+    _, token = await served.agent_token("Ada")
+    agent = await served.agent(token)
+    visitor_id, invite = await served.invite()
+    visitor = await served.visitor(visitor_id, invite)
+    await agent.until(lambda f: f["type"] == "offer")
+    await agent.send(type="accept", chat=invite)
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    await visitor.send(type="msg", cid="c_v1", text="Where is my order?")
+    await agent.until(lambda f: f["type"] == "msg" and f["from"] == "visitor")
+    await agent.send(type="msg", chat=invite, cid="c_a1", text="On its way")
+    await visitor.until(lambda f: f["type"] == "msg" and f["from"] == "agent")
+    await visitor.send(type="end")
+    await agent.until(lambda f: f["type"] == "state" and f["state"] == "ended")
+    await agent.send(type="end", chat=invite, stuck=False, resolved=True)  # the console's verdict form
+    await agent.until(lambda f: f["type"] == "closed")
+    await _wait(lambda: "chat.rated" in _events(helpdesk, invite))
+
+    events = _events(helpdesk, invite)
+    ended = events["chat.ended"]["chat"]
+    assert (ended["ended_by"], ended["verdict"], ended["outcome"]) == ("visitor", None, None)
+    assert [(m["from"], m["text"]) for m in ended["messages"] if m["from"] != "system"] == [
+        ("visitor", "Where is my order?"), ("agent", "On its way")]
+    assert ended["messages_truncated"] is False and all("cid" not in m for m in ended["messages"])
+    rated = events["chat.rated"]
+    assert rated["rating"] == {"by": "agent", "verdict": "not_stuck", "resolved": True}
+    assert (rated["chat"]["verdict"], rated["chat"]["resolved"]) == ("not_stuck", True)
+    assert "messages" not in rated["chat"]  # the transcript went with chat.ended
+
+
+async def test_webhooks__unknown_event_or_bad_option__422_naming_the_field(served: Served) -> None:
+    async with served.http() as admin:
+        unknown = await admin.put("/v1/admin/sites/demo/webhook",
+                                  json={"url": "https://helpdesk.example.com/h", "events": ["chat.typo"]})
+        empty = await admin.put("/v1/admin/sites/demo/webhook",
+                                json={"url": "https://helpdesk.example.com/h", "events": []})
+        option = await admin.put("/v1/admin/sites/demo/webhook",
+                                 json={"url": "https://helpdesk.example.com/h", "include_messages": "sometimes"})
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "events.0")
+    assert (empty.status_code, empty.json()["field"]) == (422, "events")
+    assert (option.status_code, option.json()["field"]) == (422, "include_messages")
+
+
+def test_subscribed__default_stored_before_chat_rated_existed__still_means_every_event() -> None:
+    assert subscribed({"events": None}, "chat.rated")
+    assert subscribed({"events": ["chat.requested", "chat.started", "chat.ended"]}, "chat.rated")
+    assert not subscribed({"events": ["chat.ended"]}, "chat.rated")
+    assert subscribed({"events": ["chat.ended"]}, "chat.ended")

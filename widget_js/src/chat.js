@@ -117,15 +117,54 @@ function chatReceive(c, m) {
   } else if (m.type === 'state') {
     if (m.state === 'active') chatStatus(c, (m.agent_name || 'Someone') + ' is here to help.');
     else if (m.state === 'waiting') chatStatus(c, 'Connecting you with someone\u2026');
-    else if (m.state === 'missed') chatMissed(c);
+    else if (m.state === 'missed') chatMissed(c, m.fallback);
     else if (m.state === 'ended') chatEnded(c);
   }
 }
 
-// Nobody could take it: the visitor is told so, and can leave a message.
-function chatMissed(c) {
+// Nobody could take it (every agent gone, or the queue wait over): the site's
+// fallback as the server sends it (triggers/unanswered.py): quick answers
+// without the handoff, the offline message, or only an apology; and, when the
+// site offers it, the leave-a-message form.
+function chatMissed(c, f) {
   c.done = true;
-  chatStatus(c, 'Sorry, nobody is free right now. Leave us a message and we will reply by email.');
+  f = f || {message: 'Sorry, nobody is free right now.', leave_message: true};
+  var menu = f.menu && Array.isArray(f.menu.items) ? f.menu.items : null;
+  // The apology itself is in the log (the server's system message); the status says what is on offer.
+  var hint = (menu ? 'Maybe one of these helps? ' : '') +
+    (f.leave_message ? (menu ? 'Or leave' : 'Leave') + ' us a message and we will reply by email.' : '');
+  chatStatus(c, (hint || text(f.message)) + (f.opening_hours ? ' Opening hours: ' + text(f.opening_hours) + '.' : ''));
+  c.body.textContent = '';
+  c.body.appendChild(c.log);
+  if (menu) c.body.appendChild(quickAnswers(c, menu, []));
+  if (f.leave_message) c.body.appendChild(leaveForm(c));
+}
+
+function quickAnswers(c, items, trail) {
+  var list = el('ul', {'class': 'menu', 'aria-label': 'Topics'});
+  function swap(next) {
+    var fresh = quickAnswers(c, next[0], next[1]);
+    list.replaceWith(fresh);
+    var first = fresh.querySelector('button,a');
+    if (first) first.focus();
+  }
+  items.forEach(function (item) {
+    if (!item || !text(item.label) || item.handoff) return;
+    var url = safeUrl(item.url);
+    list.appendChild(el('li', {}, [url ? el('a', {'class': 'link', href: url}, [text(item.label, 80)])
+      : button(text(item.label, 80), function () {
+        if (Array.isArray(item.children) && item.children.length) return swap([item.children, trail.concat([items])]);
+        c.log.appendChild(el('li', {'class': 'system'}, [text(item.answer, 1000)]));
+        c.log.scrollTop = c.log.scrollHeight;
+      })]));
+  });
+  if (trail.length) list.appendChild(el('li', {}, [button('Back', function () {
+    swap([trail[trail.length - 1], trail.slice(0, -1)]);
+  })]));
+  return list;
+}
+
+function leaveForm(c) {
   var form = el('form', {}, [
     el('label', {}, ['Your email', el('input', {type: 'email', name: 'email', required: '', autocomplete: 'email'})]),
     el('label', {}, ['Message', el('textarea', {name: 'message', required: '', maxlength: '2000'})]),
@@ -137,9 +176,7 @@ function chatMissed(c) {
       form.remove();
     }));
   });
-  c.body.textContent = '';
-  c.body.appendChild(c.log);
-  c.body.appendChild(form);
+  return form;
 }
 
 function chatEnded(c) {

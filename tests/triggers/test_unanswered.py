@@ -1,0 +1,56 @@
+"""What a visitor who accepted is shown when no person can take the chat after all: the site's fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from triggers import SiteConfig, demo_config
+from triggers.hours import BusinessHours
+from triggers.unanswered import NOBODY, unanswered
+
+NOON_WEDNESDAY_MS = 1_764_158_400_000  # 12:00 in London: the demo is open
+NIGHT_WEDNESDAY_MS = NOON_WEDNESDAY_MS + 11 * 3_600_000  # 23:00: closed
+
+
+SHOP_HOURS = BusinessHours.model_validate({"timezone": "Europe/London",
+                                          "weekly": {"wed": ["08:00-20:00"], "thu": ["08:00-20:00"]}})
+
+
+def _demo(**fallback: Any) -> SiteConfig:
+    """The demo's fallbacks, in a shop with opening hours."""
+    config = demo_config(["http://shop.test"])
+    return config.model_copy(update={"fallback": config.fallback.model_copy(update=fallback), "hours": SHOP_HOURS})
+
+
+def test_unanswered__bot_fallback__quick_answers_without_the_handoff_and_the_form() -> None:
+    offer = unanswered(_demo(), NOON_WEDNESDAY_MS)
+
+    assert offer.mode == "bot" and offer.message == NOBODY and offer.leave_message
+    assert offer.menu is not None
+    assert [item.label for item in offer.menu.items] == ["Delivery and returns", "Payment problems"]
+    assert offer.opening_hours is None
+
+
+def test_unanswered__bot_menu_that_only_hands_off__the_offline_message() -> None:
+    config = _demo()
+    only_handoff = config.fallback.bot.model_validate({"items": [{"label": "Talk to a person", "handoff": True}]})
+    offer = unanswered(_demo(bot=only_handoff), NOON_WEDNESDAY_MS)
+
+    assert (offer.mode, offer.message, offer.menu) == ("offline", config.fallback.offline.message, None)
+
+
+def test_unanswered__suppress__only_the_apology_and_the_form_if_the_site_offers_it() -> None:
+    config = _demo(when_no_capacity="suppress")
+    offer = unanswered(config, NOON_WEDNESDAY_MS)
+    assert (offer.mode, offer.message, offer.leave_message) == ("none", NOBODY, True)
+
+    no_form = config.fallback.offline.model_copy(update={"leave_message": False})
+    assert unanswered(_demo(when_no_capacity="suppress", offline=no_form), NOON_WEDNESDAY_MS).leave_message is False
+
+
+def test_unanswered__closed_by_now__the_closed_fallback_with_opening_hours() -> None:
+    offer = unanswered(_demo(when_closed="offline"), NIGHT_WEDNESDAY_MS)
+
+    assert offer.mode == "offline"
+    assert offer.opening_hours is not None and "08:00-20:00" in offer.opening_hours
+    assert offer.next_opening is not None and offer.next_opening.startswith("2025-11-27T08:00")

@@ -1,0 +1,54 @@
+"""What a visitor who accepted a chat is shown when no person can take it after all.
+
+An invitation promises a person only while one is there. When every agent has
+gone by the time the visitor accepts (or while they wait), or the queue wait
+runs out, the chat must not hang on "Connecting you...": the visitor gets the
+site's own fallback for "no capacity" (``fallback.when_no_capacity``), as
+``decide`` would have offered had it known, minus anything that hands over to a
+person. Outside business hours it is ``fallback.when_closed``, with the opening
+hours. Pure: the config and the time in, the offer out.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from triggers.config import SiteConfig
+from triggers.fallback import BotMenu
+
+NOBODY = "Sorry, nobody can chat right now."
+
+
+class Unanswered(BaseModel):
+    """``mode``: ``bot`` (quick answers, no handoff), ``offline`` (the offline message) or ``none`` (the
+    site suppresses fallbacks: only the apology). ``leave_message``: the leave-a-message form is offered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["bot", "offline", "none"]
+    message: str
+    menu: BotMenu | None = None
+    leave_message: bool = False
+    opening_hours: str | None = None
+    next_opening: str | None = None
+
+
+def unanswered(config: SiteConfig, now_ms: int) -> Unanswered:
+    fallback, hours = config.fallback, config.hours
+    closed = hours is not None and not hours.is_open(now_ms)
+    mode = fallback.when_closed if closed else fallback.when_no_capacity
+    opening = hours.next_opening(now_ms) if hours is not None and closed else None
+    when = {"opening_hours": hours.summary() if hours is not None and closed else None,
+            "next_opening": opening.isoformat() if opening is not None else None}
+    leave = fallback.offline.leave_message
+    menu = fallback.bot.for_visitor(person_available=False) if mode == "bot" else None
+    if menu is not None:
+        return Unanswered(mode="bot", message=NOBODY, menu=menu, leave_message=leave, **when)
+    if mode != "suppress":  # "offline", or a bot menu with nothing left once the handoff is gone
+        return Unanswered(mode="offline", message=fallback.offline.message, leave_message=leave, **when)
+    return Unanswered(mode="none", message=NOBODY, leave_message=leave, **when)
+
+
+__all__ = ["NOBODY", "Unanswered", "unanswered"]
