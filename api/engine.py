@@ -81,7 +81,7 @@ class Engine:
             decision = None  # the events are stored; without the store there is no safe invitation
         if decision is None:
             return Outcome(200, {"accepted": len(batch.events), "decision": None}, {})
-        body = {"accepted": len(batch.events), "decision": decision.to_wire()}
+        answer: dict[str, Any] = {"accepted": len(batch.events), "decision": decision.to_wire()}
         if decision.recheck_in_ms is not None:
-            body["recheck_in_ms"] = decision.recheck_in_ms
-        return Outcome(200, body, {})
+            answer["recheck_in_ms"] = decision.recheck_in_ms
+        return Outcome(200, answer, {})

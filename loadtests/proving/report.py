@@ -94,7 +94,7 @@ def fixed_delay(results: Sequence[VisitResult], target_recall: float | None) -> 
     least the engine's (the most favourable to the rule); when none gets there, the one with the best recall."""
     counted = [r for r in results if not r.visit.prelude and r.group != "holdout"]
     wanted = [r for r in counted if r.visit.wanted]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for delay_s in range(0, 601, 5):
         delay_ms = delay_s * 1000
         invited = [r for r in counted if r.visit.arrive_ms + delay_ms < r.visit.leave_ms]

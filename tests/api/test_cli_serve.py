@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from api import cli
@@ -15,7 +16,7 @@ def test_serve__other_port__public_url_follows_so_the_demo_page_may_send(monkeyp
     started: dict[str, Any] = {}
     monkeypatch.delenv("TACTFUL_PUBLIC_URL", raising=False)
     monkeypatch.setenv("TACTFUL_ADMIN_TOKEN", "serve-test-token-0123456789")
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
 
     result = CliRunner().invoke(cli.main, ["serve", "--port", "8123"])
 
@@ -28,7 +29,7 @@ def test_serve__other_port__public_url_follows_so_the_demo_page_may_send(monkeyp
 def test_serve__public_url_set__kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TACTFUL_PUBLIC_URL", "https://chat.example.com")
     monkeypatch.setenv("TACTFUL_ADMIN_TOKEN", "serve-test-token-0123456789")
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
 
     assert CliRunner().invoke(cli.main, ["serve", "--port", "9000"]).exit_code == 0
     assert os.environ["TACTFUL_PUBLIC_URL"] == "https://chat.example.com"
@@ -43,7 +44,7 @@ def test_serve__workers_with_a_metrics_directory__earlier_samples_cleared(monkey
     monkeypatch.setenv("TACTFUL_REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("TACTFUL_ADMIN_TOKEN", "serve-test-token-0123456789")
     monkeypatch.setenv("TACTFUL_PUBLIC_URL", "http://127.0.0.1:8000")
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
 
     assert CliRunner().invoke(cli.main, ["serve", "--workers", "2"]).exit_code == 0
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)

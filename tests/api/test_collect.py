@@ -9,7 +9,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ORIGIN
+from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 

@@ -37,7 +37,7 @@ def _config(client: TestClient) -> dict[str, Any]:
 
 
 def _edited(client: TestClient, **timing: Any) -> dict[str, Any]:
-    document = _config(client)["config"]
+    document: dict[str, Any] = _config(client)["config"]
     document["timing"].update(timing)
     return document
 

@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from loadtests.redis_server import start_redis
-from tests.api.conftest import ORIGIN, settings
+from tests.api.conftest import settings
+from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 pytestmark = pytest.mark.redis

@@ -99,7 +99,7 @@ def dashboard(browser: Any, dashboard_server: str) -> Iterator[tuple[Any, list[s
     context = browser.new_context(viewport={"width": 1360, "height": 1000}, base_url=dashboard_server)
     page_ = context.new_page()
     errors: list[str] = []
-    page_.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page_.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page_.on("pageerror", lambda error: errors.append(str(error)))
     page_.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
     page_.goto("/dashboard")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from api import Settings, create_app
-from tests.api.conftest import ORIGIN
+from tests.api.shopping import ORIGIN
 from triggers.presets import demo_config
 
 TOKEN = "credentials-admin-token-0123456789"

@@ -21,7 +21,7 @@ import pytest
 
 from loadtests.processes import running
 from loadtests.redis_server import free_port, start_redis
-from tests.api.conftest import ORIGIN
+from tests.api.shopping import ORIGIN
 from tracker.store import RedisStore
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -45,9 +45,9 @@ async def tracker(client: httpx.AsyncClient, visitor: str, stop: asyncio.Event, 
     while not stop.is_set():
         batch_no += 1
         now = int(time.time() * 1000)
-        events = [{"t": "page_view", "ts": now + i, "path": f"/p/{visitor}/{batch_no}/{i}"}
-                  for i in range(EVENTS_PER_BATCH)]
-        tally.sent.update(event["path"] for event in events)
+        paths = [f"/p/{visitor}/{batch_no}/{i}" for i in range(EVENTS_PER_BATCH)]
+        events = [{"t": "page_view", "ts": now + i, "path": path} for i, path in enumerate(paths)]
+        tally.sent.update(paths)
         while True:  # the outbox: this batch until the server holds it
             body = {"v": 1, "site": "demo", "visitor": visitor, "session": f"s_{visitor[2:]}",
                     "sent_at": int(time.time() * 1000), "events": events}

@@ -12,7 +12,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from api import create_app
 from api.limits import CLOSE_POLICY, CLOSE_TOO_BIG, RateLimiter, SocketLimits
-from tests.api.conftest import ORIGIN, settings
+from tests.api.conftest import settings
+from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 

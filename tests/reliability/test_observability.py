@@ -6,13 +6,15 @@ import io
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
 
 from api import create_app
 from api.observe import JsonFormatter, RequestContext
-from tests.api.conftest import ORIGIN, settings
+from tests.api.conftest import settings
+from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 TOKEN = "observability-admin-token-0123456789"
@@ -62,8 +64,10 @@ def test_metrics__unknown_paths__one_unmatched_series_not_one_per_path(tmp_path:
 def test_request_id__sane_incoming_id__echoed(tmp_path: Path) -> None:
     with TestClient(create_app(settings(data_dir=tmp_path))) as client:
         assert client.get("/healthz", headers={"x-request-id": "lb-1234.abc"}).headers["x-request-id"] == "lb-1234.abc"
-        for hostile in ("a" * 65, "bad id", "<script>", "x\u00e9".encode("latin-1")):
-            assigned = client.get("/healthz", headers={"x-request-id": hostile}).headers["x-request-id"]
+        hostile_ids: list[str | bytes] = ["a" * 65, "bad id", "<script>", "x\u00e9".encode("latin-1")]
+        for hostile in hostile_ids:
+            headers: dict[str, Any] = {"x-request-id": hostile}
+            assigned = client.get("/healthz", headers=headers).headers["x-request-id"]
             assert re.fullmatch(r"[0-9a-f]{16}", assigned)
         assert re.fullmatch(r"[0-9a-f]{16}", client.get("/healthz").headers["x-request-id"])
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api import Settings, create_app
-from tests.api.conftest import ORIGIN
+from tests.api.shopping import ORIGIN
 
 PAGES = ["/demo", "/demo/checkout", "/demo/cart", "/demo/product/lamp", "/demo/search", "/demo/help/shipping", "/agent",
          "/dashboard"]
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(public_url=ORIGIN, data_dir=tmp_path_factory.mktemp("csp"))
     with TestClient(create_app(settings)) as test_client:
-        yield test_client  # type: ignore[misc]
+        yield test_client
 
 
 def directives(policy: str) -> dict[str, list[str]]:

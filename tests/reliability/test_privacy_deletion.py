@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api import Settings, create_app
-from tests.api.conftest import ORIGIN
+from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 TOKEN = "privacy-test-admin-token-0123456789"
@@ -54,19 +54,21 @@ def test_forget_visitor__endpoint__every_record_of_that_visitor_gone_and_others_
     app = create_app(app_settings.model_copy(update={"admin_token": TOKEN}))
     with TestClient(app) as client:
         store = app.state.engine.store
+        portal = client.portal
+        assert portal is not None  # set while the client is open
         for visitor, invite in ((GONE, "i_forget0001"), (KEPT, "i_keep000001")):
             visit(client, visitor)
-            client.portal.call(seed, store, visitor, invite)
-        before = client.portal.call(holdings, store, GONE, "i_forget0001")
+            portal.call(seed, store, visitor, invite)
+        before = portal.call(holdings, store, GONE, "i_forget0001")
         assert all(before.values()), before  # the test can fail: everything was there
 
         assert client.delete(f"/v1/admin/sites/demo/visitors/{GONE}").status_code == 401
         response = client.delete(f"/v1/admin/sites/demo/visitors/{GONE}", headers=ADMIN)
         assert response.status_code == 200 and response.json()["deleted"]["chats"] == 1
 
-        after = client.portal.call(holdings, store, GONE, "i_forget0001")
+        after = portal.call(holdings, store, GONE, "i_forget0001")
         assert not any(after.values()), after
-        kept = client.portal.call(holdings, store, KEPT, "i_keep000001")
+        kept = portal.call(holdings, store, KEPT, "i_keep000001")
         assert all(kept.values()), kept
 
 

@@ -53,7 +53,7 @@ def base_url() -> Iterator[str]:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_every_operation__generated_requests__pass_every_check(case: schemathesis.Case, base_url: str) -> None:
+def test_every_operation__generated_requests__pass_every_check(case: schemathesis.Case[Any], base_url: str) -> None:
     cross_field = (case.method.upper(), case.operation.path) in CROSS_FIELD_RULES
     excluded: list[Any] = [positive_data_acceptance] if cross_field else []
     response = case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"},

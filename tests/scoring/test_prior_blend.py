@@ -9,6 +9,7 @@ import pytest
 from river import datasets
 
 from scoring import prior as prior_module
+from scoring.base import Features
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.metrics import roc_auc
 from scoring.model import OnlineLogistic
@@ -187,7 +188,7 @@ def test_top_reasons__limits_threshold_and_unobserved() -> None:
 
 
 class _ShiftedPrior(StrugglePrior):
-    def predict_proba_one(self, features: dict[str, float]) -> float:
+    def predict_proba_one(self, features: Features) -> float:
         return min(1.0, super().predict_proba_one(features) + 0.01)
 
 

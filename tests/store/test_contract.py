@@ -77,8 +77,8 @@ async def test_ingest__batches_out_of_order__same_state_as_in_order(store: Store
     journey = [page(T0, "/"), page(T0 + 3000, "/products/1"), page(T0 + 5000, "/"),
                ev("rage_click", T0 + 6000, count=3), ev("scroll", T0 + 7000, depth=0.6, reversals=2),
                page(T0 + 30_000, "/cart"), ev("idle", T0 + 40_000, ms=9000)]
-    in_order = {"visitor": "v_inorder01"}
-    shuffled = {"visitor": "v_shuffle01"}
+    in_order: dict[str, Any] = {"visitor": "v_inorder01"}
+    shuffled: dict[str, Any] = {"visitor": "v_shuffle01"}
     for i in range(0, len(journey), 2):
         await store.ingest(prepared(journey[i:i + 2], **in_order))
     for i in reversed(range(0, len(journey), 2)):

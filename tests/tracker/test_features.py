@@ -13,7 +13,7 @@ from tracker.store import MemoryStore
 S = 1000  # one second in ms
 
 
-async def fold(*batches: list[dict[str, Any]], visitor: str = "v_features1") -> tuple[dict[str, str], ...]:
+async def fold(*batches: list[dict[str, Any]], visitor: str = "v_features1") -> tuple[dict[str, str], dict[str, str]]:
     store = MemoryStore()
     for batch in batches:
         await store.ingest(prepared(batch, visitor=visitor))
