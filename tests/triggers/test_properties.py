@@ -1,7 +1,8 @@
 """Invariants of ``decide`` over random contexts: the promises no configuration can break.
 
-Contexts are drawn mostly permissive (many would be invited), then each property
-forces the rule under test to fail, so a broken rule shows up as an invitation.
+Each respect and timing property starts from a context that is invited (``inviting``) and asserts so, then
+breaks the one rule under test and asserts that the decision is no invitation, for that rule's reason: a
+deleted or broken rule shows up as an invitation.
 """
 
 from __future__ import annotations
@@ -12,52 +13,81 @@ from hypothesis import strategies as st
 from tests.triggers.strategies import contexts, with_facts
 from triggers import DecisionContext, Privacy, decide
 from triggers import capacity as cap
+from triggers import reasons as r
 
 FAST = settings(max_examples=200, deadline=None)
 
 
-@FAST
-@given(contexts(), st.floats(0.0, 1.0, exclude_max=True))
-def test_decide__before_minimum_dwell__no_invite(context: DecisionContext, fraction: float) -> None:
-    dwell_ms = int(context.config.timing.min_dwell_s * 1000 * fraction)
-    if context.config.timing.min_dwell_s > 0:
-        assert decide(with_facts(context, session_started_ms=context.now_ms - dwell_ms)).action == "none"
+def _permissive(context: DecisionContext) -> DecisionContext:
+    """The same context with every respect and timing rule satisfied: long on the site, never invited or
+    dismissed, no chat, no privacy signal, a high score held for ten minutes."""
+    long_ago = context.now_ms - 600_000
+    clean = with_facts(context, opted_out=False, invites_shown_session=0, invites_shown_today=0,
+                       last_invite_ms=None, last_dismissed_ms=None, session_started_ms=long_ago)
+    return clean.model_copy(update={"in_chat": False, "privacy": Privacy(), "score": max(clean.score, 0.95),
+                                    "above_threshold_since_ms": long_ago})
+
+
+def inviting() -> st.SearchStrategy[DecisionContext]:
+    """Contexts that are invited, as they are: the base case of every property below, so that deleting
+    a rule turns its property red."""
+    return contexts().map(_permissive).filter(lambda context: decide(context).action == "invite")
+
+
+def _blocked(context: DecisionContext, code: str) -> None:
+    decision = decide(context)
+    assert decision.action == "none", f"invited although {code} should block"
+    assert code in decision.reasons, decision.reasons
 
 
 @FAST
-@given(contexts())
-def test_decide__during_chat__no_invite(context: DecisionContext) -> None:
-    assert decide(context.model_copy(update={"in_chat": True})).action == "none"
+@given(inviting(), st.floats(0.0, 1.0, exclude_max=True))
+def test_decide__before_minimum_dwell__too_early(context: DecisionContext, fraction: float) -> None:
+    assert decide(context).action == "invite"
+    min_dwell_ms = context.config.timing.min_dwell_s * 1000
+    if min_dwell_ms > 0:
+        _blocked(with_facts(context, session_started_ms=context.now_ms - int(min_dwell_ms * fraction)), r.TOO_EARLY)
 
 
 @FAST
-@given(contexts())
-def test_decide__after_opt_out__no_invite(context: DecisionContext) -> None:
-    assert decide(with_facts(context, opted_out=True)).action == "none"
+@given(inviting())
+def test_decide__during_chat__in_chat(context: DecisionContext) -> None:
+    assert decide(context).action == "invite"
+    _blocked(context.model_copy(update={"in_chat": True}), r.IN_CHAT)
 
 
 @FAST
-@given(contexts(), st.floats(0.0, 1.0, exclude_max=True))
-def test_decide__within_dismiss_cooldown__no_invite(context: DecisionContext, fraction: float) -> None:
+@given(inviting())
+def test_decide__after_opt_out__opted_out(context: DecisionContext) -> None:
+    assert decide(context).action == "invite"
+    _blocked(with_facts(context, opted_out=True), r.OPTED_OUT)
+
+
+@FAST
+@given(inviting(), st.floats(0.0, 1.0, exclude_max=True))
+def test_decide__within_dismiss_cooldown__cooldown_after_dismiss(context: DecisionContext, fraction: float) -> None:
+    assert decide(context).action == "invite"
     cooldown_ms = context.config.respect.dismiss_cooldown_s * 1000
     if cooldown_ms > 0:
         dismissed = context.now_ms - int(cooldown_ms * fraction)
-        assert decide(with_facts(context, last_dismissed_ms=dismissed)).action == "none"
+        _blocked(with_facts(context, last_dismissed_ms=dismissed), r.COOLDOWN_AFTER_DISMISS)
 
 
 @FAST
-@given(contexts(), st.integers(0, 3))
-def test_decide__over_a_cap__no_invite(context: DecisionContext, extra: int) -> None:
+@given(inviting(), st.integers(0, 3))
+def test_decide__over_a_cap__cap_reached(context: DecisionContext, extra: int) -> None:
+    assert decide(context).action == "invite"
     respect = context.config.respect
-    assert decide(with_facts(context, invites_shown_session=respect.max_per_session + extra)).action == "none"
-    assert decide(with_facts(context, invites_shown_today=respect.max_per_day + extra)).action == "none"
+    _blocked(with_facts(context, invites_shown_session=respect.max_per_session + extra), r.CAP_REACHED)
+    _blocked(with_facts(context, invites_shown_today=respect.max_per_day + extra), r.DAILY_CAP_REACHED)
 
 
 @FAST
-@given(contexts(), st.booleans())
-def test_decide__privacy_signal_honoured__no_invite(context: DecisionContext, dnt: bool) -> None:
+@given(inviting(), st.booleans())
+def test_decide__privacy_signal_honoured__do_not_track(context: DecisionContext, dnt: bool) -> None:
+    assert decide(context).action == "invite"
     privacy = Privacy(dnt=dnt, gpc=not dnt)  # both honoured by default
-    assert decide(context.model_copy(update={"privacy": privacy})).action == "none"
+    _blocked(context.model_copy(update={"privacy": privacy}), r.DO_NOT_TRACK)
 
 
 @FAST
