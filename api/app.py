@@ -41,17 +41,26 @@ log = logging.getLogger("tactful")
 
 def open_store(settings: Settings) -> Store:
     if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix,
-                                   shards=settings.redis_shards, max_connections=settings.redis_max_connections)
+        return RedisStore.from_url(
+            settings.redis_url,
+            cluster=settings.redis_cluster,
+            prefix=settings.redis_prefix,
+            shards=settings.redis_shards,
+            max_connections=settings.redis_max_connections,
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return MemoryStore(max_visitors=settings.max_visitors, log_file=settings.data_dir / "events.jsonl",
-                       model_dir=settings.data_dir / "models")
+    return MemoryStore(
+        max_visitors=settings.max_visitors,
+        log_file=settings.data_dir / "events.jsonl",
+        model_dir=settings.data_dir / "models",
+    )
 
 
 def collect_limits(settings: Settings) -> CollectLimits:
     return CollectLimits(
         RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst, settings.rate_limit_max_keys),
-        RateLimiter(settings.rate_limit_visitor_per_s, settings.rate_limit_visitor_burst, settings.rate_limit_max_keys))
+        RateLimiter(settings.rate_limit_visitor_per_s, settings.rate_limit_visitor_burst, settings.rate_limit_max_keys),
+    )
 
 
 def demo_site(settings: Settings) -> SiteConfig:
@@ -71,8 +80,9 @@ class TactfulAPI(FastAPI):
             await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None,
-               clock: Callable[[], float] = time.time) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, clock: Callable[[], float] = time.time
+) -> FastAPI:
     """``clock`` (seconds since the epoch) is the engine's only notion of now: tests pass a simulated one."""
     settings = settings or Settings()
 
@@ -97,8 +107,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             Periodic("models", models.refresh_all, settings.model_refresh_s),
             Periodic("availability", availability.refresh_all, settings.availability_refresh_s),
             Periodic("counters", counters.flush, 1.0),
-            Periodic("agent load", LoadSampler(state_store, sites, availability, app.state.engine.now_ms).sample,
-                     settings.load_sample_s),
+            Periodic(
+                "agent load",
+                LoadSampler(state_store, sites, availability, app.state.engine.now_ms).sample,
+                settings.load_sample_s,
+            ),
             Periodic("store buffers", state_store.flush, 1.0),
         ]
         for job in background:
@@ -124,8 +137,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
     # No Swagger UI or ReDoc pages: they run inline scripts from a CDN, which our CSP forbids on every HTML
     # page; /openapi.json is the description (load it into any viewer).
-    app = TactfulAPI(title="Tactful", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Proactive chat trigger engine. Wire protocol: docs/protocol.md")
+    app = TactfulAPI(
+        title="Tactful",
+        version="1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Proactive chat trigger engine. Wire protocol: docs/protocol.md",
+    )
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestContext, access_log=settings.access_log)
@@ -141,8 +160,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                 routes=app.routes)
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(BATCH_COMPONENTS)
             schema.setdefault("paths", {}).update(collect.OPENAPI_PATH)
             app.openapi_schema = document_errors(schema)

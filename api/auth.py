@@ -16,10 +16,15 @@ async def require_admin(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     expected = settings.admin_token_value()
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail={
-            "error": "admin_token_required", "field": "Authorization",
-            "message": "send the admin token as 'Authorization: Bearer <token>'"},
-            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status_code=401,
+            detail={
+                "error": "admin_token_required",
+                "field": "Authorization",
+                "message": "send the admin token as 'Authorization: Bearer <token>'",
+            },
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -39,8 +39,9 @@ def reservations(pending: Iterable[Mapping[str, Any]]) -> list[float]:
 
 
 class Availability:
-    def __init__(self, store: Store, sites: Callable[[], Iterable[str]],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, sites: Callable[[], Iterable[str]], clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self._sites = sites
         self._clock = clock
@@ -59,14 +60,26 @@ class Availability:
         pending = await self.store.read_expiring(site, "pending", now_ms)
         pool = await self.store.read_expiring(site, "pool", now_ms)
         self._capacity[site] = CapacitySnapshot(
-            agents=[Agent(id=agent_id, new=bool(a.get("new")), active_chats=int(a.get("active_chats", 0)),
-                          max_chats=a.get("max_chats"))
-                    for agent_id, a in agents.items() if a.get("status", "online") == "online"],
+            agents=[
+                Agent(
+                    id=agent_id,
+                    new=bool(a.get("new")),
+                    active_chats=int(a.get("active_chats", 0)),
+                    max_chats=a.get("max_chats"),
+                )
+                for agent_id, a in agents.items()
+                if a.get("status", "online") == "online"
+            ],
             pending_invites=reservations(pending.values()),
         )
-        self._rivals[site] = [Rival(visitor=visitor, score=float(entry["score"]),
-                                    priority=None if entry.get("priority") is None else float(entry["priority"]))
-                              for visitor, entry in pool.items()]
+        self._rivals[site] = [
+            Rival(
+                visitor=visitor,
+                score=float(entry["score"]),
+                priority=None if entry.get("priority") is None else float(entry["priority"]),
+            )
+            for visitor, entry in pool.items()
+        ]
 
     async def refresh_all(self) -> None:
         for site in list(self._sites()):

@@ -32,8 +32,11 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = "; ".join((f"TACTFUL_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
-                             + str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        problems = "; ".join(
+            (f"TACTFUL_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in error.errors()
+        )
         raise click.UsageError(f"invalid settings: {problems}") from None
 
 
@@ -45,8 +48,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int,
-              help="API worker processes (needs TACTFUL_REDIS_URL when more than 1)")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="API worker processes (needs TACTFUL_REDIS_URL when more than 1)",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API, the demo shop, the dashboard and the agent console."""
     if "TACTFUL_PUBLIC_URL" not in os.environ:
@@ -66,8 +74,16 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo(f"Admin token for this run (set TACTFUL_ADMIN_TOKEN to choose one): {settings.admin_token_value()}")
     if workers > 1:
         _shared_metrics_dir()
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info",
-                factory=False, access_log=False, log_config=logging_config(settings.log_format))
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        factory=False,
+        access_log=False,
+        log_config=logging_config(settings.log_format),
+    )
 
 
 def _shared_metrics_dir() -> None:
@@ -93,8 +109,10 @@ def learner(commit_every: float) -> None:
     """The single-writer learner for every site: labels from Redis in, model versions out."""
     settings = _settings()
     if not settings.redis_url:
-        raise click.UsageError("the learner shares models through Redis: set TACTFUL_REDIS_URL "
-                               "(the embedded mode runs its learner inside tactful serve)")
+        raise click.UsageError(
+            "the learner shares models through Redis: set TACTFUL_REDIS_URL "
+            "(the embedded mode runs its learner inside tactful serve)"
+        )
     configure_logging(settings.log_format)
     asyncio.run(_run_learner(settings, commit_every))
 
@@ -145,9 +163,13 @@ async def _commit_model(settings: Settings, site: str, scorer: BlendedScorer) ->
         await learner.commit()
     finally:
         await store.close()
-    return {"site": site, "version": scorer.version, "n_learned": scorer.n_learned,
-            "model_weight": round(scorer.model_weight, 4),
-            "store": "redis" if settings.redis_url else str(settings.data_dir / "models")}
+    return {
+        "site": site,
+        "version": scorer.version,
+        "n_learned": scorer.n_learned,
+        "model_weight": round(scorer.model_weight, 4),
+        "store": "redis" if settings.redis_url else str(settings.data_dir / "models"),
+    }
 
 
 class _LazyCommand(click.Command):
@@ -163,8 +185,12 @@ class _LazyCommand(click.Command):
 
     def __init__(self, name: str, target: str, summary: str, extra: str) -> None:
         # Every argument, --help included, goes to the real command.
-        super().__init__(name, help=summary, add_help_option=False,
-                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+        super().__init__(
+            name,
+            help=summary,
+            add_help_option=False,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        )
         self.target = target
         self.extra = extra
 
@@ -178,14 +204,16 @@ class _LazyCommand(click.Command):
                 raise  # one of ours: a bug, not a missing extra
             raise click.ClickException(
                 f"tactful {self.name} needs the Python module {missing!r}, which is not installed; "
-                f"it comes with the project's {self.extra!r} extra: pip install -e '.[{self.extra}]'") from None
+                f"it comes with the project's {self.extra!r} extra: pip install -e '.[{self.extra}]'"
+            ) from None
         command = getattr(module, attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.target} is not a click command")
         return command
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         # click's group runs whatever command the context it gets back holds: the real one.
         return self.load().make_context(info_name, args, parent=parent, **extra)
 
@@ -201,11 +229,25 @@ def _register_optional_commands() -> None:
     main.add_command(evaluate_command)
     main.add_command(replay_command)
     # Developer-only commands, each needing an extra: imported when run (one line each).
-    main.add_command(_LazyCommand("bench", "loadtests.bench:bench_command", extra="test", summary=(
-        "Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint.")))
-    main.add_command(_LazyCommand("simulate", "loadtests.proving.cli:simulate_command", extra="test", summary=(
-        "Simulated shop visitors in simulated time through the real engine: precision, recall, latency, "
-        "learning curve, against the prior alone and a fixed-delay rule.")))
+    main.add_command(
+        _LazyCommand(
+            "bench",
+            "loadtests.bench:bench_command",
+            extra="test",
+            summary=("Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."),
+        )
+    )
+    main.add_command(
+        _LazyCommand(
+            "simulate",
+            "loadtests.proving.cli:simulate_command",
+            extra="test",
+            summary=(
+                "Simulated shop visitors in simulated time through the real engine: precision, recall, latency, "
+                "learning curve, against the prior alone and a fixed-delay rule."
+            ),
+        )
+    )
 
 
 _register_optional_commands()

@@ -65,8 +65,9 @@ class ConfigHistory:
         proposed = document_of(checked.config.model_copy(update={"version": int(current.get("version", 1))}))
         return Saved(int(current.get("version", 0)), proposed, changes(current, proposed))
 
-    async def save(self, site: str, document: Any, author: str, note: str = "",
-                   expected_version: int | None = None) -> Saved:
+    async def save(
+        self, site: str, document: Any, author: str, note: str = "", expected_version: int | None = None
+    ) -> Saved:
         """Validate and save as the next version; a document with no change saves nothing."""
         checked = check(document, site)
         if checked.config is None:
@@ -101,5 +102,6 @@ class ConfigHistory:
         recorded too, so that it can be rolled back to."""
         version = int(current.get("version", 1))
         if await self.store.config_version(site, version) is None:
-            await self.store.save_config_version(site, version, current, {
-                "author": "system", "at_ms": None, "note": BEFORE_HISTORY, "changes": []})
+            await self.store.save_config_version(
+                site, version, current, {"author": "system", "at_ms": None, "note": BEFORE_HISTORY, "changes": []}
+            )

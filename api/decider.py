@@ -37,13 +37,11 @@ INVITE_MEMORY_MS = 3_600_000
 """An invitation's decision is kept this long for the chat it may open."""
 POOL_TTL_MS = 20_000
 """A waiting visitor stays a pacing rival this long after their last decision (heartbeats refresh it)."""
-OUTCOMES: Mapping[type, str] = {p.InviteShown: "shown", p.InviteAccepted: "accepted",
-                                p.InviteDismissed: "dismissed"}
+OUTCOMES: Mapping[type, str] = {p.InviteShown: "shown", p.InviteAccepted: "accepted", p.InviteDismissed: "dismissed"}
 
 
 class Decider:
-    def __init__(self, store: Store, models: ModelCache, availability: Availability,
-                 counters: CounterBuffer) -> None:
+    def __init__(self, store: Store, models: ModelCache, availability: Availability, counters: CounterBuffer) -> None:
         self.store = store
         self.models = models
         self.availability = availability
@@ -65,8 +63,9 @@ class Decider:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def after_ingest(self, config: SiteConfig, batch: PreparedBatch, result: IngestResult,
-                           privacy: Privacy, now_ms: int) -> Decision | None:
+    async def after_ingest(
+        self, config: SiteConfig, batch: PreparedBatch, result: IngestResult, privacy: Privacy, now_ms: int
+    ) -> Decision | None:
         self._record_outcomes(batch, result)
         if result.stale:
             return None
@@ -74,14 +73,37 @@ class Decider:
         await self._apply(config, batch, judged.decision, judged.features, judged.facts, now_ms)
         return judged.decision
 
-    def judge(self, config: SiteConfig, visitor: str, session: Mapping[str, str], record: Mapping[str, str],
-              privacy: Privacy, now_ms: int) -> Judgement:
+    def judge(
+        self,
+        config: SiteConfig,
+        visitor: str,
+        session: Mapping[str, str],
+        record: Mapping[str, str],
+        privacy: Privacy,
+        now_ms: int,
+    ) -> Judgement:
         site = config.site
-        return judge(config, visitor, session, record, now_ms, self.models.scorer(site).predict_and_explain,
-                     self.availability.capacity(site), self.availability.rivals(site), privacy)
+        return judge(
+            config,
+            visitor,
+            session,
+            record,
+            now_ms,
+            self.models.scorer(site).predict_and_explain,
+            self.availability.capacity(site),
+            self.availability.rivals(site),
+            privacy,
+        )
 
-    async def _apply(self, config: SiteConfig, batch: PreparedBatch, decision: Decision,
-                     features: dict[str, float], facts: VisitorFacts, now_ms: int) -> None:
+    async def _apply(
+        self,
+        config: SiteConfig,
+        batch: PreparedBatch,
+        decision: Decision,
+        features: dict[str, float],
+        facts: VisitorFacts,
+        now_ms: int,
+    ) -> None:
         site, visitor, session = config.site, batch.visitor, batch.session
         self.counters.count_decision(site, now_ms, decision)
         self.counters.journal.note(config, visitor, session, facts.path, decision, now_ms)
@@ -94,29 +116,47 @@ class Decider:
             entry = {"score": decision.score, "priority": decision.priority}
             self._later(self.store.put_expiring(site, "pool", visitor, entry, now_ms + POOL_TTL_MS))
 
-    async def _record_invite(self, config: SiteConfig, batch: PreparedBatch, decision: Decision,
-                             features: dict[str, float], now_ms: int) -> None:
+    async def _record_invite(
+        self, config: SiteConfig, batch: PreparedBatch, decision: Decision, features: dict[str, float], now_ms: int
+    ) -> None:
         """Awaited: the caps must hold for this visitor's very next request."""
         site, invite = config.site, decision.invite
         assert invite is not None
-        snapshot = {"k": "decision", "invite": invite, "features": features, "score": decision.score,
-                    "model_version": self.models.version(site), "propensity": decision.propensity,
-                    "explored": r.EXPLORED in decision.reasons, "ts": now_ms}
+        snapshot = {
+            "k": "decision",
+            "invite": invite,
+            "features": features,
+            "score": decision.score,
+            "model_version": self.models.version(site),
+            "propensity": decision.propensity,
+            "explored": r.EXPLORED in decision.reasons,
+            "ts": now_ms,
+        }
         # Both before the response: the browser's outcome cannot reach the learner before its decision.
         await asyncio.gather(
-            self.store.apply_ops(site, batch.visitor, batch.session,
-                                 invite_offered_ops(now_ms) + evidence_ops(now_ms, None)),
+            self.store.apply_ops(
+                site, batch.visitor, batch.session, invite_offered_ops(now_ms) + evidence_ops(now_ms, None)
+            ),
             self.store.append_labels(site, [snapshot]),
         )
         if reserves_capacity(decision.mode):
             expires_ms = now_ms + 1000 * ((decision.expires_in or 60) + 60)
-            self._later(self.store.put_expiring(site, "pending", invite,
-                                                {"acceptance": decision.score, "mode": decision.mode}, expires_ms))
+            self._later(
+                self.store.put_expiring(
+                    site, "pending", invite, {"acceptance": decision.score, "mode": decision.mode}, expires_ms
+                )
+            )
         self._later(self.store.drop_expiring(site, "pool", batch.visitor))
         # What the agent console shows as "why the engine invited" (api/chat/context.py).
-        self._later(self.store.put_expiring(site, "invites", invite, {
-            "visitor": batch.visitor, "session": batch.session, "decision": decision.to_wire(), "ts": now_ms},
-            now_ms + INVITE_MEMORY_MS))
+        self._later(
+            self.store.put_expiring(
+                site,
+                "invites",
+                invite,
+                {"visitor": batch.visitor, "session": batch.session, "decision": decision.to_wire(), "ts": now_ms},
+                now_ms + INVITE_MEMORY_MS,
+            )
+        )
 
     def _record_outcomes(self, batch: PreparedBatch, result: IngestResult) -> None:
         records = []

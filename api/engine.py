@@ -32,14 +32,14 @@ class Outcome:
     headers: dict[str, str]
 
 
-def error_outcome(status: int, code: str, message: str, field: str | None = None,
-           headers: dict[str, str] | None = None) -> Outcome:
+def error_outcome(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Outcome:
     return Outcome(status, {"error": code, "field": field, "message": message}, headers or {})
 
 
 class Engine:
-    def __init__(self, store: Store, sites: SiteDirectory, decider: Decider,
-                 clock: Any = time.time) -> None:
+    def __init__(self, store: Store, sites: SiteDirectory, decider: Decider, clock: Any = time.time) -> None:
         self.store = store
         self.sites = sites
         self.decider = decider
@@ -59,22 +59,32 @@ class Engine:
             return Outcome(error.status, error.body(), {})
         if self.limits is not None and (wait := self.limits.visitor(batch.site, batch.visitor)):
             metrics.RATE_LIMITED.labels("visitor").inc()
-            return error_outcome(429, "rate_limited", "too many requests for this visitor; keep the batch and retry",
-                          "visitor", {"Retry-After": retry_after(wait)})
+            return error_outcome(
+                429,
+                "rate_limited",
+                "too many requests for this visitor; keep the batch and retry",
+                "visitor",
+                {"Retry-After": retry_after(wait)},
+            )
         config = self.sites.get(batch.site)
         if config is None:
             return error_outcome(401, "unknown_site", f"no site is configured with key {batch.site!r}", "site")
         if not config.allows_origin(origin):
-            return error_outcome(403, "origin_not_allowed", f"origin {origin!r} may not send events for this site",
-                          "Origin")
+            return error_outcome(
+                403, "origin_not_allowed", f"origin {origin!r} may not send events for this site", "Origin"
+            )
         now_ms = self.now_ms()
         prepared = prepare(batch, now_ms)
         try:
             result = await self.store.ingest(prepared)
         except StoreUnavailable:
             metrics.STORE_UNAVAILABLE.labels("collect").inc()
-            return error_outcome(503, "store_unavailable", "state store unavailable; keep the batch and retry",
-                          headers={"Retry-After": str(RETRY_AFTER_S)})
+            return error_outcome(
+                503,
+                "store_unavailable",
+                "state store unavailable; keep the batch and retry",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         try:
             decision = await self.decider.after_ingest(config, prepared, result, privacy or Privacy(), now_ms)
         except StoreUnavailable:

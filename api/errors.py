@@ -38,11 +38,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
         # Any route whose store call failed: the caller may retry, nothing was half-written.
         STORE_UNAVAILABLE.labels("request").inc()
-        return problem(503, "store_unavailable", "state store unavailable; retry later",
-                       headers={"Retry-After": "2"})
+        return problem(503, "store_unavailable", "state store unavailable; retry later", headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path,
-                      extra={"request_id": request.scope.get(SCOPE_KEY)})
+        log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            request.url.path,
+            extra={"request_id": request.scope.get(SCOPE_KEY)},
+        )
         return problem(500, "internal_error", INTERNAL_ERROR)

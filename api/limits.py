@@ -30,8 +30,9 @@ class _Bucket:
 class RateLimiter:
     """``rate`` requests per second on average, ``burst`` at once, per key. ``rate`` 0 turns it off."""
 
-    def __init__(self, rate: float, burst: float, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = max(1.0, burst)
         self.max_keys = max_keys
@@ -95,8 +96,13 @@ class SocketLimits:
     unacknowledged messages, which the store appends once.
     """
 
-    def __init__(self, max_bytes: int = 16_384, rate: float = 20.0, burst: float = 40.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_bytes: int = 16_384,
+        rate: float = 20.0,
+        burst: float = 40.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_bytes = max_bytes
         self._bucket = RateLimiter(rate, burst, max_keys=1, clock=clock)
 

@@ -30,22 +30,25 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from triggers.context import Decision
 
 REQUEST_SECONDS = Histogram(
-    "tactful_request_duration_seconds", "Time to answer an HTTP request, by route template and method",
+    "tactful_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and method",
     ["route", "method"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
-RESPONSES = Counter("tactful_responses_total", "HTTP responses by route template and status class",
-                    ["route", "status"])
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RESPONSES = Counter("tactful_responses_total", "HTTP responses by route template and status class", ["route", "status"])
 EVENTS_ACCEPTED = Counter("tactful_events_accepted_total", "Events in collect requests answered 200")
-COLLECT_REJECTED = Counter("tactful_collect_rejected_total",
-                           "Collect requests refused, by error code (the body's `error`)", ["reason"])
-DECISIONS = Counter("tactful_decisions_total", "Trigger decisions, by reason code (one decision has several)",
-                    ["reason"])
+COLLECT_REJECTED = Counter(
+    "tactful_collect_rejected_total", "Collect requests refused, by error code (the body's `error`)", ["reason"]
+)
+DECISIONS = Counter(
+    "tactful_decisions_total", "Trigger decisions, by reason code (one decision has several)", ["reason"]
+)
 INVITATIONS = Counter("tactful_invitations_total", "Invitations made, by mode (agent, bot, offline)", ["mode"])
 CHATS = Counter("tactful_chats_total", "Chats opened by visitors and started by agents", ["stage"])
-STORE_UNAVAILABLE = Counter("tactful_store_unavailable_total",
-                            "Times the state store did not answer a request's call (answered 503)", ["where"])
-RATE_LIMITED = Counter("tactful_rate_limited_total", "Requests and socket frames refused by a rate limit",
-                       ["limit"])
+STORE_UNAVAILABLE = Counter(
+    "tactful_store_unavailable_total", "Times the state store did not answer a request's call (answered 503)", ["where"]
+)
+RATE_LIMITED = Counter("tactful_rate_limited_total", "Requests and socket frames refused by a rate limit", ["limit"])
 
 
 def observe_collect(status: int, body: Mapping[str, Any]) -> None:
@@ -79,10 +82,12 @@ class ModelCollector:
 
     def collect(self) -> Iterator[Metric]:
         version = GaugeMetricFamily("tactful_model_version", "Model version this worker scores with", labels=["site"])
-        learned = GaugeMetricFamily("tactful_model_examples", "Training examples in the committed model",
-                                    labels=["site"])
-        labels = GaugeMetricFamily("tactful_model_labels", "Label outcomes the committed model learned from",
-                                   labels=["site", "outcome"])
+        learned = GaugeMetricFamily(
+            "tactful_model_examples", "Training examples in the committed model", labels=["site"]
+        )
+        labels = GaugeMetricFamily(
+            "tactful_model_labels", "Label outcomes the committed model learned from", labels=["site", "outcome"]
+        )
         for site, quality in sorted(self.models.qualities().items()):
             version.add_metric([site], float(self.models.version(site)))
             learned.add_metric([site], float(quality.get("n_learned", 0)))

@@ -49,8 +49,7 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = request_id_from(next((value for name, value in scope["headers"] if name == b"x-request-id"),
-                                          None))
+        request_id = request_id_from(next((value for name, value in scope["headers"] if name == b"x-request-id"), None))
         token = REQUEST_ID.set(request_id)
         scope[SCOPE_KEY] = request_id  # for the last-resort error handler, which runs outside this middleware
         started = time.perf_counter()
@@ -79,14 +78,14 @@ class RequestContext:
 
 
 def log_access(method: str, route: str, status: int, seconds: float) -> None:
-    access.info("request", extra={"method": method, "route": route, "status": status,
-                                  "duration_ms": round(seconds * 1000, 3)})
+    access.info(
+        "request", extra={"method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 3)}
+    )
 
 
 # -- logs ---------------------------------------------------------------------------------------
 
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime",
-                                                                                 "color_message"}
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -94,7 +93,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": round(record.created, 3), "level": record.levelname.lower(), "logger": record.name,
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
             "message": record.getMessage(),
         }
         request_id = REQUEST_ID.get()
@@ -110,11 +111,13 @@ class JsonFormatter(logging.Formatter):
 
 def logging_config(log_format: str = "json", level: str = "INFO") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for our loggers and uvicorn's (pass it as uvicorn's ``log_config``)."""
-    formatter = {"()": JsonFormatter} if log_format == "json" else {
-        "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    formatter = (
+        {"()": JsonFormatter} if log_format == "json" else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    )
     handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     return {
-        "version": 1, "disable_existing_loggers": False,
+        "version": 1,
+        "disable_existing_loggers": False,
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "loggers": {

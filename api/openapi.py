@@ -42,19 +42,30 @@ COLLECT_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "One batch of tracker events (wire protocol v1, docs/protocol.md). "
-                       "text/plain is accepted so that navigator.sendBeacon needs no preflight.",
+        "text/plain is accepted so that navigator.sendBeacon needs no preflight.",
         "content": {"application/json": {"schema": _batch_schema}, "text/plain": {"schema": _batch_schema}},
     },
     "responses": {
         "200": {
             "description": "Accepted; the engine's decision (null: no invitation)",
-            "content": {"application/json": {"schema": {
-                "type": "object", "required": ["accepted", "decision"],
-                "properties": {"accepted": {"type": "integer"}, "decision": DECISION_SCHEMA,
-                               "recheck_in_ms": {"type": "integer", "minimum": 0, "description":
-                                   "no invitation yet only because the evidence must hold a little longer: "
-                                   "send a heartbeat after this many ms"}},
-            }}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["accepted", "decision"],
+                        "properties": {
+                            "accepted": {"type": "integer"},
+                            "decision": DECISION_SCHEMA,
+                            "recheck_in_ms": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "no invitation yet only because the evidence must hold a little longer: "
+                                "send a heartbeat after this many ms",
+                            },
+                        },
+                    }
+                }
+            },
         },
         "400": _error_response("malformed JSON or a schema violation; `field` names it"),
         "401": _error_response("unknown site"),
@@ -70,31 +81,49 @@ COLLECT_OPENAPI: dict[str, Any] = {
 VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error", "field", "message"],
-    "properties": ERROR_SCHEMA["properties"] | {
-        "errors": {"type": "array", "description": "every problem, when there are several (a config document)",
-                   "items": {"type": "object", "properties": {"field": {"type": "string"},
-                                                              "message": {"type": "string"}}}},
+    "properties": ERROR_SCHEMA["properties"]
+    | {
+        "errors": {
+            "type": "array",
+            "description": "every problem, when there are several (a config document)",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
     },
 }
 ADMIN_PREFIX = "/v1/admin/"
-_SUB_RESOURCES = {"chat_id": "chat", "version": "recorded config version", "agent_id": "agent",
-                  "shortcut": "canned reply", "section": "analytics section"}
+_SUB_RESOURCES = {
+    "chat_id": "chat",
+    "version": "recorded config version",
+    "agent_id": "agent",
+    "shortcut": "canned reply",
+    "section": "analytics section",
+}
 _NO_LOOKUP = {("put", "/v1/admin/sites/{site}/config"), ("post", "/v1/admin/sites/{site}/config/validate")}
 """Site routes that do not need the site to exist: saving its first config creates it."""
 _SPECIFIC: dict[tuple[str, str], dict[str, str]] = {
     ("put", "/v1/admin/sites/{site}/config"): {
-        "400": "If-Match is not a config version", "409": "another version was saved since If-Match"},
+        "400": "If-Match is not a config version",
+        "409": "another version was saved since If-Match",
+    },
     ("post", "/v1/admin/sites/{site}/config/rollback"): {
-        "400": "If-Match is not a config version", "409": "another version was saved since If-Match"},
-    ("get", "/v1/admin/sites/{site}/analytics"): {"400": "start or end unreadable, start not before end, or a "
-                                                          "window over 8 days"},
+        "400": "If-Match is not a config version",
+        "409": "another version was saved since If-Match",
+    },
+    ("get", "/v1/admin/sites/{site}/analytics"): {
+        "400": "start or end unreadable, start not before end, or a window over 8 days"
+    },
     ("get", "/v1/admin/sites/{site}/analytics/{section}.csv"): {
-        "400": "start or end unreadable, start not before end, or a window over 8 days"},
-    ("post", "/v1/admin/sites/{site}/what-if"): {"400": "start or end unreadable, start not before end, or a "
-                                                         "window over 8 days"},
+        "400": "start or end unreadable, start not before end, or a window over 8 days"
+    },
+    ("post", "/v1/admin/sites/{site}/what-if"): {
+        "400": "start or end unreadable, start not before end, or a window over 8 days"
+    },
     ("post", "/v1/chat/offline"): {
-        "400": "malformed JSON or a field out of bounds; `field` names it", "401": "unknown site",
-        "403": "origin not allowed for the site", "413": "body over 8 KiB"},
+        "400": "malformed JSON or a field out of bounds; `field` names it",
+        "401": "unknown site",
+        "403": "origin not allowed for the site",
+        "413": "body over 8 KiB",
+    },
 }
 
 
@@ -112,8 +141,10 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses:
-                responses["422"] = {"description": "a parameter or the body fails validation; `field` names it",
-                                    "content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}}}
+                responses["422"] = {
+                    "description": "a parameter or the body fails validation; `field` names it",
+                    "content": {"application/json": {"schema": VALIDATION_ERROR_SCHEMA}},
+                }
             if "requestBody" in operation:
                 responses.setdefault("400", _error_response("the body is not valid JSON (`malformed_json`)"))
             for status, why in _SPECIFIC.get((method, path), {}).items():

@@ -18,8 +18,9 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(False, description="TACTFUL_REDIS_URL names one node of a Redis Cluster")
     redis_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     redis_shards: int = Field(16, ge=1, le=1024, description="per site; more shards spread a site over a Cluster")
-    redis_max_connections: int = Field(64, ge=2, le=10_000,
-                                       description="per worker (per node on a Cluster); beyond it requests wait")
+    redis_max_connections: int = Field(
+        64, ge=2, le=10_000, description="per worker (per node on a Cluster); beyond it requests wait"
+    )
     data_dir: Path = Field(Path("var"), description="memory mode: event log file and model snapshots")
     demo: bool = Field(True, description="configure the demo site and its pages")
     public_url: str = Field("http://127.0.0.1:8000", description="where browsers reach this server")
@@ -31,23 +32,27 @@ class Settings(BaseSettings):
 
     # -- agents and chat (api/chat) --
     agent_offer_timeout_s: float = Field(20.0, gt=0, le=600, description="an offered chat moves to the next agent")
-    chat_queue_wait_s: float = Field(45.0, ge=0, le=3600,
-                                     description="how long a visitor waits for a free agent before the offline form")
+    chat_queue_wait_s: float = Field(
+        45.0, ge=0, le=3600, description="how long a visitor waits for a free agent before the offline form"
+    )
     agent_heartbeat_s: float = Field(1.0, gt=0, le=30, description="how often a console's presence is rewritten")
     agent_presence_ttl_s: float = Field(4.0, gt=0, le=120, description="presence expires this long after a heartbeat")
-    agent_grace_s: float = Field(10.0, ge=0, le=600,
-                                 description="a disconnected agent's chats are re-offered after this long")
+    agent_grace_s: float = Field(
+        10.0, ge=0, le=600, description="a disconnected agent's chats are re-offered after this long"
+    )
     transcript_retention_days: int = Field(90, ge=1, le=3650, description="chats are deleted this long after they end")
     transcript_sweep_s: float = Field(3600.0, gt=0, description="how often expired transcripts are deleted")
     webhook_backoff_s: float = Field(1.0, gt=0, le=600, description="first retry delay; doubles each attempt")
     webhook_max_attempts: int = Field(8, ge=1, le=30, description="attempts before an event is reported failed")
 
     admin_token: str | None = Field(
-        None, min_length=16, description="bearer token for admin endpoints; unset: one is generated at start")
+        None, min_length=16, description="bearer token for admin endpoints; unset: one is generated at start"
+    )
 
     # -- marketers: config history, analytics, dashboard (#7) --
-    admin_label: str = Field("admin", pattern=r"^[\w .@-]{1,64}$",
-                             description="who config changes made with the admin token are recorded as")
+    admin_label: str = Field(
+        "admin", pattern=r"^[\w .@-]{1,64}$", description="who config changes made with the admin token are recorded as"
+    )
     load_sample_s: float = Field(30.0, gt=0, le=600, description="how often agent load is sampled for analytics")
 
     # -- reliability and security (#9): limits, logs, development mode --
@@ -56,8 +61,9 @@ class Settings(BaseSettings):
     rate_limit_ip_burst: int = Field(400, ge=1, description="collect requests one IP may send at once")
     rate_limit_visitor_per_s: float = Field(10.0, ge=0, description="collect requests per second per visitor; 0: off")
     rate_limit_visitor_burst: int = Field(60, ge=1, description="collect requests one visitor may send at once")
-    rate_limit_max_keys: int = Field(100_000, ge=100, le=10_000_000,
-                                     description="rate-limit buckets kept per worker (LRU) for each limit")
+    rate_limit_max_keys: int = Field(
+        100_000, ge=100, le=10_000_000, description="rate-limit buckets kept per worker (LRU) for each limit"
+    )
     ws_max_message_bytes: int = Field(16_384, ge=256, le=1_048_576, description="largest WebSocket frame accepted")
     ws_messages_per_s: float = Field(20.0, gt=0, description="WebSocket frames per second per socket")
     ws_messages_burst: int = Field(40, ge=1, description="WebSocket frames one socket may send at once")
@@ -80,11 +86,15 @@ class Settings(BaseSettings):
         if self.dev_mode:
             return self
         if self.admin_token is None and self.redis_url:
-            raise ValueError("admin_token: set TACTFUL_ADMIN_TOKEN (16+ random characters) when TACTFUL_REDIS_URL "
-                             "is set, or TACTFUL_DEV_MODE=true for development")
+            raise ValueError(
+                "admin_token: set TACTFUL_ADMIN_TOKEN (16+ random characters) when TACTFUL_REDIS_URL "
+                "is set, or TACTFUL_DEV_MODE=true for development"
+            )
         if self.admin_token is not None and weak_token(self.admin_token):
-            raise ValueError("admin_token: TACTFUL_ADMIN_TOKEN looks like a placeholder; generate one with "
-                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+            raise ValueError(
+                "admin_token: TACTFUL_ADMIN_TOKEN looks like a placeholder; generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return self
 
     @field_validator("public_url")

@@ -10,13 +10,19 @@ from pathlib import Path
 
 from fastapi import HTTPException, Response
 
-MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-               ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 
 def page_csp(form_action: str = "'none'") -> str:
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
+    )
 
 
 def page_file(path: Path, *, form_action: str = "'none'", referrer_policy: str = "no-referrer") -> Response:
@@ -25,6 +31,9 @@ def page_file(path: Path, *, form_action: str = "'none'", referrer_policy: str =
         raise HTTPException(404)
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     if path.suffix == ".html":
-        headers |= {"Content-Security-Policy": page_csp(form_action), "Referrer-Policy": referrer_policy,
-                    "X-Frame-Options": "DENY"}
+        headers |= {
+            "Content-Security-Policy": page_csp(form_action),
+            "Referrer-Policy": referrer_policy,
+            "X-Frame-Options": "DENY",
+        }
     return Response(path.read_bytes(), media_type=MEDIA_TYPES[path.suffix], headers=headers)

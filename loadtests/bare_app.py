@@ -15,5 +15,4 @@ app = FastAPI()
 @app.post("/v1/collect")
 async def collect(request: Request) -> Response:
     body = orjson.loads(await request.body())
-    return Response(orjson.dumps({"accepted": len(body["events"]), "decision": None}),
-                    media_type="application/json")
+    return Response(orjson.dumps({"accepted": len(body["events"]), "decision": None}), media_type="application/json")

@@ -84,15 +84,47 @@ class CpuMeter:
         return server, self._seconds(self.redis) if self.redis is not None else None
 
 
-def _locust(port: int, user_class: str, users: int, seconds: int, out: Path, env: dict[str, str],
-            rate: float | None = None, timings: Path | None = None) -> dict[str, dict[str, str]]:
+def _locust(
+    port: int,
+    user_class: str,
+    users: int,
+    seconds: int,
+    out: Path,
+    env: dict[str, str],
+    rate: float | None = None,
+    timings: Path | None = None,
+) -> dict[str, dict[str, str]]:
     prefix = out / f"locust-{port}-{user_class}-{users}-{rate}"
     spawn_rate = str(max(users, 1))
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
-               "-r", spawn_rate, "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix),
-               "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0", user_class]
-    run_env = env | ({"TACTFUL_BENCH_RATE": str(rate)} if rate else {}) \
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        spawn_rate,
+        "-t",
+        f"{seconds}s",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        "--exit-code-on-error",
+        "0",
+        user_class,
+    ]
+    run_env = (
+        env
+        | ({"TACTFUL_BENCH_RATE": str(rate)} if rate else {})
         | ({"TACTFUL_BENCH_TIMINGS": str(timings)} if timings else {})
+    )
     subprocess.run(command, env=run_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(f"{prefix}_stats.csv", newline="") as stats:
         return {row["Name"]: row for row in csv.DictReader(stats)}
@@ -108,20 +140,33 @@ def latency_history(timings: list[tuple[float, float]]) -> list[list[float]]:
     for at, ms in timings:
         if (second := int(at - start)) < whole:
             per_second[second].append(ms)
-    return [[second, len(values), *(round(float(q), 3) for q in np.percentile(values, [50, 99]))]
-            for second, values in sorted(per_second.items())]
+    return [
+        [second, len(values), *(round(float(q), 3) for q in np.percentile(values, [50, 99]))]
+        for second, values in sorted(per_second.items())
+    ]
 
 
 def _stats(port: int) -> dict[str, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/stats",
-                                     headers={"authorization": f"Bearer {TOKEN}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/admin/stats", headers={"authorization": f"Bearer {TOKEN}"}
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         stats: dict[str, Any] = orjson.loads(response.read())
     return stats
 
 
-def measure(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
-            rate: float | None = None, repeat: int = 1, cpu: CpuMeter | None = None) -> Run:
+def measure(
+    target: str,
+    port: int,
+    batch: int,
+    users: int,
+    seconds: int,
+    out: Path,
+    env: dict[str, str],
+    rate: float | None = None,
+    repeat: int = 1,
+    cpu: CpuMeter | None = None,
+) -> Run:
     """The best of ``repeat`` passes: the highest throughput, or at a fixed ``rate`` the lowest server p99.
 
     On a shared machine the worse passes measure the neighbours, not the code; every target and the
@@ -137,20 +182,33 @@ def measure(target: str, port: int, batch: int, users: int, seconds: int, out: P
     return best
 
 
-def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, out: Path, env: dict[str, str],
-                  rate: float | None, cpu: CpuMeter | None = None) -> Run:
+def _measure_once(
+    target: str,
+    port: int,
+    batch: int,
+    users: int,
+    seconds: int,
+    out: Path,
+    env: dict[str, str],
+    rate: float | None,
+    cpu: CpuMeter | None = None,
+) -> Run:
     before = cpu.read() if cpu is not None else None
     timings = out / f"timings-{port}-{batch}-{users}-{rate}.json"
     timings.unlink(missing_ok=True)  # an earlier pass's
-    rows = _locust(port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate,
-                   timings)
+    rows = _locust(
+        port, "FirehoseVisitor", users, seconds, out, env | {"TACTFUL_BENCH_BATCH": str(batch)}, rate, timings
+    )
     after = cpu.read() if cpu is not None else None
     client = rows.get("/v1/collect") or rows["Aggregated"]
     # Every answer's own server time (locust's "server collect" entry has whole milliseconds only); none
     # from the bare endpoint, which sends no Server-Timing.
     answered: list[tuple[float, float]] = orjson.loads(timings.read_bytes()) if timings.exists() else []
-    p50, p95, p99 = [round(float(q), 2) for q in np.percentile([ms for _, ms in answered], [50, 95, 99])] \
-        if answered else [None, None, None]
+    p50, p95, p99 = (
+        [round(float(q), 2) for q in np.percentile([ms for _, ms in answered], [50, 95, 99])]
+        if answered
+        else [None, None, None]
+    )
     rps, count = float(client["Requests/s"]), int(client["Request Count"])
 
     def per_request(index: int) -> float | None:
@@ -158,21 +216,41 @@ def _measure_once(target: str, port: int, batch: int, users: int, seconds: int, 
             return None
         return round((after[index] - before[index]) / count * 1e6, 1)  # type: ignore[operator]
 
-    return Run(target, batch, users, count, int(client["Failure Count"]), round(rps, 1),
-               round(rps * batch, 1), float(client["50%"]), float(client["99%"]), p50, p95, p99,
-               per_request(0), per_request(1), history=latency_history(answered))
+    return Run(
+        target,
+        batch,
+        users,
+        count,
+        int(client["Failure Count"]),
+        round(rps, 1),
+        round(rps * batch, 1),
+        float(client["50%"]),
+        float(client["99%"]),
+        p50,
+        p95,
+        p99,
+        per_request(0),
+        per_request(1),
+        history=latency_history(answered),
+    )
 
 
 def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[str, Any]:
     """Mean bytes of a visitor's keys (session + visitor record), over a sample of visitors."""
     with redis_sync.Redis.from_url(redis_url) as client:
-        sessions = [key for _, key in zip(range(sample), client.scan_iter(match=f"{prefix}:*:s:*", count=1000),
-                                          strict=False)]
-        sizes = [(client.memory_usage(key) or 0) + (client.memory_usage(key.replace(b":s:", b":v:", 1)) or 0)
-                 for key in sessions]
+        sessions = [
+            key for _, key in zip(range(sample), client.scan_iter(match=f"{prefix}:*:s:*", count=1000), strict=False)
+        ]
+        sizes = [
+            (client.memory_usage(key) or 0) + (client.memory_usage(key.replace(b":s:", b":v:", 1)) or 0)
+            for key in sessions
+        ]
         used = client.info("memory")["used_memory"]
-    return {"visitors_sampled": len(sizes), "bytes_per_visitor": round(sum(sizes) / len(sizes)) if sizes else None,
-            "used_memory_bytes": used}
+    return {
+        "visitors_sampled": len(sizes),
+        "bytes_per_visitor": round(sum(sizes) / len(sizes)) if sizes else None,
+        "used_memory_bytes": used,
+    }
 
 
 @click.command("bench")
@@ -180,22 +258,63 @@ def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[s
 @click.option("--users", default=24, show_default=True, help="concurrent users for the fixed-load run")
 @click.option("--saturation-users", default=96, show_default=True, help="users for the saturation run")
 @click.option("--batch", "batches", default=[1, 10], multiple=True, show_default=True, type=int)
-@click.option("--store", "stores", default=["memory", "redis"], multiple=True, show_default=True,
-              type=click.Choice(["memory", "redis"]))
-@click.option("--workers", default=1, show_default=True,
-              help="server workers for the Redis target and for the bare endpoint it is compared with")
-@click.option("--server", "servers", default=["uvicorn"], multiple=True, show_default=True,
-              type=click.Choice(SERVERS), help="ASGI server(s) to measure every target under (repeat to compare)")
-@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 10),
-              help="passes per point; the best is reported (the others measured the neighbours)")
-@click.option("--sweep", "sweep", multiple=True, type=click.IntRange(1),
-              help="more user counts to measure every target at (repeat), for throughput against users")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="write throughput.png (against users) and latency.png (server latency over time) here")
+@click.option(
+    "--store",
+    "stores",
+    default=["memory", "redis"],
+    multiple=True,
+    show_default=True,
+    type=click.Choice(["memory", "redis"]),
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="server workers for the Redis target and for the bare endpoint it is compared with",
+)
+@click.option(
+    "--server",
+    "servers",
+    default=["uvicorn"],
+    multiple=True,
+    show_default=True,
+    type=click.Choice(SERVERS),
+    help="ASGI server(s) to measure every target under (repeat to compare)",
+)
+@click.option(
+    "--repeat",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="passes per point; the best is reported (the others measured the neighbours)",
+)
+@click.option(
+    "--sweep",
+    "sweep",
+    multiple=True,
+    type=click.IntRange(1),
+    help="more user counts to measure every target at (repeat), for throughput against users",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write throughput.png (against users) and latency.png (server latency over time) here",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
-def bench_command(seconds: int, users: int, saturation_users: int, batches: tuple[int, ...],
-                  stores: tuple[str, ...], workers: int, servers: tuple[str, ...], repeat: int,
-                  sweep: tuple[int, ...], plots_dir: Path | None, as_json: bool) -> None:
+def bench_command(
+    seconds: int,
+    users: int,
+    saturation_users: int,
+    batches: tuple[int, ...],
+    stores: tuple[str, ...],
+    workers: int,
+    servers: tuple[str, ...],
+    repeat: int,
+    sweep: tuple[int, ...],
+    plots_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."""
     if plots_dir is not None:
         try:
@@ -204,10 +323,14 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
             raise click.UsageError("--plots needs matplotlib: pip install -e '.[bench]'") from None
     out = Path(tempfile.mkdtemp(prefix="tactful-bench-"))
     redis = start_redis() if "redis" in stores else None
-    base_env = os.environ | {"TACTFUL_DATA_DIR": str(out / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
-                             "TACTFUL_ADMIN_TOKEN": TOKEN,
-                             # Every simulated visitor comes from 127.0.0.1 and sends as fast as it can.
-                             "TACTFUL_RATE_LIMIT_IP_PER_S": "0", "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0"}
+    base_env = os.environ | {
+        "TACTFUL_DATA_DIR": str(out / "data"),
+        "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        # Every simulated visitor comes from 127.0.0.1 and sends as fast as it can.
+        "TACTFUL_RATE_LIMIT_IP_PER_S": "0",
+        "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0",
+    }
     base_env.pop("TACTFUL_REDIS_URL", None)
     targets: list[Target] = []
     for server in servers:
@@ -245,9 +368,21 @@ def bench_command(seconds: int, users: int, saturation_users: int, batches: tupl
             notes["plots"] = [str(path) for path in draw(runs, plots_dir)]
         except Exception as error:  # the figures are measured: print them whatever happened to the drawing
             notes["plots_failed"] = f"{type(error).__name__}: {error}"
-    report(runs, as_json, {"users": users, "saturation_users": saturation_users, "seconds": seconds,
-                           "redis_workers": workers, "servers": list(servers), "repeat": repeat,
-                           "sweep": list(sweep), "cpus": os.cpu_count()}, notes)
+    report(
+        runs,
+        as_json,
+        {
+            "users": users,
+            "saturation_users": saturation_users,
+            "seconds": seconds,
+            "redis_workers": workers,
+            "servers": list(servers),
+            "repeat": repeat,
+            "sweep": list(sweep),
+            "cpus": os.cpu_count(),
+        },
+        notes,
+    )
 
 
 @dataclass(frozen=True)
@@ -259,8 +394,17 @@ class Target:
     workers: int
 
 
-def measure_target(target: Target, batches: tuple[int, ...], users: int, saturation_users: int, seconds: int,
-                   out: Path, repeat: int = 1, redis_pid: int | None = None, sweep: tuple[int, ...] = ()) -> list[Run]:
+def measure_target(
+    target: Target,
+    batches: tuple[int, ...],
+    users: int,
+    saturation_users: int,
+    seconds: int,
+    out: Path,
+    repeat: int = 1,
+    redis_pid: int | None = None,
+    sweep: tuple[int, ...] = (),
+) -> list[Run]:
     """Fixed load and saturation per batch size, and the ``sweep``'s user counts; for Redis also half of
     the peak and round trips per collect."""
     runs: list[Run] = []
@@ -268,8 +412,9 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
     if target.workers > 1:
         name += f" x{target.workers}"
     port = free_port()
-    with running(target.app, port, target.env, health_path="/openapi.json", workers=target.workers,
-                 server=target.server) as process:
+    with running(
+        target.app, port, target.env, health_path="/openapi.json", workers=target.workers, server=target.server
+    ) as process:
         cpu = CpuMeter(process.pid, redis_pid)
         for batch in batches:
             click.echo(f"{name}: batches of {batch}, {users} and {saturation_users} users...", err=True)
@@ -294,8 +439,18 @@ def measure_target(target: Target, batches: tuple[int, ...], users: int, saturat
                 # Many users each sending a little: the per-user stream stays Poisson at the asked rate,
                 # and at least as many users as reached the peak, so that together they can send half of it.
                 half_users = max(saturation_users, best.users)
-                half = measure(name, port, batch, half_users, seconds, out, target.env,
-                               rate=best.rps / 2 / half_users, repeat=repeat, cpu=cpu)
+                half = measure(
+                    name,
+                    port,
+                    batch,
+                    half_users,
+                    seconds,
+                    out,
+                    target.env,
+                    rate=best.rps / 2 / half_users,
+                    repeat=repeat,
+                    cpu=cpu,
+                )
                 half.extra["half_of_peak_rps"] = round(best.rps / 2, 1)
                 runs.append(half)
     for run in runs:
@@ -321,27 +476,40 @@ def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[st
         key = (run.extra["server"], run.batch, run.extra["workers"])
         base, cpu_base = best_bare.get(key), bare_cpu.get(key)
         cost = (run.server_cpu_us or 0.0) + (run.redis_cpu_us or 0.0)
-        rows.append(asdict(run) | {"rps_vs_bare_peak": round(run.rps / base, 3) if base else None,
-                                   "cpu_vs_bare": round(cpu_base / cost, 3) if cpu_base and cost else None})
+        rows.append(
+            asdict(run)
+            | {
+                "rps_vs_bare_peak": round(run.rps / base, 3) if base else None,
+                "cpu_vs_bare": round(cpu_base / cost, 3) if cpu_base and cost else None,
+            }
+        )
     if as_json:
         click.echo(orjson.dumps({"setup": setup, "runs": rows, "notes": notes}, option=orjson.OPT_INDENT_2).decode())
         return
     click.echo(f"collect benchmark: {setup}")
-    click.echo("latency in ms; CPU in us per request (server processes, Redis); cpu ratio: bare's CPU per request "
-               "over the target's")
-    click.echo(f"{'target':15} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
-               f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6} "
-               f"{'srv cpu':>7} {'rds cpu':>7} {'cpu ratio':>9}  notes")
+    click.echo(
+        "latency in ms; CPU in us per request (server processes, Redis); cpu ratio: bare's CPU per request "
+        "over the target's"
+    )
+    click.echo(
+        f"{'target':15} {'batch':>5} {'users':>5} {'req/s':>7} {'events/s':>9} {'vs bare':>7} "
+        f"{'srv p50':>7} {'srv p95':>7} {'srv p99':>7} {'cli p99':>7} {'errors':>6} "
+        f"{'srv cpu':>7} {'rds cpu':>7} {'cpu ratio':>9}  notes"
+    )
     for row in rows:
+
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
+
         ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
         cpu_ratio = "-" if row["cpu_vs_bare"] is None else f"{row['cpu_vs_bare']:.2f}"
         extra = {key: value for key, value in row["extra"].items() if key not in ("server", "workers")}
-        click.echo(f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
-                   f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
-                   f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
-                   f"{row['failures']:>6} {ms(row['server_cpu_us']):>7} {ms(row['redis_cpu_us']):>7} "
-                   f"{cpu_ratio:>9}  {extra or ''}")
+        click.echo(
+            f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
+            f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
+            f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
+            f"{row['failures']:>6} {ms(row['server_cpu_us']):>7} {ms(row['redis_cpu_us']):>7} "
+            f"{cpu_ratio:>9}  {extra or ''}"
+        )
     for name, value in notes.items():
         click.echo(f"{name}: {value}")

@@ -38,11 +38,11 @@ def _signed_log(x: Features) -> dict[str, float]:
 CANDIDATES: dict[str, Callable[[], Scorer]] = {
     "river-plain": plain_river_scorer,
     "river-log1p": lambda: RiverScorer(
-        compose.FuncTransformer(_signed_log) | preprocessing.StandardScaler()
-        | linear_model.LogisticRegression()
+        compose.FuncTransformer(_signed_log) | preprocessing.StandardScaler() | linear_model.LogisticRegression()
     ),
     "river-log1p-adam": lambda: RiverScorer(
-        compose.FuncTransformer(_signed_log) | preprocessing.StandardScaler()
+        compose.FuncTransformer(_signed_log)
+        | preprocessing.StandardScaler()
         | linear_model.LogisticRegression(optim.Adam(0.01))
     ),
     "fused-log1p-sgd": lambda: OnlineLogistic(
@@ -53,9 +53,7 @@ CANDIDATES: dict[str, Callable[[], Scorer]] = {
 }
 
 
-def speed(
-    factory: Callable[[], Scorer], examples: list[Example], repeats: int = 5
-) -> tuple[float, float, Scorer]:
+def speed(factory: Callable[[], Scorer], examples: list[Example], repeats: int = 5) -> tuple[float, float, Scorer]:
     """(learn us, predict us) per sample on a warm model, best of ``repeats`` passes.
 
     The best pass, not the mean: on a shared machine the slow passes measure
@@ -90,8 +88,10 @@ def snapshot_cost(scorer: Scorer, loads: int = 50) -> dict[str, float]:
 
 
 def _row(report: EvaluationReport) -> str:
-    return (f"auc {report.roc_auc:.4f}  logloss {report.log_loss:.4f}  ece {report.calibration_error:.4f}  "
-            f"predict {report.predict_us:5.1f} us  learn {report.learn_us:5.1f} us  {report.model_bytes} B")
+    return (
+        f"auc {report.roc_auc:.4f}  logloss {report.log_loss:.4f}  ece {report.calibration_error:.4f}  "
+        f"predict {report.predict_us:5.1f} us  learn {report.learn_us:5.1f} us  {report.model_bytes} B"
+    )
 
 
 @click.command()
@@ -104,8 +104,9 @@ def main(sessions: int) -> None:
     }
     results: dict[str, dict[str, EvaluationReport]] = {}
     for dataset, examples in data.items():
-        click.echo(f"\n== progressive validation: {dataset} ({len(examples)} rows, "
-                   f"{sum(y for _, y in examples)} positive)")
+        click.echo(
+            f"\n== progressive validation: {dataset} ({len(examples)} rows, {sum(y for _, y in examples)} positive)"
+        )
         results[dataset] = {}
         for name, factory in CANDIDATES.items():
             report = progressive_validation(examples, factory())

@@ -9,8 +9,18 @@ from typing import Any
 
 import orjson
 
-_KINDS = ("click", "scroll", "heartbeat", "click", "page_view", "click", "idle", "form_error", "rage_click",
-          "dead_click")
+_KINDS = (
+    "click",
+    "scroll",
+    "heartbeat",
+    "click",
+    "page_view",
+    "click",
+    "idle",
+    "form_error",
+    "rage_click",
+    "dead_click",
+)
 _PATHS = ("/", "/products/1", "/products/2", "/search", "/cart", "/checkout", "/help")
 _counter = itertools.count()
 
@@ -40,5 +50,6 @@ def collect_body(visitor: str, session: str, batch_size: int, rng: random.Random
     now = int(time.time() * 1000)
     tick = next(_counter)
     events = [event(_KINDS[(tick + i) % len(_KINDS)], now - batch_size + i, rng) for i in range(batch_size)]
-    return orjson.dumps({"v": 1, "site": site, "visitor": visitor, "session": session, "sent_at": now,
-                         "events": events})
+    return orjson.dumps(
+        {"v": 1, "site": site, "visitor": visitor, "session": session, "sent_at": now, "events": events}
+    )

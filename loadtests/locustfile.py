@@ -50,8 +50,13 @@ class CollectingUser(FastHttpUser):
     abstract = True
 
     def post_batch(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        with self.client.post("/v1/collect", data=orjson.dumps(body), headers=HEADERS,  # type: ignore[arg-type]
-                              catch_response=True, name="/v1/collect") as response:
+        with self.client.post(
+            "/v1/collect",
+            data=orjson.dumps(body),  # type: ignore[arg-type]  # locust's stub says str; bytes go as they are
+            headers=HEADERS,
+            catch_response=True,
+            name="/v1/collect",
+        ) as response:
             if response.status_code != 200:
                 # Nothing answered (status 0): the connection error says why.
                 detail = repr(response.error) if response.status_code == 0 else (response.text or "")[:200]
@@ -65,9 +70,14 @@ class CollectingUser(FastHttpUser):
                     # costs it (a bare endpoint sends no Server-Timing).
                     _timings.append((time.time(), duration))
                 else:
-                    self.environment.events.request.fire(request_type="SERVER", name="server collect",
-                                                         response_time=duration, response_length=0,
-                                                         exception=None, context={})
+                    self.environment.events.request.fire(
+                        request_type="SERVER",
+                        name="server collect",
+                        response_time=duration,
+                        response_length=0,
+                        exception=None,
+                        context={},
+                    )
             decision: dict[str, Any] | None = orjson.loads(response.content)["decision"]
             return decision
 
@@ -103,8 +113,10 @@ def poisson(rate: float) -> Any:
     the same second, kept them in step: the whole user count arrived as one burst each interval, and
     the server's p99 measured the burst, not the load.
     """
+
     def wait(user: Any) -> float:
         return float(user.rng.expovariate(rate))
+
     return wait
 
 
@@ -113,8 +125,9 @@ class FirehoseVisitor(CollectingUser):
     back to back as fast as answered, or as a Poisson stream of ``TACTFUL_BENCH_RATE`` requests per
     second per user."""
 
-    wait_time = poisson(float(os.environ["TACTFUL_BENCH_RATE"])) if os.environ.get("TACTFUL_BENCH_RATE") \
-        else constant(0)
+    wait_time = (
+        poisson(float(os.environ["TACTFUL_BENCH_RATE"])) if os.environ.get("TACTFUL_BENCH_RATE") else constant(0)
+    )
 
     def on_start(self) -> None:
         self.rng = random.Random()
@@ -127,8 +140,18 @@ class FirehoseVisitor(CollectingUser):
         from loadtests.bodies import event
 
         now = int(time.time() * 1000)
-        kinds = ("click", "scroll", "heartbeat", "click", "page_view", "click", "idle", "form_error",
-                 "rage_click", "dead_click")
+        kinds = (
+            "click",
+            "scroll",
+            "heartbeat",
+            "click",
+            "page_view",
+            "click",
+            "idle",
+            "form_error",
+            "rage_click",
+            "dead_click",
+        )
         # Each event a new one, as a browser's tracker sends them: a user answered within the batch's
         # span must not repeat the previous batch's timestamps (a heartbeat at the same time is the
         # same event, a duplicate the store would skip). A user sending more than 1000 / batch

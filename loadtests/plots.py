@@ -77,12 +77,22 @@ def draw(runs: list[Run], folder: Path) -> list[Path]:
         axis = axes[row][0]
         for run in (run for run in timed if run.batch == batch):
             seconds = [point[0] for point in run.history]
-            (line,) = axis.plot(seconds, [point[3] for point in run.history], marker="o", markersize=3,
-                                label=_label(run))
-            axis.plot(seconds, [point[2] for point in run.history], linestyle="--", marker="o", markersize=3,
-                      color=line.get_color())
-        axis.set(title=f"Server time in each second of each run, {_batch(batch)} (solid p99, dashed p50)",
-                 xlabel="second of the run", ylabel="server time (ms)")
+            (line,) = axis.plot(
+                seconds, [point[3] for point in run.history], marker="o", markersize=3, label=_label(run)
+            )
+            axis.plot(
+                seconds,
+                [point[2] for point in run.history],
+                linestyle="--",
+                marker="o",
+                markersize=3,
+                color=line.get_color(),
+            )
+        axis.set(
+            title=f"Server time in each second of each run, {_batch(batch)} (solid p99, dashed p50)",
+            xlabel="second of the run",
+            ylabel="server time (ms)",
+        )
         axis.set_ylim(bottom=0)
         axis.grid(True, alpha=0.3)
         if axis.has_data():

@@ -56,19 +56,62 @@ def server_command(server: str, app: str, port: int, workers: int = 1) -> list[s
     hypercorn come with the ``bench`` extra.
     """
     if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--workers",
+            str(workers),
+        ]
     if server == "granian":
-        return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--loop", "uvloop", "--log-level", "warning", "--no-access-log", app]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            app,
+        ]
     if server == "hypercorn":
-        return [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                "--worker-class", "uvloop", "--log-level", "warning", app]
+        return [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "uvloop",
+            "--log-level",
+            "warning",
+            app,
+        ]
     raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
 
 
-def serve(app: str, port: int, env: Mapping[str, str], workers: int = 1,
-          server: str = "uvicorn") -> subprocess.Popen[bytes]:
+def serve(
+    app: str, port: int, env: Mapping[str, str], workers: int = 1, server: str = "uvicorn"
+) -> subprocess.Popen[bytes]:
     """``server`` serving ``app`` (``module:attribute``) on 127.0.0.1 with ``workers`` processes."""
     return spawn(server_command(server, app, port, workers), env)
 
@@ -86,8 +129,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running(app: str, port: int, env: Mapping[str, str], health_path: str = "/healthz",
-            workers: int = 1, server: str = "uvicorn") -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    app: str,
+    port: int,
+    env: Mapping[str, str],
+    health_path: str = "/healthz",
+    workers: int = 1,
+    server: str = "uvicorn",
+) -> Iterator[subprocess.Popen[bytes]]:
     process = serve(app, port, env, workers, server)
     try:
         wait_healthy(f"http://127.0.0.1:{port}{health_path}", process)

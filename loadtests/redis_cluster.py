@@ -56,18 +56,38 @@ class RedisCluster:
                 "redis-server and redis-tools packages (bash .ci/run does)"
             )
         for _ in range(MASTERS):
-            node = RedisServer(_node_port(), tempfile.mkdtemp(prefix="tactful-cluster-"), extra=(
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "5000"))
+            node = RedisServer(
+                _node_port(),
+                tempfile.mkdtemp(prefix="tactful-cluster-"),
+                extra=(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                ),
+            )
             self.nodes.append(node)
             node.start()
         created = subprocess.run(
-            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports),
-             "--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True, timeout=30, check=False)
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in self.ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
         if created.returncode != 0:
-            raise RedisNotAvailable(f"redis-cli --cluster create failed: {created.stdout.decode()[-500:]}"
-                                    f"{created.stderr.decode()[-500:]}")
+            raise RedisNotAvailable(
+                f"redis-cli --cluster create failed: {created.stdout.decode()[-500:]}{created.stderr.decode()[-500:]}"
+            )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if all(_cluster_ok(port) for port in self.ports):

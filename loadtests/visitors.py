@@ -18,8 +18,13 @@ from typing import Any
 
 Event = dict[str, Any]
 
-PRODUCTS = ("/demo/product/tide-pan", "/demo/product/linen-apron", "/demo/product/oak-board",
-            "/demo/product/copper-kettle", "/demo/product/stone-mortar")
+PRODUCTS = (
+    "/demo/product/tide-pan",
+    "/demo/product/linen-apron",
+    "/demo/product/oak-board",
+    "/demo/product/copper-kettle",
+    "/demo/product/stone-mortar",
+)
 PERSONAS = {"reader": 0.35, "browser": 0.30, "struggler": 0.15, "converter": 0.20}
 """Shares of each persona in ``random_persona``: most visitors never need help."""
 ACCEPTS = {"reader": 0.02, "browser": 0.05, "struggler": 0.45, "converter": 0.10}
@@ -59,11 +64,13 @@ class VisitorSimulator:
         while spent < seconds:
             wait = min(self.rng.uniform(3, 6), seconds - spent) if seconds - spent > 1 else seconds - spent
             spent += wait
-            events: list[Event] = [{"t": "scroll", "depth": round(min(1.0, spent / seconds), 2),
-                                    "reversals": self.rng.choice((0, 0, 1))}]
+            events: list[Event] = [
+                {"t": "scroll", "depth": round(min(1.0, spent / seconds), 2), "reversals": self.rng.choice((0, 0, 1))}
+            ]
             if self.rng.random() < 0.3:
-                events.append({"t": "click", "x": self.rng.randint(0, 1200), "y": self.rng.randint(0, 800),
-                               "sel": "a.product"})
+                events.append(
+                    {"t": "click", "x": self.rng.randint(0, 1200), "y": self.rng.randint(0, 800), "sel": "a.product"}
+                )
             if spent % HEARTBEAT_S < wait:
                 events.append({"t": "heartbeat", "visible": True})
             yield Step(wait, self._batch(*events))
@@ -71,7 +78,12 @@ class VisitorSimulator:
     def journey(self) -> Iterator[Step]:
         match self.persona:
             case "reader":
-                yield Step(0, self._batch(self.page("/demo/"), ))
+                yield Step(
+                    0,
+                    self._batch(
+                        self.page("/demo/"),
+                    ),
+                )
                 for path in self.rng.sample(PRODUCTS, 2):
                     yield from self.read(self.rng.uniform(20, 45))
                     yield Step(1, self._batch(self.page(path)))
@@ -90,9 +102,13 @@ class VisitorSimulator:
                 yield Step(4, self._batch({"t": "search", "results": 0}))
                 yield Step(3, self._batch(self.page("/demo/checkout")))
                 for _ in range(3):
-                    yield Step(self.rng.uniform(2, 5), self._batch(
-                        {"t": "form_error", "field": "postcode", "form": "checkout"},
-                        {"t": "rage_click", "count": self.rng.randint(3, 6), "sel": "button.pay"}))
+                    yield Step(
+                        self.rng.uniform(2, 5),
+                        self._batch(
+                            {"t": "form_error", "field": "postcode", "form": "checkout"},
+                            {"t": "rage_click", "count": self.rng.randint(3, 6), "sel": "button.pay"},
+                        ),
+                    )
                 yield Step(2, self._batch(self.page("/demo/cart")))
                 yield Step(3, self._batch(self.page("/demo/checkout"), {"t": "dead_click", "sel": "span.help"}))
                 yield from self.read(20)
@@ -101,8 +117,9 @@ class VisitorSimulator:
                 yield from self.read(10)
                 yield Step(1, self._batch(self.page(self.rng.choice(PRODUCTS))))
                 yield from self.read(15)
-                yield Step(2, self._batch({"t": "custom", "name": "added_to_cart", "value": 24.0},
-                                          self.page("/demo/cart")))
+                yield Step(
+                    2, self._batch({"t": "custom", "name": "added_to_cart", "value": 24.0}, self.page("/demo/cart"))
+                )
                 yield Step(5, self._batch(self.page("/demo/checkout")))
                 yield from self.read(20)
                 yield Step(3, self._batch({"t": "conversion", "value": 24.0}))
@@ -126,5 +143,11 @@ def random_persona(rng: random.Random) -> str:
 
 
 def envelope(simulator: VisitorSimulator, events: list[Event], site: str = "demo") -> dict[str, Any]:
-    return {"v": 1, "site": site, "visitor": simulator.visitor, "session": simulator.session,
-            "sent_at": int(simulator.clock() * 1000), "events": events}
+    return {
+        "v": 1,
+        "site": site,
+        "visitor": simulator.visitor,
+        "session": simulator.session,
+        "sent_at": int(simulator.clock() * 1000),
+        "events": events,
+    }

@@ -90,8 +90,11 @@ class BlendedScorer:
             return {"prior": None, "model": None, "blend": None}
         losses, total = self.mixture_losses, self.loss_weight
         in_use = min(range(len(WEIGHT_GRID)), key=lambda index: abs(WEIGHT_GRID[index] - self._weight))
-        return {"prior": round(losses[0] / total, 4), "model": round(losses[-1] / total, 4),
-                "blend": round(losses[in_use] / total, 4)}
+        return {
+            "prior": round(losses[0] / total, 4),
+            "model": round(losses[-1] / total, 4),
+            "blend": round(losses[in_use] / total, 4),
+        }
 
     def _settle(self) -> None:
         n = self.model.n_learned
@@ -165,9 +168,7 @@ class BlendedScorer:
         return self.predict_proba_one(features), self.explain(features)
 
     def __repr__(self) -> str:
-        return (
-            f"BlendedScorer(version={self.version}, n_learned={self.n_learned}, handover={self.handover:g})"
-        )
+        return f"BlendedScorer(version={self.version}, n_learned={self.n_learned}, handover={self.handover:g})"
 
 
 def default_site_scorer(handover: float = DEFAULT_HANDOVER) -> BlendedScorer:

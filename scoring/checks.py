@@ -24,7 +24,18 @@ from scoring.synthetic import Example, generate_sessions
 ScorerFactory = Callable[[], Scorer]
 
 EXTREME_VALUES: tuple[float, ...] = (
-    0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 5e-324, 1e6, 1e15, 1e300, -1e300, sys.float_info.max,
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    1e-300,
+    -1e-300,
+    5e-324,
+    1e6,
+    1e15,
+    1e300,
+    -1e300,
+    sys.float_info.max,
     -sys.float_info.max,
 )
 
@@ -141,8 +152,10 @@ def check_deterministic(factory: ScorerFactory) -> None:
 def check_finite_for_extreme_inputs(factory: ScorerFactory) -> None:
     scorer = factory()
     names = sorted(_sessions()[0][0])
-    extreme = [{name: EXTREME_VALUES[(k + i) % len(EXTREME_VALUES)] for k, name in enumerate(names)}
-               for i in range(len(EXTREME_VALUES))]
+    extreme = [
+        {name: EXTREME_VALUES[(k + i) % len(EXTREME_VALUES)] for k, name in enumerate(names)}
+        for i in range(len(EXTREME_VALUES))
+    ]
     for features in extreme:
         _valid(scorer.predict_proba_one(features), f"unlearned, extreme input {features[names[0]]!r}")
     _learn(scorer, _sessions()[:100])
@@ -187,14 +200,18 @@ def check_explain(factory: ScorerFactory) -> None:
     state = pickle.dumps(scorer)
     for features, _ in _sessions()[150:250]:
         reasons = scorer.explain(features)
-        _expect(isinstance(reasons, list) and all(isinstance(code, str) for code in reasons),
-                f"explain returned {reasons!r}, want a list of reason codes")
+        _expect(
+            isinstance(reasons, list) and all(isinstance(code, str) for code in reasons),
+            f"explain returned {reasons!r}, want a list of reason codes",
+        )
         _expect(len(reasons) <= MAX_REASONS, f"explain gave {len(reasons)} reasons, at most {MAX_REASONS}")
         shown = {REASON_OF[name] for name, value in features.items() if name in REASON_OF and value > 0}
         _expect(set(reasons) <= shown, f"explain named {sorted(set(reasons) - shown)}, which the visitor never showed")
         score, fused = scorer.predict_and_explain(features)
-        _expect(score == scorer.predict_proba_one(features) and fused == reasons,
-                "predict_and_explain differs from predict_proba_one and explain")
+        _expect(
+            score == scorer.predict_proba_one(features) and fused == reasons,
+            "predict_and_explain differs from predict_proba_one and explain",
+        )
     _expect(scorer.explain({}) == [], "reasons for a visitor with no features at all")
     _expect(pickle.dumps(scorer) == state, "explain changed the scorer's state")
 

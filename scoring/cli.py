@@ -22,7 +22,11 @@ _CSV = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.argument("file", type=_CSV)
 @click.option("--label", required=True, help="The column holding the outcome (true/false, yes/no, 1/0).")
 @click.option(
-    "--model", "model_name", type=click.Choice(list(SCORERS)), default="default", show_default=True,
+    "--model",
+    "model_name",
+    type=click.Choice(list(SCORERS)),
+    default="default",
+    show_default=True,
     help="Which scorer to validate.",
 )
 def evaluate_command(file: Path, label: str, model_name: str) -> None:

@@ -136,8 +136,11 @@ class PriorCorrection:
     def learned(self, top: int = 5) -> dict[str, object]:
         """What the site taught the model, for people: the slope, the base-rate shift, the strongest contexts."""
         strongest = sorted(self.weights.items(), key=lambda item: -abs(item[1]))[:top]
-        return {"slope": round(self.slope, 3), "intercept": round(self.intercept, 3),
-                "contexts": {name: round(weight, 3) for name, weight in strongest}}
+        return {
+            "slope": round(self.slope, 3),
+            "intercept": round(self.intercept, 3),
+            "contexts": {name: round(weight, 3) for name, weight in strongest},
+        }
 
     def __repr__(self) -> str:
         return f"PriorCorrection(slope={self.slope:.3f}, intercept={self.intercept:.3f}, n={self._n_learned})"

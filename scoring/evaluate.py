@@ -70,9 +70,7 @@ class CsvStats:
     skipped: int = 0
 
 
-def read_labelled_csv(
-    path: Path, label: str, stats: CsvStats | None = None
-) -> Iterator[tuple[Features, bool]]:
+def read_labelled_csv(path: Path, label: str, stats: CsvStats | None = None) -> Iterator[tuple[Features, bool]]:
     """(features, label) per row, in file order; ``stats`` counts rows read and skipped."""
     stats = stats if stats is not None else CsvStats()
     with path.open(newline="", encoding="utf-8-sig") as file:

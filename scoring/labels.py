@@ -130,9 +130,7 @@ class LabelJoiner:
     timeouts, costing at most a minute of weak negative labels.
     """
 
-    def __init__(
-        self, store: SnapshotStore, policy: LabelPolicy | None = None, max_pending: int = 100_000
-    ) -> None:
+    def __init__(self, store: SnapshotStore, policy: LabelPolicy | None = None, max_pending: int = 100_000) -> None:
         self.store = store
         self.policy = policy or LabelPolicy()
         self.counts = JoinCounts()
@@ -216,8 +214,9 @@ class LabelJoiner:
         elif label == snapshot.learned_label:
             weight -= snapshot.learned_weight  # a top-up to this outcome's full weight, if any
             if weight <= 1e-12:
-                self.store.put(replace(snapshot, final=True, closed=outcome in _VERDICTS),
-                               self._ttl_left_s(snapshot, now_ms))
+                self.store.put(
+                    replace(snapshot, final=True, closed=outcome in _VERDICTS), self._ttl_left_s(snapshot, now_ms)
+                )
                 self.counts.duplicates += 1
                 return None
         else:

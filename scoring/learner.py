@@ -52,8 +52,9 @@ HISTORY_POINTS = 240
 
 
 class Learner:
-    def __init__(self, store: Store, site: str, *, commit_every_s: float = 2.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, site: str, *, commit_every_s: float = 2.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.site = site
         self.commit_every_s = commit_every_s
@@ -92,10 +93,15 @@ class Learner:
         kind, invite, ts = record.get("k"), str(record.get("invite", "")), int(record.get("ts", 0))
         joiner = self.state.joiner
         if kind == "decision":
-            joiner.record_decision(invite, record["features"], model_version=int(record["model_version"]),
-                                   score=float(record["score"]), now_ms=ts,
-                                   propensity=float(record.get("propensity", 1.0)),
-                                   explored=bool(record.get("explored", False)))
+            joiner.record_decision(
+                invite,
+                record["features"],
+                model_version=int(record["model_version"]),
+                score=float(record["score"]),
+                now_ms=ts,
+                propensity=float(record.get("propensity", 1.0)),
+                explored=bool(record.get("explored", False)),
+            )
             return []
         if kind == "shown":
             joiner.mark_shown(invite, ts)
@@ -124,8 +130,10 @@ class Learner:
         decisions = counts.get("decisions_explored", 0) + counts.get("decisions_regular", 0)
         model = scorer.model
         return self.state.quality.report(scorer.version) | {
-            "labels": counts, "n_learned": scorer.n_learned,
-            "model_weight": round(scorer.model_weight, 4), "committed_at_ms": self.now_ms(),
+            "labels": counts,
+            "n_learned": scorer.n_learned,
+            "model_weight": round(scorer.model_weight, 4),
+            "committed_at_ms": self.now_ms(),
             "explored_share": round(counts.get("decisions_explored", 0) / decisions, 4) if decisions else None,
             "progressive_log_loss": scorer.progressive_losses(),
             "learned": model.learned() if hasattr(model, "learned") else None,
@@ -140,9 +148,10 @@ class Learner:
             history = self.state.history = []
         if history and history[-1]["n_learned"] == scorer.n_learned:
             return
-        history.append({"at_ms": self.now_ms(), "n_learned": scorer.n_learned,
-                        "model_weight": round(scorer.model_weight, 4)} | {
-                           f"{name}_log_loss": loss for name, loss in scorer.progressive_losses().items()})
+        history.append(
+            {"at_ms": self.now_ms(), "n_learned": scorer.n_learned, "model_weight": round(scorer.model_weight, 4)}
+            | {f"{name}_log_loss": loss for name, loss in scorer.progressive_losses().items()}
+        )
         if len(history) > HISTORY_POINTS:
             del history[1:-1:2]
 
@@ -150,8 +159,13 @@ class Learner:
         self._remember()
         scorer = self.state.scorer
         await self.store.commit_learning(
-            self.site, snapshot.dumps(scorer), pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),
-            scorer.version, self.quality(), self._uncommitted)
+            self.site,
+            snapshot.dumps(scorer),
+            pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),
+            scorer.version,
+            self.quality(),
+            self._uncommitted,
+        )
         self._uncommitted = []
         self._dirty = False
         self._last_commit = self._clock()

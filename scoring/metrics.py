@@ -45,9 +45,7 @@ def log_loss(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return total / len(scores)
 
 
-def calibration_error(
-    scores: Sequence[float], labels: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> float | None:
+def calibration_error(scores: Sequence[float], labels: Sequence[bool], bins: int = CALIBRATION_BINS) -> float | None:
     """Expected calibration error: |mean score - positive rate| per equal-width bin, weighted by bin size."""
     if not scores:
         return None

@@ -97,7 +97,11 @@ def generate_sessions(n: int, seed: int = 0, base_rate_shift: float = 0.0) -> li
         "recent_js_errors": js_errors * freshness,
         "recent_zero_result_searches": zero_results * freshness,
         "unresolved_search": ((zero_results > 0) & (rng.random(n) < 0.7)).astype(float),
-        "struggle_kinds": (rage > 0) + (dead > 0) + (form_errors > 0) + (u_turns > 0) + (zero_results > 0)
+        "struggle_kinds": (rage > 0)
+        + (dead > 0)
+        + (form_errors > 0)
+        + (u_turns > 0)
+        + (zero_results > 0)
         + (js_errors > 0),
         "recent_struggle": (rage + dead + form_errors + js_errors + zero_results) * freshness,
         "cart_items": rng.poisson(intent * 2.0),

@@ -89,8 +89,13 @@ async def redis_store(redis_client: aioredis.Redis, key_prefix: str) -> AsyncIte
     await _delete_prefix(redis_client, key_prefix)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
-                        pytest.param("redis-cluster", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """Every contract test runs on both stores, and the Redis store also on a three-master Cluster."""
     if request.param == "memory":

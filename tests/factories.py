@@ -12,11 +12,18 @@ from tracker.validation import parse_batch
 T0 = 1_764_000_000_000  # a fixed "now" for tests: 2025-11-24T16:00:00Z
 
 
-def body(events: list[dict[str, Any]], *, site: str = "demo", visitor: str = "v_visitor01",
-         session: str = "s_session01", sent_at: int | None = None) -> bytes:
+def body(
+    events: list[dict[str, Any]],
+    *,
+    site: str = "demo",
+    visitor: str = "v_visitor01",
+    session: str = "s_session01",
+    sent_at: int | None = None,
+) -> bytes:
     sent = sent_at if sent_at is not None else max((e["ts"] for e in events), default=T0)
-    return orjson.dumps({"v": 1, "site": site, "visitor": visitor, "session": session, "sent_at": sent,
-                         "events": events})
+    return orjson.dumps(
+        {"v": 1, "site": site, "visitor": visitor, "session": session, "sent_at": sent, "events": events}
+    )
 
 
 def prepared(events: list[dict[str, Any]], *, received_ms: int | None = None, **envelope: Any) -> PreparedBatch:
@@ -41,8 +48,13 @@ DESIGN_EXAMPLE: dict[str, Any] = {
     "session": "s_9f8e7d6c",
     "sent_at": 1764000000000,
     "events": [
-        {"t": "page_view", "ts": 1763999990000, "path": "/pricing", "title": "Pricing",
-         "ref": "https://www.example.org/"},
+        {
+            "t": "page_view",
+            "ts": 1763999990000,
+            "path": "/pricing",
+            "title": "Pricing",
+            "ref": "https://www.example.org/",
+        },
         {"t": "click", "ts": 1763999991000, "x": 120, "y": 340, "sel": "button.buy"},
         {"t": "rage_click", "ts": 1763999992000, "count": 4, "sel": "div.price"},
         {"t": "dead_click", "ts": 1763999993000, "sel": "span.tooltip"},

@@ -32,10 +32,23 @@ from tracker.features import VisitorFacts
 CONTEXT_PREFIXES = ("page=", "form=", "device=", "visitor=", "source=", "hour=")
 MAX_VALUE = 32
 
-SEARCH_HOSTS = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.",
-                "startpage.")
-SOCIAL_HOSTS = ("facebook.", "fb.", "instagram.", "t.co", "twitter.", "x.com", "linkedin.", "lnkd.in",
-                "reddit.", "pinterest.", "tiktok.", "youtube.", "threads.", "mastodon.")
+SEARCH_HOSTS = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.", "startpage.")
+SOCIAL_HOSTS = (
+    "facebook.",
+    "fb.",
+    "instagram.",
+    "t.co",
+    "twitter.",
+    "x.com",
+    "linkedin.",
+    "lnkd.in",
+    "reddit.",
+    "pinterest.",
+    "tiktok.",
+    "youtube.",
+    "threads.",
+    "mastodon.",
+)
 _ID = re.compile(r"^(\d+|[0-9a-f]{8,}|[0-9a-f-]{32,36}|.*\d.*\d.*\d.*)$", re.IGNORECASE)
 
 
@@ -47,8 +60,9 @@ def path_template(path: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def source_class(referrer: str | None, utm_medium: str | None, utm_source: str | None, own_hosts: frozenset[str]
-                 ) -> str:
+def source_class(
+    referrer: str | None, utm_medium: str | None, utm_source: str | None, own_hosts: frozenset[str]
+) -> str:
     if utm_medium or utm_source:
         return "campaign"
     if not referrer:
@@ -68,8 +82,13 @@ def hour_class(now_ms: int, zone: ZoneInfo | None) -> str:
     return ("night", "morning", "afternoon", "evening")[hour // 6]
 
 
-def context_features(facts: VisitorFacts, page_group: str | None, now_ms: int, zone: ZoneInfo | None = None,
-                     own_hosts: frozenset[str] = frozenset()) -> dict[str, float]:
+def context_features(
+    facts: VisitorFacts,
+    page_group: str | None,
+    now_ms: int,
+    zone: ZoneInfo | None = None,
+    own_hosts: frozenset[str] = frozenset(),
+) -> dict[str, float]:
     """The visitor's context as one-hot features. ``page_group``: the site's group for the current path
     (None: the path's template); ``own_hosts``: the site's own hosts (a referrer from them is direct)."""
     page = page_group or (path_template(facts.path) if facts.path else "unknown")

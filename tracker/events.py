@@ -91,8 +91,12 @@ def fill_span(ops: tuple[Op, ...], first_ms: int, last_ms: int) -> list[Op]:
 def _page_view(event: p.PageView, ts: int) -> tuple[Op, ...]:
     path, utm = split_path(event.path)
     field, bit = bitmap_bit(path, ("d1", "d2"))
-    ops = [_PAGE_COUNT, Op("s", "pv", "pv", f"{ts}|{_hash(path):x}"), Op("s", "cp", "=", _stamped(ts, path)),
-           Op("s", field, "|", str(bit))]
+    ops = [
+        _PAGE_COUNT,
+        Op("s", "pv", "pv", f"{ts}|{_hash(path):x}"),
+        Op("s", "cp", "=", _stamped(ts, path)),
+        Op("s", field, "|", str(bit)),
+    ]
     if event.ref:
         ops.append(Op("s", "rf", "f", _stamped(ts, event.ref)))
     for key, code in (("utm_source", "us"), ("utm_medium", "um"), ("utm_campaign", "uc")):
@@ -118,8 +122,13 @@ def form_error_ops(event: p.FormError, ts: int, attempt_size: int = 1) -> tuple[
     field, bit = bitmap_bit(f"{form}/{event.field}", ("ff",))
     attempt_field, attempt_bit = bitmap_bit(f"{form}/{ts // 1000}", ("fa",))
     recent = Op("s", recency_field("fe", ts), "+f", repr(recency_weight(ts) / max(1, attempt_size)))
-    return (_FORM_ERROR_COUNT, Op("s", field, "|", str(bit)), Op("s", attempt_field, "|", str(attempt_bit)),
-            recent, Op("s", "lf", "=", _stamped(ts, form or "form")))
+    return (
+        _FORM_ERROR_COUNT,
+        Op("s", field, "|", str(bit)),
+        Op("s", attempt_field, "|", str(attempt_bit)),
+        recent,
+        Op("s", "lf", "=", _stamped(ts, form or "form")),
+    )
 
 
 def _form_error(event: p.FormError, ts: int) -> tuple[Op, ...]:
@@ -199,8 +208,7 @@ _OPS: Mapping[type, Callable[[Any, int], tuple[Op, ...]]] = {
     p.ExitIntent: lambda event, ts: (_EXIT, Op("s", "xl", ">", str(ts))),
     p.Heartbeat: _heartbeat,
     p.Custom: _custom,
-    p.InviteShown: lambda event, ts: (_SHOWN, Op("v", "li", ">", str(ts)),
-                                      Op("v", f"i{ts // 86_400_000}", "+k", "1")),
+    p.InviteShown: lambda event, ts: (_SHOWN, Op("v", "li", ">", str(ts)), Op("v", f"i{ts // 86_400_000}", "+k", "1")),
     p.InviteAccepted: lambda event, ts: (_ACCEPTED, Op("v", "la", ">", str(ts))),
     p.InviteDismissed: lambda event, ts: (_DISMISSED, Op("v", "ld", ">", str(ts))),
     p.Conversion: _conversion,

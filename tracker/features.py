@@ -74,8 +74,14 @@ STRUGGLE_SIGNALS: tuple[str, ...] = (
     "scroll_reversals",
 )
 
-BREADTH: tuple[str, ...] = ("rage_clicks", "dead_clicks", "failed_submits", "u_turns", "zero_result_searches",
-                            "js_errors")
+BREADTH: tuple[str, ...] = (
+    "rage_clicks",
+    "dead_clicks",
+    "failed_submits",
+    "u_turns",
+    "zero_result_searches",
+    "js_errors",
+)
 """Kinds of struggle counted by ``struggle_kinds``: a visitor who is really stuck tries several things."""
 
 _COUNTS = {
@@ -106,7 +112,8 @@ assert set(_RECENT) == set(RECENCY_SIGNALS.values())
 
 NO_U_TURN_S = 86_400.0
 _CART_KEYS = tuple((f"c.{name}", 1.0) for name in sorted(CART_ADD)) + tuple(
-    (f"c.{name}", -1.0) for name in sorted(CART_REMOVE))
+    (f"c.{name}", -1.0) for name in sorted(CART_REMOVE)
+)
 
 
 def _num(state: Mapping[str, str], key: str) -> float:
@@ -136,12 +143,15 @@ def linear_count(bitmaps: list[int], bins: int) -> float:
 def _anchor_decays(now_ms: int) -> tuple[tuple[str, float], ...]:
     """For the previous and the current anchor: its fields' suffix and its decay to ``now_ms``."""
     now_anchor = anchor_index(now_ms)
-    return tuple((f":{anchor}", math.exp((anchor * ANCHOR_MS - now_ms) / RECENCY_TAU_MS))
-                 for anchor in (now_anchor - 1, now_anchor))
+    return tuple(
+        (f":{anchor}", math.exp((anchor * ANCHOR_MS - now_ms) / RECENCY_TAU_MS))
+        for anchor in (now_anchor - 1, now_anchor)
+    )
 
 
-def recency_weighted(session: Mapping[str, str], code: str, now_ms: int,
-                     decays: tuple[tuple[str, float], ...] | None = None) -> float:
+def recency_weighted(
+    session: Mapping[str, str], code: str, now_ms: int, decays: tuple[tuple[str, float], ...] | None = None
+) -> float:
     """Sum over events of 2^(-age / half-life), from the per-anchor sums ``w<code>:<anchor>``.
 
     ``decays``: ``_anchor_decays(now_ms)``, when several codes are read at the same time."""
@@ -253,8 +263,11 @@ def _opt_int(state: Mapping[str, str], key: str) -> int | None:
 def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int) -> VisitorFacts:
     path, device, referrer = (_stamped(session, key) for key in ("cp", "dv", "rf"))
     today = now_ms // 86_400_000
-    utm = {name: stamped[1] for name, key in (("source", "us"), ("medium", "um"), ("campaign", "uc"))
-           if (stamped := _stamped(session, key))}
+    utm = {
+        name: stamped[1]
+        for name, key in (("source", "us"), ("medium", "um"), ("campaign", "uc"))
+        if (stamped := _stamped(session, key))
+    }
     return VisitorFacts(
         session=session.get("sid", ""),
         path=path[1] if path else None,

@@ -86,5 +86,14 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
         record = _encode(msgspec.structs.replace(event, ts=ts))
         prepared.append(PreparedEvent(event, ts, fingerprint(hasher, event), ops, record))
     whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()
-    return PreparedBatch(batch.site, batch.visitor, batch.session, received_ms, skew, tuple(prepared), whole,
-                         SPAN_OPS, combine(op for event in prepared for op in event.ops))
+    return PreparedBatch(
+        batch.site,
+        batch.visitor,
+        batch.session,
+        received_ms,
+        skew,
+        tuple(prepared),
+        whole,
+        SPAN_OPS,
+        combine(op for event in prepared for op in event.ops),
+    )

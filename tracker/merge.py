@@ -102,7 +102,7 @@ def _page_view(state: State, value: str) -> None:
     size = len(PAGE_VIEW_WINDOW)
     retired = int(_num(state.get("ur")))
     latest = int(_num(state.get("ul")))
-    if len(views) > size and _is_uturn(views[size - 2:size + 1]):
+    if len(views) > size and _is_uturn(views[size - 2 : size + 1]):
         retired += 1
         state["ur"] = str(retired)
         latest = max(latest, _stamp(views[size - 2]))
@@ -111,7 +111,7 @@ def _page_view(state: State, value: str) -> None:
         state[key] = view
     count = retired
     for i in range(len(views) - 2):
-        if _is_uturn(views[i:i + 3]):
+        if _is_uturn(views[i : i + 3]):
             count += 1
             latest = max(latest, _stamp(views[i]))
     state["ut"] = str(count)
@@ -175,8 +175,7 @@ def combine(ops: Iterable[Op]) -> list[Op]:
             continue
         key = (op.target, op.field, op.kind)
         before = merged.get(key)
-        merged[key] = op if before is None else Op(op.target, op.field, op.kind,
-                                                   _FOLD[op.kind](before.value, op.value))
+        merged[key] = op if before is None else Op(op.target, op.field, op.kind, _FOLD[op.kind](before.value, op.value))
     return list(merged.values())
 
 

@@ -133,10 +133,7 @@ Event = (
     | Conversion
 )
 
-EVENT_TYPES: tuple[str, ...] = tuple(
-    cls.__struct_config__.tag
-    for cls in Event.__args__
-)
+EVENT_TYPES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in Event.__args__)
 
 
 class Batch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

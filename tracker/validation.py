@@ -83,11 +83,15 @@ def check_timestamps(batch: Batch) -> None:
     for index, event in enumerate(batch.events):
         if event.ts > batch.sent_at + MAX_FUTURE_SKEW_MS:
             raise ProtocolError(
-                400, "timestamp_out_of_range", f"events[{index}].ts",
+                400,
+                "timestamp_out_of_range",
+                f"events[{index}].ts",
                 f"event time is {event.ts - batch.sent_at} ms after sent_at; at most {MAX_FUTURE_SKEW_MS} allowed",
             )
         if event.ts < batch.sent_at - MAX_EVENT_AGE_MS:
             raise ProtocolError(
-                400, "timestamp_out_of_range", f"events[{index}].ts",
+                400,
+                "timestamp_out_of_range",
+                f"events[{index}].ts",
                 f"event time is {batch.sent_at - event.ts} ms before sent_at; at most {MAX_EVENT_AGE_MS} allowed",
             )

@@ -80,9 +80,12 @@ class Timing(BaseModel):
     )
     min_pages: int = Field(default=1, ge=0, le=100)
     score_threshold: float = Field(
-        default=0.25, gt=0.0, le=1.0,
+        default=0.25,
+        gt=0.0,
+        le=1.0,
         description="the calibrated acceptance an invitation needs; 0.25 was chosen in the proving ground "
-        "(docs/scoring.md)")
+        "(docs/scoring.md)",
+    )
     sustain_s: float = Field(
         default=1.0, ge=0.0, le=600.0, description="how long the score must stay above the threshold"
     )
@@ -131,7 +134,7 @@ class SiteConfig(BaseModel):
     page_groups: dict[str, list[PathGlob]] = Field(
         default_factory=dict,
         max_length=50,
-        description="named groups of pages, e.g. {\"checkout\": [\"/cart\", \"/checkout/**\"]}; the first "
+        description='named groups of pages, e.g. {"checkout": ["/cart", "/checkout/**"]}; the first '
         "group with a matching glob names a page for the model (tracker/context.py) and the reports; pages "
         "in no group are known by their path template",
     )

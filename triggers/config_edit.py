@@ -43,8 +43,9 @@ def check(document: Any, site: str) -> Checked:
     if not isinstance(document, dict):
         return Checked(None, [{"field": "(document)", "message": "a config document is a JSON object"}])
     if document.get("site", site) != site:
-        return Checked(None, [{"field": "site", "message": f"this document is for site {document['site']!r}, "
-                                                          f"not {site!r}"}])
+        return Checked(
+            None, [{"field": "site", "message": f"this document is for site {document['site']!r}, not {site!r}"}]
+        )
     try:
         return Checked(SiteConfig.model_validate({**document, "site": site}))
     except ValidationError as error:

@@ -126,10 +126,13 @@ class Decision(BaseModel):
     )
     config_version: int = 1
     priority: float | None = Field(
-        default=None, description="a pacing candidate's rank for the next free slot (capacity.ranking)")
+        default=None, description="a pacing candidate's rank for the next free slot (capacity.ranking)"
+    )
     recheck_in_ms: int | None = Field(
-        default=None, description="no invitation yet, only because the evidence is not yet sustained: ask "
-        "again after this many ms (the collect response's recheck_in_ms)")
+        default=None,
+        description="no invitation yet, only because the evidence is not yet sustained: ask "
+        "again after this many ms (the collect response's recheck_in_ms)",
+    )
 
     @property
     def codes(self) -> list[str]:

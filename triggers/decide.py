@@ -125,8 +125,7 @@ def _availability(context: DecisionContext) -> _Offer:
         return _fallback(
             context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
         )
-    if not cap.ranks_within(config.capacity, free_room, context.visitor, priority(context), acceptance,
-                            context.rivals):
+    if not cap.ranks_within(config.capacity, free_room, context.visitor, priority(context), acceptance, context.rivals):
         return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
     return _Offer(mode="agent", expected_wait_s=0)
 
@@ -136,8 +135,11 @@ def priority(context: DecisionContext) -> float:
     if context.config.capacity.ranking != "benefit":
         return context.score
     exit_ms = context.facts.exit_intent_ms
-    return cap.benefit(context.score, context.features.get("recent_struggle", 0.0),
-                       None if exit_ms is None else context.now_ms - exit_ms)
+    return cap.benefit(
+        context.score,
+        context.features.get("recent_struggle", 0.0),
+        None if exit_ms is None else context.now_ms - exit_ms,
+    )
 
 
 def _signals(context: DecisionContext) -> list[str]:

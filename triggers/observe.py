@@ -22,8 +22,9 @@ ScoreAndExplain = Callable[[dict[str, float]], tuple[float, list[str]]]
 Policy = Callable[[DecisionContext], Decision]
 
 
-def observe(config: SiteConfig, session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int
-            ) -> tuple[dict[str, float], VisitorFacts]:
+def observe(
+    config: SiteConfig, session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int
+) -> tuple[dict[str, float], VisitorFacts]:
     features = extract(session, visitor, now_ms)
     facts = describe(session, visitor, now_ms)
     features.update(config.context(facts, now_ms))
@@ -38,9 +39,18 @@ class Judgement:
     decision: Decision
 
 
-def judge(config: SiteConfig, visitor: str, session: Mapping[str, str], record: Mapping[str, str], now_ms: int,
-          score: ScoreAndExplain, capacity: CapacitySnapshot, rivals: list[Rival], privacy: Privacy,
-          policy: Policy = decide) -> Judgement:
+def judge(
+    config: SiteConfig,
+    visitor: str,
+    session: Mapping[str, str],
+    record: Mapping[str, str],
+    now_ms: int,
+    score: ScoreAndExplain,
+    capacity: CapacitySnapshot,
+    rivals: list[Rival],
+    privacy: Privacy,
+    policy: Policy = decide,
+) -> Judgement:
     """The engine's judgement of one visitor now, from their records (``session``, ``record``): when
     their score rose to the threshold and whether a chat is open are read from there, where the
     caller stores them (``tracker.events.evidence_ops``, ``chat_ops``). A score outside [0, 1] is
@@ -50,9 +60,17 @@ def judge(config: SiteConfig, visitor: str, session: Mapping[str, str], record: 
     # Validated, although every input is ours: pydantic-core checks these faster than
     # model_construct's pure-Python defaults fill them in (7 against 9 us, measured).
     context = DecisionContext(
-        config=config, visitor=visitor, facts=facts, features=features,
-        score=min(1.0, max(0.0, float(probability))), explanation=explanation, now_ms=now_ms,
-        capacity=capacity, rivals=rivals, privacy=privacy, in_chat=facts.in_chat,
+        config=config,
+        visitor=visitor,
+        facts=facts,
+        features=features,
+        score=min(1.0, max(0.0, float(probability))),
+        explanation=explanation,
+        now_ms=now_ms,
+        capacity=capacity,
+        rivals=rivals,
+        privacy=privacy,
+        in_chat=facts.in_chat,
         above_threshold_since_ms=facts.evidence_since_ms,
     )
     return Judgement(features, facts, context, policy(context))

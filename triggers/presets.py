@@ -26,8 +26,7 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
             "version": 1,
             "allowed_origins": allowed_origins,
             "targeting": {
-                "include_paths": ["/demo", "/demo/", "/demo/product/*", "/demo/search", "/demo/cart",
-                                  "/demo/checkout"],
+                "include_paths": ["/demo", "/demo/", "/demo/product/*", "/demo/search", "/demo/cart", "/demo/checkout"],
                 "exclude_paths": ["/demo/help", "/demo/help/*"],
             },
             # 0.25: two errors on one field and a rage click are enough, so a newcomer can trigger it on purpose.

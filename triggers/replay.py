@@ -172,10 +172,18 @@ class _Simulation:
 
     def decide(self, visitor: _Visitor, now_ms: int) -> None:
         self.pool = {key: held for key, held in self.pool.items() if held[1] > now_ms}
-        judged = judge(self.config, visitor.visitor, visitor.session, visitor.record, now_ms, self._score,
-                       CapacitySnapshot.model_construct(agents=self.agents, pending_invites=self.load.at(now_ms)),
-                       [rival for key, (rival, _) in self.pool.items() if key != visitor.visitor],
-                       visitor.privacy, self.policy)
+        judged = judge(
+            self.config,
+            visitor.visitor,
+            visitor.session,
+            visitor.record,
+            now_ms,
+            self._score,
+            CapacitySnapshot.model_construct(agents=self.agents, pending_invites=self.load.at(now_ms)),
+            [rival for key, (rival, _) in self.pool.items() if key != visitor.visitor],
+            visitor.privacy,
+            self.policy,
+        )
         decision, context = judged.decision, judged.context
         self.report.decisions += 1
         if decision.evidence_since_ms != judged.facts.evidence_since_ms:  # as the live decider stores it

@@ -40,8 +40,10 @@ def unanswered(config: SiteConfig, now_ms: int) -> Unanswered:
     closed = hours is not None and not hours.is_open(now_ms)
     mode = fallback.when_closed if closed else fallback.when_no_capacity
     opening = hours.next_opening(now_ms) if hours is not None and closed else None
-    when = {"opening_hours": hours.summary() if hours is not None and closed else None,
-            "next_opening": opening.isoformat() if opening is not None else None}
+    when = {
+        "opening_hours": hours.summary() if hours is not None and closed else None,
+        "next_opening": opening.isoformat() if opening is not None else None,
+    }
     leave = fallback.offline.leave_message
     menu = fallback.bot.for_visitor(person_available=False) if mode == "bot" else None
     if menu is not None:

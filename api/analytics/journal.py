@@ -34,8 +34,19 @@ log = logging.getLogger("tactful.journal")
 ENGAGED, CANDIDATE, ELIGIBLE = 1, 2, 3
 STAGES = {ENGAGED: "engaged", CANDIDATE: "candidate", ELIGIBLE: "eligible"}
 NOT_ENGAGED = frozenset({r.TOO_EARLY, r.TOO_FEW_PAGES})
-NOT_CANDIDATE = frozenset({r.OPTED_OUT, r.DO_NOT_TRACK, r.IN_CHAT, r.CAP_REACHED, r.DAILY_CAP_REACHED,
-                           r.COOLDOWN_AFTER_DISMISS, r.RECENTLY_INVITED, r.EXCLUDED_PATH, r.NOT_TARGETED})
+NOT_CANDIDATE = frozenset(
+    {
+        r.OPTED_OUT,
+        r.DO_NOT_TRACK,
+        r.IN_CHAT,
+        r.CAP_REACHED,
+        r.DAILY_CAP_REACHED,
+        r.COOLDOWN_AFTER_DISMISS,
+        r.RECENTLY_INVITED,
+        r.EXCLUDED_PATH,
+        r.NOT_TARGETED,
+    }
+)
 NO_EVIDENCE = frozenset({r.BELOW_THRESHOLD, r.NOT_SUSTAINED})
 SCORE_STEP = 0.02
 """A candidate's score is recorded again when it rises into a new step of this width."""
@@ -73,8 +84,9 @@ class DecisionJournal:
         self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
         self._pending: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
 
-    def note(self, config: SiteConfig, visitor: str, session: str, path: str | None, decision: Decision,
-             now_ms: int) -> None:
+    def note(
+        self, config: SiteConfig, visitor: str, session: str, path: str | None, decision: Decision, now_ms: int
+    ) -> None:
         stage = stage_of(decision, config.timing.score_threshold)
         invited = decision.action == "invite"
         if stage == 0 and not invited:
@@ -82,8 +94,13 @@ class DecisionJournal:
         step = int(decision.score / SCORE_STEP) if stage >= CANDIDATE else -1
         key = (config.site, visitor)
         seen = self._seen.get(key)
-        if seen is not None and seen.session == session and not invited \
-                and stage <= seen.stage and step <= seen.score_step:
+        if (
+            seen is not None
+            and seen.session == session
+            and not invited
+            and stage <= seen.stage
+            and step <= seen.score_step
+        ):
             return
         if seen is None or seen.session != session:
             seen = self._seen[key] = _Seen(session, stage, step)
@@ -92,8 +109,15 @@ class DecisionJournal:
         self._seen.move_to_end(key)
         while len(self._seen) > self._remembered:
             self._seen.popitem(last=False)
-        record: dict[str, Any] = {"ts": now_ms, "v": visitor, "s": session, "g": decision.group, "st": stage,
-                                  "r": decision.primary_reason, "p": path}
+        record: dict[str, Any] = {
+            "ts": now_ms,
+            "v": visitor,
+            "s": session,
+            "g": decision.group,
+            "st": stage,
+            "r": decision.primary_reason,
+            "p": path,
+        }
         if stage >= CANDIDATE:
             record["sc"] = round(decision.score, 4)
         if invited:
@@ -101,7 +125,7 @@ class DecisionJournal:
         pending = self._pending[config.site]
         pending.append(record)
         if len(pending) > MAX_PENDING:
-            del pending[:len(pending) - MAX_PENDING]
+            del pending[: len(pending) - MAX_PENDING]
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, defaultdict(list)

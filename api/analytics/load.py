@@ -16,8 +16,9 @@ from triggers.capacity import total_slots
 
 
 class LoadSampler:
-    def __init__(self, store: Store, sites: SiteDirectory, availability: Availability,
-                 now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, store: Store, sites: SiteDirectory, availability: Availability, now_ms: Callable[[], int]
+    ) -> None:
         self.store = store
         self.sites = sites
         self.availability = availability
@@ -31,9 +32,13 @@ class LoadSampler:
             if config is None:
                 continue
             snapshot = self.availability.capacity(site)
-            await self.store.put_load_sample(site, now_ms, {
-                "agents": len(snapshot.agents),
-                "slots": total_slots(config.capacity, snapshot),
-                "active": sum(agent.active_chats for agent in snapshot.agents),
-                "reserved": round(sum(snapshot.pending_invites), 3),
-            })
+            await self.store.put_load_sample(
+                site,
+                now_ms,
+                {
+                    "agents": len(snapshot.agents),
+                    "slots": total_slots(config.capacity, snapshot),
+                    "active": sum(agent.active_chats for agent in snapshot.agents),
+                    "reserved": round(sum(snapshot.pending_invites), 3),
+                },
+            )

@@ -65,8 +65,17 @@ def sessions_of(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], S
         invite = record.get("i")
         if invite and invite not in seen_invites:
             seen_invites.add(invite)
-            facts.invites.append(Invitation(invite, record["v"], int(record["ts"]), record.get("p"),
-                                            record.get("var"), record.get("m"), float(record.get("sc") or 0.0)))
+            facts.invites.append(
+                Invitation(
+                    invite,
+                    record["v"],
+                    int(record["ts"]),
+                    record.get("p"),
+                    record.get("var"),
+                    record.get("m"),
+                    float(record.get("sc") or 0.0),
+                )
+            )
     return sessions
 
 
@@ -108,12 +117,21 @@ def log_facts(entries: Iterable[LogEntry]) -> LogFacts:
 
 def _ignored(outcome: Outcome, expires_ms: int, end_ms: int) -> bool:
     """Shown, never answered, and its time on screen over before the window ended."""
-    return (outcome.shown_ms is not None and not outcome.accepted and not outcome.dismissed
-            and outcome.shown_ms + expires_ms <= end_ms)
+    return (
+        outcome.shown_ms is not None
+        and not outcome.accepted
+        and not outcome.dismissed
+        and outcome.shown_ms + expires_ms <= end_ms
+    )
 
 
-def funnel(logged: LogFacts, sessions: Mapping[tuple[str, str], SessionFacts], counters: Mapping[str, int],
-           expires_ms: int, end_ms: int) -> dict[str, Any]:
+def funnel(
+    logged: LogFacts,
+    sessions: Mapping[tuple[str, str], SessionFacts],
+    counters: Mapping[str, int],
+    expires_ms: int,
+    end_ms: int,
+) -> dict[str, Any]:
     """Distinct visitors at each stage (chats are counted in chats, revenue in money)."""
     furthest: dict[str, int] = defaultdict(int)
     invited: set[str] = set()
@@ -143,8 +161,9 @@ def funnel(logged: LogFacts, sessions: Mapping[tuple[str, str], SessionFacts], c
     }
 
 
-def invitations(logged: LogFacts, sessions: Mapping[tuple[str, str], SessionFacts], expires_ms: int,
-                end_ms: int) -> dict[str, Any]:
+def invitations(
+    logged: LogFacts, sessions: Mapping[tuple[str, str], SessionFacts], expires_ms: int, end_ms: int
+) -> dict[str, Any]:
     """Counted per invitation rather than per visitor."""
     made = [invite for facts in sessions.values() for invite in facts.invites]
     outcomes = list(logged.outcomes.values())
@@ -176,17 +195,23 @@ def uplift(logged: LogFacts, sessions: Mapping[tuple[str, str], SessionFacts]) -
     eligible. ``intent_to_treat`` compares all eligible visitors the engine could invite (invited or not,
     e.g. for want of capacity) with the holdout: the unbiased check when capacity often says no.
     """
+
     def rate(visitors: list[tuple[str, int]]) -> Rate:
-        converted = sum(1 for visitor, since in visitors
-                        if any(ts >= since for ts, _ in logged.conversions.get(visitor, ())))
+        converted = sum(
+            1 for visitor, since in visitors if any(ts >= since for ts, _ in logged.conversions.get(visitor, ()))
+        )
         return Rate(len(visitors), converted)
 
     eligible = _eligible_visitors(sessions)
     invited = rate([(v, since) for v, (g, since, inv) in eligible.items() if g in TREATED and inv])
     treated = rate([(v, since) for v, (g, since, _) in eligible.items() if g in TREATED])
     holdout = rate([(v, since) for v, (g, since, _) in eligible.items() if g == "holdout"])
-    return {"invited": invited.as_dict(), "holdout": holdout.as_dict(), **difference(invited, holdout),
-            "intent_to_treat": {"treated": treated.as_dict(), **difference(treated, holdout)}}
+    return {
+        "invited": invited.as_dict(),
+        "holdout": holdout.as_dict(),
+        **difference(invited, holdout),
+        "intent_to_treat": {"treated": treated.as_dict(), **difference(treated, holdout)},
+    }
 
 
 def reasons(counters: Mapping[str, int], sessions: Mapping[tuple[str, str], SessionFacts]) -> dict[str, Any]:
@@ -194,16 +219,20 @@ def reasons(counters: Mapping[str, int], sessions: Mapping[tuple[str, str], Sess
     the primary reason at the furthest stage they reached."""
     by_rule = {name[2:]: count for name, count in counters.items() if name.startswith("d.")}
     uninvited = Counter(facts.reason or "none" for facts in sessions.values() if not facts.invites)
-    return {"decisions": counters.get("decisions", 0),
-            "decisions_by_reason": dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))),
-            "sessions_not_invited_by_reason": dict(uninvited.most_common())}
+    return {
+        "decisions": counters.get("decisions", 0),
+        "decisions_by_reason": dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))),
+        "sessions_not_invited_by_reason": dict(uninvited.most_common()),
+    }
 
 
 def histogram(sessions: Mapping[tuple[str, str], SessionFacts]) -> list[dict[str, Any]]:
     """Candidate sessions (only the score, the experiment or availability could stop them) by their
     highest score: the population any threshold chooses from."""
-    bins = [{"from": i / HISTOGRAM_BINS, "to": (i + 1) / HISTOGRAM_BINS, "sessions": 0, "treated": 0}
-            for i in range(HISTOGRAM_BINS)]
+    bins = [
+        {"from": i / HISTOGRAM_BINS, "to": (i + 1) / HISTOGRAM_BINS, "sessions": 0, "treated": 0}
+        for i in range(HISTOGRAM_BINS)
+    ]
     for facts in sessions.values():
         if facts.stage >= CANDIDATE and facts.score is not None:
             row = bins[min(HISTOGRAM_BINS - 1, int(facts.score * HISTOGRAM_BINS))]
@@ -212,8 +241,9 @@ def histogram(sessions: Mapping[tuple[str, str], SessionFacts]) -> list[dict[str
     return bins
 
 
-def projection(sessions: Mapping[tuple[str, str], SessionFacts], hours: float, average_chat_s: int,
-               capacity_slots: float | None) -> list[dict[str, Any]]:
+def projection(
+    sessions: Mapping[tuple[str, str], SessionFacts], hours: float, average_chat_s: int, capacity_slots: float | None
+) -> list[dict[str, Any]]:
     """For each threshold 0.00..1.00: the invitations per hour and expected accepted chats per hour it would
     have made on this window's candidates, and whether the agents' slots could carry the chats.
 
@@ -221,9 +251,14 @@ def projection(sessions: Mapping[tuple[str, str], SessionFacts], hours: float, a
     that score as probability (what the engine itself assumes). Concurrent chats follow Little's law:
     accepted per hour times the average chat length.
     """
-    scores = sorted((facts.score for facts in sessions.values()
-                     if facts.stage >= CANDIDATE and facts.score is not None and facts.group in TREATED),
-                    reverse=True)
+    scores = sorted(
+        (
+            facts.score
+            for facts in sessions.values()
+            if facts.stage >= CANDIDATE and facts.score is not None and facts.group in TREATED
+        ),
+        reverse=True,
+    )
     rows = []
     for step in range(THRESHOLD_STEPS + 1):
         threshold = step / THRESHOLD_STEPS
@@ -231,10 +266,15 @@ def projection(sessions: Mapping[tuple[str, str], SessionFacts], hours: float, a
         per_hour = len(chosen) / hours if hours > 0 else 0.0
         accepted_per_hour = sum(chosen) / hours if hours > 0 else 0.0
         concurrent = accepted_per_hour * average_chat_s / 3600
-        rows.append({"threshold": threshold, "invitations_per_hour": round(per_hour, 4),
-                     "accepted_per_hour": round(accepted_per_hour, 4),
-                     "concurrent_chats": round(concurrent, 4),
-                     "agents_can_carry": None if capacity_slots is None else concurrent <= capacity_slots + 1e-9})
+        rows.append(
+            {
+                "threshold": threshold,
+                "invitations_per_hour": round(per_hour, 4),
+                "accepted_per_hour": round(accepted_per_hour, 4),
+                "concurrent_chats": round(concurrent, 4),
+                "agents_can_carry": None if capacity_slots is None else concurrent <= capacity_slots + 1e-9,
+            }
+        )
     return rows
 
 
@@ -242,10 +282,17 @@ def _rates(rows: Mapping[str, Counter[str]]) -> list[dict[str, Any]]:
     table = []
     for key, counts in rows.items():
         shown = counts["shown"]
-        table.append({"key": key, "invited": counts["invited"], "shown": shown, "accepted": counts["accepted"],
-                      "dismissed": counts["dismissed"],
-                      "acceptance_rate": counts["accepted"] / shown if shown else None,
-                      "dismissal_rate": counts["dismissed"] / shown if shown else None})
+        table.append(
+            {
+                "key": key,
+                "invited": counts["invited"],
+                "shown": shown,
+                "accepted": counts["accepted"],
+                "dismissed": counts["dismissed"],
+                "acceptance_rate": counts["accepted"] / shown if shown else None,
+                "dismissal_rate": counts["dismissed"] / shown if shown else None,
+            }
+        )
     return sorted(table, key=lambda row: (-row["invited"], row["key"]))
 
 
@@ -295,10 +342,18 @@ def hotspots(logged: LogFacts, top: int = TOP_PATHS) -> list[dict[str, Any]]:
     for page, found in counts.items():
         total = sum(found[kind] for kind in (*STRUGGLE_KINDS, "u_turn"))
         if total:
-            rows.append({"page": page, "visitors": len(viewers[page]), "rage_clicks": found["rage_click"],
-                         "dead_clicks": found["dead_click"], "form_errors": found["form_error"],
-                         "u_turns": found["u_turn"], "total": total,
-                         "per_visitor": round(total / len(viewers[page]), 3) if viewers[page] else None})
+            rows.append(
+                {
+                    "page": page,
+                    "visitors": len(viewers[page]),
+                    "rage_clicks": found["rage_click"],
+                    "dead_clicks": found["dead_click"],
+                    "form_errors": found["form_error"],
+                    "u_turns": found["u_turn"],
+                    "total": total,
+                    "per_visitor": round(total / len(viewers[page]), 3) if viewers[page] else None,
+                }
+            )
     return sorted(rows, key=lambda row: (-row["total"], row["page"]))[:top]
 
 
@@ -306,6 +361,9 @@ def agent_load(samples: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Agent load over time, and the window's average and smallest capacity (in chat slots)."""
     series = [dict(sample) for sample in samples]
     slots = [float(s.get("slots", 0)) for s in series]
-    return {"series": series, "mean_slots": sum(slots) / len(slots) if slots else None,
-            "min_slots": min(slots) if slots else None,
-            "peak_active": max((int(s.get("active", 0)) for s in series), default=None)}
+    return {
+        "series": series,
+        "mean_slots": sum(slots) / len(slots) if slots else None,
+        "min_slots": min(slots) if slots else None,
+        "peak_active": max((int(s.get("active", 0)) for s in series), default=None),
+    }

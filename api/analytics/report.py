@@ -23,8 +23,14 @@ MAX_LOG_ENTRIES = 200_000
 
 
 class Analytics:
-    def __init__(self, store: Store, sites: SiteDirectory, models: ModelCache, availability: Availability,
-                 now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sites: SiteDirectory,
+        models: ModelCache,
+        availability: Availability,
+        now_ms: Callable[[], int],
+    ) -> None:
         self.store = store
         self.sites = sites
         self.models = models
@@ -56,29 +62,42 @@ class Analytics:
             slots = float(total_slots(config.capacity, self.availability.capacity(site)))
         return {
             "site": site,
-            "window": {"start_ms": start_ms, "end_ms": end_ms, "hours": hours,
-                       "log_entries": len(entries), "truncated": len(entries) >= MAX_LOG_ENTRIES,
-                       "counter_days": [day_of(start_ms), day_of(end_ms)]},
-            "config": {"version": config.version, "score_threshold": config.timing.score_threshold,
-                       "average_chat_s": config.capacity.average_chat_s,
-                       "holdout": config.experiment.holdout},
+            "window": {
+                "start_ms": start_ms,
+                "end_ms": end_ms,
+                "hours": hours,
+                "log_entries": len(entries),
+                "truncated": len(entries) >= MAX_LOG_ENTRIES,
+                "counter_days": [day_of(start_ms), day_of(end_ms)],
+            },
+            "config": {
+                "version": config.version,
+                "score_threshold": config.timing.score_threshold,
+                "average_chat_s": config.capacity.average_chat_s,
+                "holdout": config.experiment.holdout,
+            },
             "funnel": m.funnel(logged, sessions, counters, expires_ms, end_ms),
             "invitations": m.invitations(logged, sessions, expires_ms, end_ms),
             "uplift": m.uplift(logged, sessions),
             "reasons": m.reasons(counters, sessions),
-            "scores": {"histogram": m.histogram(sessions),
-                       "projection": m.projection(sessions, hours, config.capacity.average_chat_s, slots),
-                       "capacity_slots": slots},
+            "scores": {
+                "histogram": m.histogram(sessions),
+                "projection": m.projection(sessions, hours, config.capacity.average_chat_s, slots),
+                "capacity_slots": slots,
+            },
             "agent_load": load,
             "outcomes": m.outcome_rates(logged, sessions),
             "hotspots": m.hotspots(logged),
-            "model": {"serving_version": self.models.version(site),
-                      "committed_version": None if model is None else model[0],
-                      "quality": None if model is None else model[2]},
+            "model": {
+                "serving_version": self.models.version(site),
+                "committed_version": None if model is None else model[0],
+                "quality": None if model is None else model[2],
+            },
         }
 
-    async def what_if(self, site: str, proposed: SiteConfig, current: SiteConfig, start_ms: int, end_ms: int,
-                      agents: int | None) -> dict[str, Any]:
+    async def what_if(
+        self, site: str, proposed: SiteConfig, current: SiteConfig, start_ms: int, end_ms: int, agents: int | None
+    ) -> dict[str, Any]:
         """Replay the window's event log under the proposed and the current config, same scorer, same agents."""
         entries = await self.store.read_log(site, start_ms, end_ms, limit=MAX_REPLAY_ENTRIES)
         logged = [dataclasses.asdict(entry) for entry in entries]
@@ -92,7 +111,17 @@ class Analytics:
             return replay(logged, config, scorer.predict_proba_one, explain=explain, options=options).summary()
 
         proposed_report, current_report = await asyncio.gather(
-            asyncio.to_thread(run, proposed), asyncio.to_thread(run, current))
-        return {"site": site, "window": {"start_ms": start_ms, "end_ms": end_ms, "log_entries": len(entries),
-                                         "truncated": len(entries) >= MAX_REPLAY_ENTRIES},
-                "agents": agents, "proposed": proposed_report, "current": current_report}
+            asyncio.to_thread(run, proposed), asyncio.to_thread(run, current)
+        )
+        return {
+            "site": site,
+            "window": {
+                "start_ms": start_ms,
+                "end_ms": end_ms,
+                "log_entries": len(entries),
+                "truncated": len(entries) >= MAX_REPLAY_ENTRIES,
+            },
+            "agents": agents,
+            "proposed": proposed_report,
+            "current": current_report,
+        }

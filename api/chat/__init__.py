@@ -7,6 +7,21 @@ from api.chat.service import ChatService
 from api.chat.transcripts import Search, Transcripts
 from api.chat.webhooks import WebhookIn, Webhooks, sign, verify
 
-__all__ = ["AgentDirectory", "AgentIn", "CannedIn", "Chat", "ChatBus", "ChatService", "MemoryChatBus",
-           "RedisChatBus", "Search", "Transcripts", "WebhookIn", "Webhooks", "bus_for", "sign", "start_chat",
-           "verify"]
+__all__ = [
+    "AgentDirectory",
+    "AgentIn",
+    "CannedIn",
+    "Chat",
+    "ChatBus",
+    "ChatService",
+    "MemoryChatBus",
+    "RedisChatBus",
+    "Search",
+    "Transcripts",
+    "WebhookIn",
+    "Webhooks",
+    "bus_for",
+    "sign",
+    "start_chat",
+    "verify",
+]

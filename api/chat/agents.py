@@ -64,9 +64,16 @@ class AgentDirectory:
     async def create(self, site: str, spec: AgentIn, now_ms: int) -> tuple[dict[str, Any], str]:
         """The new agent and its token (shown once; only its hash is kept)."""
         agent_id = "a_" + secrets.token_hex(6)
-        agent = {"id": agent_id, "site": site, "name": spec.name, "new": spec.new,
-                 "max_chats": spec.max_chats or (NEW_AGENT_MAX_CHATS if spec.new else DEFAULT_MAX_CHATS),
-                 "skills": sorted(set(spec.skills)), "disabled": False, "created_ms": now_ms}
+        agent = {
+            "id": agent_id,
+            "site": site,
+            "name": spec.name,
+            "new": spec.new,
+            "max_chats": spec.max_chats or (NEW_AGENT_MAX_CHATS if spec.new else DEFAULT_MAX_CHATS),
+            "skills": sorted(set(spec.skills)),
+            "disabled": False,
+            "created_ms": now_ms,
+        }
         token = await self._issue(site, agent)
         return public(agent), token
 

@@ -141,7 +141,7 @@ class RedisChatBus:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
                     if message is None or message.get("type") != "pmessage":
                         continue
-                    channel = message["channel"].decode()[len(self.prefix):]
+                    channel = message["channel"].decode()[len(self.prefix) :]
                     self._fanout.deliver(channel, orjson.loads(message["data"]))
             except asyncio.CancelledError:
                 raise

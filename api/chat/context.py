@@ -24,17 +24,23 @@ def _signal(event: dict[str, Any]) -> dict[str, Any] | None:
         return {"kind": "zero_result_search", "ts": ts} if event.get("results") == 0 else None
     if kind not in SIGNALS:
         return None
-    detail = {"rage_click": event.get("sel"), "dead_click": event.get("sel"),
-              "form_error": "/".join(str(p) for p in (event.get("form"), event.get("field")) if p),
-              "idle": f"{int(event.get('ms', 0)) // 1000} s" if kind == "idle" else None}.get(str(kind))
+    detail = {
+        "rage_click": event.get("sel"),
+        "dead_click": event.get("sel"),
+        "form_error": "/".join(str(p) for p in (event.get("form"), event.get("field")) if p),
+        "idle": f"{int(event.get('ms', 0)) // 1000} s" if kind == "idle" else None,
+    }.get(str(kind))
     return {"kind": kind, "ts": ts, "detail": detail}
 
 
 def journey_and_signals(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Page views with their times, and the struggle signals (u-turns derived here, as the server does)."""
     events = sorted(events, key=lambda e: int(e.get("ts", 0)))
-    pages: list[dict[str, Any]] = [{"path": e.get("path"), "title": e.get("title"), "ts": int(e["ts"])}
-                                   for e in events if e.get("t") == "page_view"]
+    pages: list[dict[str, Any]] = [
+        {"path": e.get("path"), "title": e.get("title"), "ts": int(e["ts"])}
+        for e in events
+        if e.get("t") == "page_view"
+    ]
     signals = [signal for e in events if (signal := _signal(e))]
     for before, left, back in zip(pages, pages[1:], pages[2:], strict=False):
         if is_u_turn(before["path"], left["path"], back["path"], int(left["ts"]), int(back["ts"])):
@@ -43,8 +49,9 @@ def journey_and_signals(events: list[dict[str, Any]]) -> tuple[list[dict[str, An
     return pages[-JOURNEY_LIMIT:], signals[-SIGNAL_LIMIT:]
 
 
-async def chat_context(store: Store, site: str, visitor: str, invite: dict[str, Any] | None,
-                       now_ms: int) -> dict[str, Any]:
+async def chat_context(
+    store: Store, site: str, visitor: str, invite: dict[str, Any] | None, now_ms: int
+) -> dict[str, Any]:
     session, record = await store.load_visitor(site, visitor)
     facts = describe(session, record, now_ms)
     since = max(now_ms - LOOKBACK_MS, (facts.session_started_ms or now_ms) - 60_000)

@@ -52,21 +52,30 @@ def _not_found(what: str, field: str) -> HTTPException:
 
 
 @admin.post("/agents", status_code=201)
-async def create_agent(site: SiteDep, spec: AgentIn, chat: ChatDep, engine: EngineDep, settings: SettingsDep,
-                       _: AdminDep) -> Response:
+async def create_agent(
+    site: SiteDep, spec: AgentIn, chat: ChatDep, engine: EngineDep, settings: SettingsDep, _: AdminDep
+) -> Response:
     """A new agent and their token: shown this once (only a hash of it is kept)."""
     agent, token = await chat.agents.create(site, spec, engine.now_ms())
-    return json_response({"agent": agent, "token": token,
-                          "sign_in_url": f"{settings.public_url}/agent#token={token}"}, 201)
+    return json_response(
+        {"agent": agent, "token": token, "sign_in_url": f"{settings.public_url}/agent#token={token}"}, 201
+    )
 
 
 @admin.get("/agents")
 async def list_agents(site: SiteDep, chat: ChatDep, engine: EngineDep, _: AdminDep) -> Response:
     """Every agent with their presence now: online, away or offline, and their load."""
     present = await engine.store.read_expiring(site, "agents", engine.now_ms())
-    return json_response([agent | {"presence": present.get(agent["id"], {}).get("status", "offline"),
-                                   "active_chats": present.get(agent["id"], {}).get("active_chats", 0)}
-                          for agent in await chat.agents.all(site)])
+    return json_response(
+        [
+            agent
+            | {
+                "presence": present.get(agent["id"], {}).get("status", "offline"),
+                "active_chats": present.get(agent["id"], {}).get("active_chats", 0),
+            }
+            for agent in await chat.agents.all(site)
+        ]
+    )
 
 
 @admin.post("/agents/{agent_id}/disable")
@@ -142,9 +151,14 @@ async def drop_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
 # -- transcripts and privacy --------------------------------------------------------------------
 
 
-async def _search(visitor: str | None = None, agent: str | None = None, since_ms: int | None = None,
-            until_ms: int | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
-            limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Search:
+async def _search(
+    visitor: str | None = None,
+    agent: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Search:
     return Search(visitor, agent, since_ms, until_ms, q, limit)
 
 
@@ -160,8 +174,11 @@ async def search_chats(site: SiteDep, query: SearchDep, chat: ChatDep, _: AdminD
 @admin.get("/chats/export")
 async def export_chats(site: SiteDep, query: SearchDep, chat: ChatDep, _: AdminDep) -> Response:
     """The same search as JSON Lines, each chat with its messages."""
-    return StreamingResponse(chat.transcripts.export(site, query), media_type="application/x-ndjson",
-                             headers={"Content-Disposition": f'attachment; filename="{site}-chats.jsonl"'})
+    return StreamingResponse(
+        chat.transcripts.export(site, query),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{site}-chats.jsonl"'},
+    )
 
 
 @admin.get("/chats/{chat_id}")
@@ -197,8 +214,10 @@ class OfflineMessage(BaseModel):
     message: str = Field(min_length=1, max_length=2000)
 
 
-_OFFLINE_BODY = {"required": True, "content": {
-    kind: {"schema": OfflineMessage.model_json_schema()} for kind in ("application/json", "text/plain")}}
+_OFFLINE_BODY = {
+    "required": True,
+    "content": {kind: {"schema": OfflineMessage.model_json_schema()} for kind in ("application/json", "text/plain")},
+}
 
 
 @public.post("/v1/chat/offline", status_code=201, openapi_extra={"requestBody": _OFFLINE_BODY})
@@ -219,15 +238,17 @@ async def leave_message(request: Request, chat: ChatDep, engine: EngineDep) -> R
         return problem(401, "unknown_site", f"no site is configured with key {form.site!r}", "site")
     if not config.allows_origin(origin):
         return problem(403, "origin_not_allowed", "this origin may not write to this site", "Origin")
-    stored = await chat.transcripts.leave_message(form.site, form.visitor, form.chat, form.email, form.message,
-                                                  engine.now_ms())
+    stored = await chat.transcripts.leave_message(
+        form.site, form.visitor, form.chat, form.email, form.message, engine.now_ms()
+    )
     headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
     return json_response({"id": stored["id"]}, 201, headers)
 
 
 @public.websocket("/v1/chat/ws")
-async def visitor_socket(socket: WebSocket, site: str, visitor: str, chat: str, last: int = 0,
-                         skill: str | None = None) -> None:
+async def visitor_socket(
+    socket: WebSocket, site: str, visitor: str, chat: str, last: int = 0, skill: str | None = None
+) -> None:
     """The visitor's chat panel; ``chat`` is the invitation's id, ``last`` the last message id seen."""
     runtime: Chat = socket.app.state.chat
     config = socket.app.state.engine.sites.get(site)

@@ -41,8 +41,13 @@ class Chat:
         await self.bus.close()
 
 
-async def start_chat(store: Store, settings: Settings, sites: Callable[[], list[str]],
-                     configs: Callable[[str], SiteConfig | None], clock: Callable[[], float] = time.time) -> Chat:
+async def start_chat(
+    store: Store,
+    settings: Settings,
+    sites: Callable[[], list[str]],
+    configs: Callable[[str], SiteConfig | None],
+    clock: Callable[[], float] = time.time,
+) -> Chat:
     bus = bus_for(store)
     await bus.start()
     agents = AgentDirectory(store)
@@ -57,8 +62,10 @@ async def start_chat(store: Store, settings: Settings, sites: Callable[[], list[
     async def deliver() -> None:
         await webhooks.deliver_all(sites())
 
-    jobs = [Periodic("webhooks", deliver, WEBHOOK_EVERY_S),
-            Periodic("transcript retention", sweep, settings.transcript_sweep_s)]
+    jobs = [
+        Periodic("webhooks", deliver, WEBHOOK_EVERY_S),
+        Periodic("transcript retention", sweep, settings.transcript_sweep_s),
+    ]
     for job in jobs:
         job.start()
     hub = ChatHub(store, bus, service, agents, settings)
@@ -75,6 +82,8 @@ async def demo_agent(chat: Chat, settings: Settings, now_ms: int) -> str:
         token = await chat.agents.rotate("demo", existing[0]["id"]) or ""
     else:
         _, token = await chat.agents.create("demo", AgentIn(name=DEMO_AGENT), now_ms)
-    click.echo(f"Agent console for the demo site: {settings.public_url}/agent#token={token}\n"
-               f"  Open it beside {settings.public_url}/demo and struggle on the checkout to see a chat arrive.")
+    click.echo(
+        f"Agent console for the demo site: {settings.public_url}/agent#token={token}\n"
+        f"  Open it beside {settings.public_url}/demo and struggle on the checkout to see a chat arrive."
+    )
     return token

@@ -90,9 +90,16 @@ class Candidate:
 
 
 class ChatService:
-    def __init__(self, store: Store, bus: ChatBus, agents: AgentDirectory, webhooks: Webhooks,
-                 settings: Settings, configs: Callable[[str], SiteConfig | None],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bus: ChatBus,
+        agents: AgentDirectory,
+        webhooks: Webhooks,
+        settings: Settings,
+        configs: Callable[[str], SiteConfig | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.agents = agents
@@ -147,11 +154,24 @@ class ChatService:
         if info is None or info.get("visitor") != visitor:
             return None
         context = await chat_context(self.store, site, visitor, info, now_ms)
-        chat: dict[str, Any] = {"id": invite, "site": site, "visitor": visitor, "session": info.get("session"),
-                                "skill": skill,
-                "state": "waiting", "agent": None, "agent_name": None, "agents": [], "created_ms": now_ms,
-                "started_ms": None, "ended_ms": None, "ended_by": None, "context": context,
-                "outcome": None, "csat": None}
+        chat: dict[str, Any] = {
+            "id": invite,
+            "site": site,
+            "visitor": visitor,
+            "session": info.get("session"),
+            "skill": skill,
+            "state": "waiting",
+            "agent": None,
+            "agent_name": None,
+            "agents": [],
+            "created_ms": now_ms,
+            "started_ms": None,
+            "ended_ms": None,
+            "ended_by": None,
+            "context": context,
+            "outcome": None,
+            "csat": None,
+        }
         if not await self.store.compare_and_set(site, f"chat:{invite}", None, "waiting"):
             for _ in range(20):  # another tab of this visitor created it a moment ago
                 if (created := await self.chat(site, invite)) is not None:
@@ -177,8 +197,9 @@ class ChatService:
         """Online agents with a free slot, least loaded first; with ``skill``, those who have it if any do."""
         return await self._free(site, await self.store.read_expiring(site, "agents", self.now_ms()), skill, exclude)
 
-    async def _free(self, site: str, present: dict[str, dict[str, Any]], skill: str | None,
-                    exclude: set[str]) -> list[Candidate]:
+    async def _free(
+        self, site: str, present: dict[str, dict[str, Any]], skill: str | None, exclude: set[str]
+    ) -> list[Candidate]:
         free: list[tuple[Candidate, bool]] = []
         for agent_id, presence in present.items():
             if presence.get("status") != "online" or agent_id in exclude:
@@ -214,8 +235,9 @@ class ChatService:
                 # the grace a reconnecting console has is all the visitor waits.
                 now = self._clock()
                 nobody_since = None if offered == BUSY else nobody_since or now
-                if now >= queue_deadline or (nobody_since is not None
-                                             and now - nobody_since >= self.settings.agent_grace_s):
+                if now >= queue_deadline or (
+                    nobody_since is not None and now - nobody_since >= self.settings.agent_grace_s
+                ):
                     await self._missed(site, chat_id)
                 else:
                     await asyncio.sleep(POLL_S)
@@ -234,9 +256,14 @@ class ChatService:
             deadline_ms = self.now_ms() + int(self.settings.agent_offer_timeout_s * 1000)
             await self.store.put_record(site, OFFER, chat_id, {"agent": candidate.id, "deadline_ms": deadline_ms})
             chat = await self._update(site, chat_id, offered_to=candidate.id)
-            await self.bus.publish(agent_channel(site, candidate.id), {
-                "type": "offer", "chat": summary(chat or {"id": chat_id}),
-                "expires_in": self.settings.agent_offer_timeout_s})
+            await self.bus.publish(
+                agent_channel(site, candidate.id),
+                {
+                    "type": "offer",
+                    "chat": summary(chat or {"id": chat_id}),
+                    "expires_in": self.settings.agent_offer_timeout_s,
+                },
+            )
             return True
         return BUSY if present else NOBODY
 
@@ -302,8 +329,7 @@ class ChatService:
         if chat is not None:
             await self._ended(site, chat)
 
-    async def _close(self, site: str, chat_id: str, state: str, ended_by: str,
-                     **changes: Any) -> dict[str, Any] | None:
+    async def _close(self, site: str, chat_id: str, state: str, ended_by: str, **changes: Any) -> dict[str, Any] | None:
         now_ms = self.now_ms()
         chat = await self._update(site, chat_id, state=state, ended_ms=now_ms, ended_by=ended_by, **changes)
         if chat is not None and chat.get("session"):
@@ -315,13 +341,19 @@ class ChatService:
     async def agent_connected(self, site: str, agent_id: str) -> None:
         """Recount the agent's load from the chats and offers they hold (a crash may have left it off)."""
         active = await self.agent_chats(site, agent_id)
-        offers = [chat for chat, offer in (await self.store.list_records(site, OFFER)).items()
-                  if offer.get("agent") == agent_id]
+        offers = [
+            chat
+            for chat, offer in (await self.store.list_records(site, OFFER)).items()
+            if offer.get("agent") == agent_id
+        ]
         await self.store.put_counter(site, f"load:{agent_id}", len(active) + len(offers))
 
     async def agent_chats(self, site: str, agent_id: str) -> list[str]:
-        return [chat for chat, entry in (await self.store.list_records(site, ACTIVE)).items()
-                if entry.get("agent") == agent_id]
+        return [
+            chat
+            for chat, entry in (await self.store.list_records(site, ACTIVE)).items()
+            if entry.get("agent") == agent_id
+        ]
 
     async def agent_offers(self, site: str, agent_id: str) -> list[dict[str, Any]]:
         offers = await self.store.list_records(site, OFFER)
@@ -331,9 +363,20 @@ class ChatService:
     async def heartbeat(self, site: str, agent: dict[str, Any], status: str) -> None:
         load = await self.store.bounded_add(site, f"load:{agent['id']}", 0) or 0
         expires_ms = self.now_ms() + int(self.settings.agent_presence_ttl_s * 1000)
-        await self.store.put_expiring(site, "agents", agent["id"], {
-            "status": status, "new": bool(agent.get("new")), "max_chats": limit_of(agent), "active_chats": load,
-            "name": agent.get("name"), "skills": agent.get("skills") or []}, expires_ms)
+        await self.store.put_expiring(
+            site,
+            "agents",
+            agent["id"],
+            {
+                "status": status,
+                "new": bool(agent.get("new")),
+                "max_chats": limit_of(agent),
+                "active_chats": load,
+                "name": agent.get("name"),
+                "skills": agent.get("skills") or [],
+            },
+            expires_ms,
+        )
 
     async def agent_gone(self, site: str, agent_id: str) -> None:
         """The console closed: capacity drops at once (the chats wait ``agent_grace_s`` for a reconnect)."""
@@ -349,8 +392,13 @@ class ChatService:
         if chat is None:
             return None
         first = chat.get("started_ms") is None  # not a chat taken over after its agent was lost
-        chat.update(state="active", agent=agent_id, agent_name=agent.get("name"),
-                    agents=[*chat.get("agents", []), agent_id], started_ms=chat.get("started_ms") or self.now_ms())
+        chat.update(
+            state="active",
+            agent=agent_id,
+            agent_name=agent.get("name"),
+            agents=[*chat.get("agents", []), agent_id],
+            started_ms=chat.get("started_ms") or self.now_ms(),
+        )
         await self._save(chat)
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
@@ -362,28 +410,33 @@ class ChatService:
 
     # -- during the chat ----------------------------------------------------------------------
 
-    async def say(self, site: str, chat_id: str, sender: str, text: str, cid: str | None,
-                  name: str | None) -> int | None:
+    async def say(
+        self, site: str, chat_id: str, sender: str, text: str, cid: str | None, name: str | None
+    ) -> int | None:
         """Append a message (once per client id ``cid``) and tell both sides; returns its id."""
         text = text.strip()[:TEXT_LIMIT]
         if not text:
             return None
         entry = {"from": sender, "text": text, "ts": self.now_ms(), "name": name, "cid": cid}
         message_id, duplicate = await self.store.append_entry(
-            site, f"m:{chat_id}", entry, dedup=None if cid is None else f"{sender}:{cid}")
+            site, f"m:{chat_id}", entry, dedup=None if cid is None else f"{sender}:{cid}"
+        )
         if not duplicate:
             await self._tell(site, chat_id, {"type": "msg", "id": message_id})
         return message_id
 
     async def messages(self, site: str, chat_id: str, after: int = 0) -> list[dict[str, Any]]:
-        return [{"id": message_id, **entry}
-                for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", after, 10_000)]
+        return [
+            {"id": message_id, **entry}
+            for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", after, 10_000)
+        ]
 
     async def typing(self, site: str, chat_id: str, sender: str) -> None:
         await self._tell(site, chat_id, {"type": "typing", "from": sender})
 
-    async def end(self, site: str, chat_id: str, *, agent_id: str | None = None,
-                  verdict: Verdict | None = None) -> dict[str, Any] | None:
+    async def end(
+        self, site: str, chat_id: str, *, agent_id: str | None = None, verdict: Verdict | None = None
+    ) -> dict[str, Any] | None:
         """End the chat (by its agent, or by the visitor when ``agent_id`` is None). The agent's ``verdict``
         is recorded first, so that chat.ended carries it; on a chat that had already ended it comes later,
         as chat.rated."""
@@ -413,8 +466,7 @@ class ChatService:
         return chat
 
     async def _ended(self, site: str, chat: dict[str, Any]) -> None:
-        await self.webhooks.emit(site, "chat.ended", summary(chat),
-                                 messages=lambda: self.messages(site, chat["id"]))
+        await self.webhooks.emit(site, "chat.ended", summary(chat), messages=lambda: self.messages(site, chat["id"]))
 
     async def _rated(self, site: str, chat: dict[str, Any], rating: dict[str, Any]) -> None:
         """A rating that arrives once the chat is over (chat.ended went without it)."""
@@ -429,12 +481,19 @@ class ChatService:
         now_ms = self.now_ms()
         chat["outcome"] = {"stuck": stuck, "resolved": resolved, "agent": agent_id, "ts": now_ms}
         await self._save(chat)
-        await self.store.append_labels(site, [{"k": "verdict_stuck" if stuck else "verdict_not_stuck",
-                                               "invite": chat_id, "ts": now_ms}])
-        await self._count(site, {"chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
-                                 "chats_resolved" if resolved else "chats_unresolved": 1})
-        await self._rated(site, chat, {"by": "agent", "verdict": "stuck" if stuck else "not_stuck",
-                                       "resolved": resolved})
+        await self.store.append_labels(
+            site, [{"k": "verdict_stuck" if stuck else "verdict_not_stuck", "invite": chat_id, "ts": now_ms}]
+        )
+        await self._count(
+            site,
+            {
+                "chats_verdict_stuck" if stuck else "chats_verdict_not_stuck": 1,
+                "chats_resolved" if resolved else "chats_unresolved": 1,
+            },
+        )
+        await self._rated(
+            site, chat, {"by": "agent", "verdict": "stuck" if stuck else "not_stuck", "resolved": resolved}
+        )
         return True
 
     async def rate(self, site: str, chat_id: str, visitor: str, score: int) -> bool:

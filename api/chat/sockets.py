@@ -80,8 +80,11 @@ async def _race(*work: Awaitable[Any]) -> None:
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if not task.cancelled() and (error := task.exception()) is not None and not isinstance(
-                    error, WebSocketDisconnect | StoreUnavailable):
+            if (
+                not task.cancelled()
+                and (error := task.exception()) is not None
+                and not isinstance(error, WebSocketDisconnect | StoreUnavailable)
+            ):
                 log.warning("chat socket ended by an error: %r", error)
     finally:
         await _cancel(*tasks)
@@ -90,8 +93,9 @@ async def _race(*work: Awaitable[Any]) -> None:
 class ChatHub:
     """This worker's sockets, and the routing loops it owns."""
 
-    def __init__(self, store: Store, bus: ChatBus, service: ChatService, agents: AgentDirectory,
-                 settings: Settings) -> None:
+    def __init__(
+        self, store: Store, bus: ChatBus, service: ChatService, agents: AgentDirectory, settings: Settings
+    ) -> None:
         self.store = store
         self.bus = bus
         self.service = service
@@ -121,7 +125,8 @@ class ChatHub:
                         while not routing.done():
                             await asyncio.wait({routing}, timeout=LEASE_MS / 3000)
                             if not routing.done() and not await self.store.claim(
-                                    site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()):
+                                site, f"owner:{chat_id}", holder, LEASE_MS, self.service.now_ms()
+                            ):
                                 break  # the lease went elsewhere (this worker stalled): stop routing here
                     finally:
                         await _cancel(routing)
@@ -134,8 +139,9 @@ class ChatHub:
 
     # -- the visitor's chat panel ------------------------------------------------------------
 
-    async def visitor(self, socket: WebSocket, site: str, visitor: str, chat_id: str, last: int,
-                      skill: str | None) -> None:
+    async def visitor(
+        self, socket: WebSocket, site: str, visitor: str, chat_id: str, last: int, skill: str | None
+    ) -> None:
         chat = await self.service.open_chat(site, visitor, chat_id, skill)
         if chat is None:
             await socket.close(CLOSE_FORBIDDEN, "unknown invitation")
@@ -146,11 +152,12 @@ class ChatHub:
         subscription = self.bus.subscribe()
         subscription.follow(chat_channel(site, chat_id))
         try:
-            await link.send({"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")}
-                            | ({"fallback": chat["fallback"]} if chat.get("fallback") else {}))
+            await link.send(
+                {"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")}
+                | ({"fallback": chat["fallback"]} if chat.get("fallback") else {})
+            )
             await link.flush(chat_id)
-            await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor",
-                                                                  "online": True})
+            await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": True})
             if chat["state"] not in FINAL:
                 self.ensure_routing(site, chat_id)
 
@@ -162,8 +169,10 @@ class ChatHub:
                     await link.send({"type": "typing"})
                 elif kind == "state":
                     await link.flush(chat_id)
-                    await link.send({"type": "state", "state": event["state"], "agent_name": event.get("agent_name")}
-                                    | ({"fallback": event["fallback"]} if event.get("fallback") else {}))
+                    await link.send(
+                        {"type": "state", "state": event["state"], "agent_name": event.get("agent_name")}
+                        | ({"fallback": event["fallback"]} if event.get("fallback") else {})
+                    )
                 return True
 
             async def read() -> None:
@@ -176,8 +185,9 @@ class ChatHub:
         finally:
             subscription.close()
             with contextlib.suppress(StoreUnavailable):
-                await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor",
-                                                                      "online": False})
+                await self.bus.publish(
+                    chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": False}
+                )
 
     async def _from_visitor(self, link: Link, site: str, visitor: str, chat_id: str, frame: Any) -> None:
         if not isinstance(frame, dict):
@@ -213,8 +223,13 @@ class ChatHub:
             await self._close(socket, CLOSE_TRY_AGAIN, "try again later")  # the console reconnects
             return
         if agent is None:
-            await socket.send_json({"type": "error", "error": "invalid_token",
-                                    "message": "this token is not valid (or the agent is disabled)"})
+            await socket.send_json(
+                {
+                    "type": "error",
+                    "error": "invalid_token",
+                    "message": "this token is not valid (or the agent is disabled)",
+                }
+            )
             await self._close(socket, CLOSE_UNAUTHORISED, "invalid token")
             return
         site, agent_id, connection = agent["site"], agent["id"], uuid.uuid4().hex
@@ -226,8 +241,14 @@ class ChatHub:
         try:
             await self.service.agent_connected(site, agent_id)
             await self.service.heartbeat(site, agent, status["value"])
-            await link.send({"type": "hello", "agent": public(agent), "status": status["value"],
-                             "canned": await self.agents.canned(site)})
+            await link.send(
+                {
+                    "type": "hello",
+                    "agent": public(agent),
+                    "status": status["value"],
+                    "canned": await self.agents.canned(site),
+                }
+            )
             resume = hello.get("last") if isinstance(hello.get("last"), dict) else {}
             for chat_id in await self.service.agent_chats(site, agent_id):
                 link.sent[chat_id] = int(resume.get(chat_id, 0) or 0)
@@ -269,8 +290,16 @@ class ChatHub:
         await link.send({"type": "chat", "chat": chat})
         await link.flush(chat_id, tagged=True)
 
-    async def _to_agent(self, link: Link, subscription: Subscription, agent_id: str, connection: str,
-                        status: dict[str, Any], channel: str, event: dict[str, Any]) -> bool:
+    async def _to_agent(
+        self,
+        link: Link,
+        subscription: Subscription,
+        agent_id: str,
+        connection: str,
+        status: dict[str, Any],
+        channel: str,
+        event: dict[str, Any],
+    ) -> bool:
         kind = event.get("type")
         if channel.startswith("agent:"):
             if kind == "kick":
@@ -281,8 +310,10 @@ class ChatHub:
                 chat_id = event["chat"]["id"] if kind == "offer" else event["chat"]
                 if kind == "withdrawn":
                     subscription.unfollow(chat_channel(link.site, chat_id))
-                await link.send({"type": kind, "chat": event["chat"]} | (
-                    {"expires_in": event.get("expires_in")} if kind == "offer" else {}))
+                await link.send(
+                    {"type": kind, "chat": event["chat"]}
+                    | ({"expires_in": event.get("expires_in")} if kind == "offer" else {})
+                )
             return True
         chat_id = channel.rsplit(":", 1)[1]
         if kind == "msg":
@@ -296,8 +327,14 @@ class ChatHub:
             await link.send({"type": "state", "chat": chat_id, "state": event["state"]})
         return True
 
-    async def _from_agent(self, link: Link, subscription: Subscription, agent: dict[str, Any],
-                          status: dict[str, Any], frame: dict[str, Any]) -> None:
+    async def _from_agent(
+        self,
+        link: Link,
+        subscription: Subscription,
+        agent: dict[str, Any],
+        status: dict[str, Any],
+        frame: dict[str, Any],
+    ) -> None:
         site, agent_id, kind = link.site, agent["id"], frame.get("type")
         chat_id = str(frame.get("chat", ""))
         if kind == "status" and frame.get("status") in ("online", "away"):
@@ -324,8 +361,9 @@ class ChatHub:
             if await self.service.state(site, chat_id) == f"active:{agent_id}":
                 await self.service.typing(site, chat_id, "agent")
         elif kind in ("end", "verdict"):
-            verdict = Verdict(frame["stuck"], bool(frame.get("resolved"))) if isinstance(
-                frame.get("stuck"), bool) else None
+            verdict = (
+                Verdict(frame["stuck"], bool(frame.get("resolved"))) if isinstance(frame.get("stuck"), bool) else None
+            )
             if kind == "end":
                 await self.service.end(site, chat_id, agent_id=agent_id, verdict=verdict)
             elif verdict is not None:
@@ -334,8 +372,9 @@ class ChatHub:
             subscription.unfollow(chat_channel(site, chat_id))
 
     def _limits(self) -> SocketLimits:
-        return SocketLimits(self.settings.ws_max_message_bytes, self.settings.ws_messages_per_s,
-                            self.settings.ws_messages_burst)
+        return SocketLimits(
+            self.settings.ws_max_message_bytes, self.settings.ws_messages_per_s, self.settings.ws_messages_burst
+        )
 
     @staticmethod
     async def _close(socket: WebSocket, code: int, reason: str) -> None:

@@ -32,8 +32,10 @@ class Transcripts:
         self.retention_days = retention_days
 
     async def messages(self, site: str, chat_id: str) -> list[dict[str, Any]]:
-        return [{"id": message_id, **entry}
-                for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", 0, 100_000)]
+        return [
+            {"id": message_id, **entry}
+            for message_id, entry in await self.store.read_entries(site, f"m:{chat_id}", 0, 100_000)
+        ]
 
     async def get(self, site: str, chat_id: str) -> dict[str, Any] | None:
         chat = await self.store.get_record(site, CHAT, chat_id)
@@ -41,8 +43,9 @@ class Transcripts:
 
     async def search(self, site: str, query: Search) -> list[dict[str, Any]]:
         """Newest first. Text matches any message (case-insensitive)."""
-        chats = sorted((await self.store.list_records(site, CHAT)).values(),
-                       key=lambda chat: int(chat["created_ms"]), reverse=True)
+        chats = sorted(
+            (await self.store.list_records(site, CHAT)).values(), key=lambda chat: int(chat["created_ms"]), reverse=True
+        )
         found = []
         needle = (query.text or "").casefold()
         for chat in chats:
@@ -66,16 +69,18 @@ class Transcripts:
     async def export(self, site: str, query: Search) -> AsyncIterator[bytes]:
         """JSON Lines: one chat per line, with its messages."""
         for chat in await self.search(site, query):
-            yield orjson.dumps(chat | {"messages": await self.messages(site, chat["id"])},
-                               option=orjson.OPT_APPEND_NEWLINE)
+            yield orjson.dumps(
+                chat | {"messages": await self.messages(site, chat["id"])}, option=orjson.OPT_APPEND_NEWLINE
+            )
 
     async def _delete(self, site: str, chat_id: str) -> None:
         await self.store.drop_log(site, f"m:{chat_id}")
         await self.store.drop_record(site, CHAT, chat_id)
         await self.store.drop_record(site, ACTIVE, chat_id)
         await self.store.drop_record(site, OFFER, chat_id)
-        await self.store.compare_and_set(site, f"chat:{chat_id}", await self.store.get_value(site, f"chat:{chat_id}"),
-                                         None)
+        await self.store.compare_and_set(
+            site, f"chat:{chat_id}", await self.store.get_value(site, f"chat:{chat_id}"), None
+        )
 
     async def sweep(self, site: str, now_ms: int) -> int:
         """Delete chats (and offline messages) older than the retention; returns how many chats went."""
@@ -94,12 +99,18 @@ class Transcripts:
 
     async def forget_visitor(self, site: str, visitor: str) -> dict[str, int]:
         """A privacy request: the visitor's chats, messages, offline messages and state, all gone."""
-        chats = [chat_id for chat_id, chat in (await self.store.list_records(site, CHAT)).items()
-                 if chat["visitor"] == visitor]
+        chats = [
+            chat_id
+            for chat_id, chat in (await self.store.list_records(site, CHAT)).items()
+            if chat["visitor"] == visitor
+        ]
         for chat_id in chats:
             await self._delete(site, chat_id)
-        offline = [key for key, message in (await self.store.list_records(site, OFFLINE)).items()
-                   if message.get("visitor") == visitor]
+        offline = [
+            key
+            for key, message in (await self.store.list_records(site, OFFLINE)).items()
+            if message.get("visitor") == visitor
+        ]
         for key in offline:
             await self.store.drop_record(site, OFFLINE, key)
         await self.store.forget_visitor(site, visitor)
@@ -107,8 +118,9 @@ class Transcripts:
 
     # -- the offline form ------------------------------------------------------------------
 
-    async def leave_message(self, site: str, visitor: str, chat: str | None, email: str, message: str,
-                            now_ms: int) -> dict[str, Any]:
+    async def leave_message(
+        self, site: str, visitor: str, chat: str | None, email: str, message: str, now_ms: int
+    ) -> dict[str, Any]:
         key = "o_" + secrets.token_hex(8)
         document = {"id": key, "visitor": visitor, "chat": chat, "email": email, "message": message, "ts": now_ms}
         await self.store.put_record(site, OFFLINE, key, document)

@@ -56,8 +56,9 @@ class WebhookIn(BaseModel):
     events: list[Event] | None = Field(None, min_length=1, description="null: every event, also ones added later")
     secret: str | None = Field(None, min_length=16, max_length=200, description="generated when not given")
     enabled: bool = True
-    include_messages: bool = Field(False, description=f"chat.ended carries the transcript (at most "
-                                                      f"{MESSAGES_KEPT} messages, the newest)")
+    include_messages: bool = Field(
+        False, description=f"chat.ended carries the transcript (at most {MESSAGES_KEPT} messages, the newest)"
+    )
 
 
 def subscribed(config: dict[str, Any], event: str) -> bool:
@@ -99,8 +100,9 @@ class _Retry:
 
 
 class Webhooks:
-    def __init__(self, store: Store, backoff_s: float, max_attempts: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, backoff_s: float, max_attempts: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.backoff_s = backoff_s
         self.max_attempts = max_attempts
@@ -125,14 +127,25 @@ class Webhooks:
         status = await self.store.get_record(site, STATUS, "default") or {}
         cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
         backlog = len(await self.store.read_entries(site, OUTBOX, cursor, limit=10_000))
-        return {"delivered": status.get("delivered", 0), "failed": status.get("failed", 0),
-                "backlog": backlog, "last_error": status.get("last_error"), "failures": status.get("failures", [])}
+        return {
+            "delivered": status.get("delivered", 0),
+            "failed": status.get("failed", 0),
+            "backlog": backlog,
+            "last_error": status.get("last_error"),
+            "failures": status.get("failures", []),
+        }
 
     # -- producing -------------------------------------------------------------------------
 
-    async def emit(self, site: str, event: str, chat: dict[str, Any], *,
-                   messages: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
-                   **extra: Any) -> None:
+    async def emit(
+        self,
+        site: str,
+        event: str,
+        chat: dict[str, Any],
+        *,
+        messages: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+        **extra: Any,
+    ) -> None:
         """Queue ``event``; ``messages`` (read only if the webhook wants them) go with chat.ended, ``extra``
         at the top level of the body (chat.rated's ``rating``)."""
         config = await self.config(site)
@@ -140,9 +153,12 @@ class Webhooks:
             return
         if messages is not None and config.get("include_messages"):
             kept = await messages()
-            chat = chat | {"messages": [{key: m.get(key) for key in ("id", "from", "name", "text", "ts")}
-                                        for m in kept[-MESSAGES_KEPT:]],
-                           "messages_truncated": len(kept) > MESSAGES_KEPT}
+            chat = chat | {
+                "messages": [
+                    {key: m.get(key) for key in ("id", "from", "name", "text", "ts")} for m in kept[-MESSAGES_KEPT:]
+                ],
+                "messages_truncated": len(kept) > MESSAGES_KEPT,
+            }
         now_ms = int(self._clock() * 1000)
         await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat} | extra)
 
@@ -170,8 +186,9 @@ class Webhooks:
             if not ok:
                 attempts = (retry.attempts if retry and retry.entry == entry_id else 0) + 1
                 if attempts < self.max_attempts:
-                    self._retries[site] = _Retry(entry_id, attempts, self._clock()
-                                                 + self.backoff_s * 2 ** (attempts - 1))
+                    self._retries[site] = _Retry(
+                        entry_id, attempts, self._clock() + self.backoff_s * 2 ** (attempts - 1)
+                    )
                     await self._note(site, last_error=error)
                     return delivered
                 await self._note(site, failed=entry | {"id": entry_id, "error": error, "attempts": attempts})
@@ -187,28 +204,40 @@ class Webhooks:
     async def _advance(self, site: str, cursor: int, entry_id: int) -> None:
         await self.store.compare_and_set(site, "webhooks:cursor", str(cursor) if cursor else None, str(entry_id))
 
-    async def _send(self, config: dict[str, Any], site: str, entry_id: int,
-                    entry: dict[str, Any]) -> tuple[bool, str | None]:
+    async def _send(
+        self, config: dict[str, Any], site: str, entry_id: int, entry: dict[str, Any]
+    ) -> tuple[bool, str | None]:
         # The entry: event, created_ms, chat and any extra (chat.rated's rating).
         body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site} | entry)
-        headers = {"Content-Type": "application/json", "User-Agent": "Tactful-Webhooks/1",
-                   "Tactful-Event": entry["event"], "Tactful-Delivery": f"wh_{site}_{entry_id}",
-                   "Tactful-Signature": sign(str(config["secret"]), int(self._clock()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Tactful-Webhooks/1",
+            "Tactful-Event": entry["event"],
+            "Tactful-Delivery": f"wh_{site}_{entry_id}",
+            "Tactful-Signature": sign(str(config["secret"]), int(self._clock()), body),
+        }
         try:
             status = await asyncio.to_thread(_post, str(config["url"]), body, headers)
         except OSError as error:
             return False, f"unreachable: {error}"
         return (True, None) if 200 <= status < 300 else (False, f"HTTP {status}")
 
-    async def _note(self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None,
-                    last_error: str | None = None) -> None:
+    async def _note(
+        self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None, last_error: str | None = None
+    ) -> None:
         status = await self.store.get_record(site, STATUS, "default") or {}
         if delivered:
             status["delivered"] = int(status.get("delivered", 0)) + 1
         if failed is not None:
             status["failed"] = int(status.get("failed", 0)) + 1
-            failure = {"id": failed["id"], "event": failed["event"], "chat": failed["chat"].get("id"),
-                       "error": failed["error"], "attempts": failed["attempts"], "at_ms": int(self._clock() * 1000)}
+            failure = {
+                "id": failed["id"],
+                "event": failed["event"],
+                "chat": failed["chat"].get("id"),
+                "error": failed["error"],
+                "attempts": failed["attempts"],
+                "at_ms": int(self._clock() * 1000),
+            }
             status["failures"] = [failure, *status.get("failures", [])][:FAILURES_KEPT]
             last_error = failed["error"]
         if last_error is not None:

@@ -25,26 +25,33 @@ async def model(site: str, engine: EngineDep, _: AdminDep) -> Response:
     _known_site(engine, site)
     models = engine.decider.models
     committed = await engine.store.get_model(site)
-    return json_response({
-        "site": site,
-        "serving_version": models.version(site),
-        "committed": None if committed is None else {"version": committed[0], "quality": committed[2]},
-    })
+    return json_response(
+        {
+            "site": site,
+            "serving_version": models.version(site),
+            "committed": None if committed is None else {"version": committed[0], "quality": committed[2]},
+        }
+    )
 
 
 @router.post("/sites/{site}/score")
-async def score(site: str, engine: EngineDep, _: AdminDep,
-                features: Annotated[dict[str, float], Body(embed=True)]) -> Response:
+async def score(
+    site: str, engine: EngineDep, _: AdminDep, features: Annotated[dict[str, float], Body(embed=True)]
+) -> Response:
     """Score a feature dict with the model this worker serves (missing features count as 0)."""
     _known_site(engine, site)
     models = engine.decider.models
     scorer = models.scorer(site)
-    return json_response({"score": scorer.predict_proba_one(features), "version": models.version(site),
-                          "reasons": scorer.explain(features)})
+    return json_response(
+        {
+            "score": scorer.predict_proba_one(features),
+            "version": models.version(site),
+            "reasons": scorer.explain(features),
+        }
+    )
 
 
 @router.get("/stats")
 async def stats(engine: EngineDep, _: AdminDep) -> Response:
     """This process's collect requests and the store round trips they made (the benchmark reads it)."""
-    return json_response({"collect_requests": engine.collect_requests,
-                          "store_round_trips": dict(ROUND_TRIPS)})
+    return json_response({"collect_requests": engine.collect_requests, "store_round_trips": dict(ROUND_TRIPS)})

@@ -37,8 +37,14 @@ def _moment(value: str | None, name: str) -> int | None:
     try:
         return int(value) if value.lstrip("-").isdigit() else int(to_millis(value))
     except ValueError:
-        raise HTTPException(400, {"error": "invalid_value", "field": name,
-                                  "message": f"{name} is epoch milliseconds or ISO 8601 with an offset"}) from None
+        raise HTTPException(
+            400,
+            {
+                "error": "invalid_value",
+                "field": name,
+                "message": f"{name} is epoch milliseconds or ISO 8601 with an offset",
+            },
+        ) from None
 
 
 async def window(analytics: AnalyticsDep, start: Moment = None, end: Moment = None) -> tuple[int, int]:
@@ -48,8 +54,14 @@ async def window(analytics: AnalyticsDep, start: Moment = None, end: Moment = No
     if start_ms >= end_ms:
         raise HTTPException(400, {"error": "invalid_value", "field": "start", "message": "start must be before end"})
     if end_ms - start_ms > MAX_WINDOW_MS:
-        raise HTTPException(400, {"error": "invalid_value", "field": "start",
-                                  "message": "a window is at most 8 days (the event log keeps 7)"})
+        raise HTTPException(
+            400,
+            {
+                "error": "invalid_value",
+                "field": "start",
+                "message": "a window is at most 8 days (the event log keeps 7)",
+            },
+        )
     return start_ms, end_ms
 
 
@@ -67,8 +79,9 @@ ConfigDep = Annotated[SiteConfig, Depends(site_config)]
 
 
 @router.get("/analytics")
-async def analytics_report(site: str, config: ConfigDep, analytics: AnalyticsDep, span: WindowDep,
-                           _: AdminDep) -> Response:
+async def analytics_report(
+    site: str, config: ConfigDep, analytics: AnalyticsDep, span: WindowDep, _: AdminDep
+) -> Response:
     """Funnel, uplift, reasons, scores and threshold projection, agent load, outcomes, hot spots, model."""
     return json_response(await analytics.report(site, config, *span))
 
@@ -84,16 +97,25 @@ def _rows(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
     uplift = report["uplift"]
     sections: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "funnel": lambda: [{"stage": k, "value": v} for k, v in report["funnel"].items()],
-        "invitations": lambda: [{"measure": k, "value": v} for k, v in report["invitations"].items()
-                                if not isinstance(v, dict)]
-        + [{"measure": f"mode.{k}", "value": v} for k, v in report["invitations"]["by_mode"].items()],
-        "uplift": lambda: [{"arm": arm, **uplift[arm]} for arm in ("invited", "holdout")]
-        + [{"arm": "difference", "rate": uplift["difference"],
-            "ci95_low": (uplift["ci95"] or [None, None])[0], "ci95_high": (uplift["ci95"] or [None, None])[1]}],
-        "reasons": lambda: [{"reason": k, "decisions": v}
-                            for k, v in report["reasons"]["decisions_by_reason"].items()],
-        "sessions_by_reason": lambda: [{"reason": k, "sessions": v}
-                                       for k, v in report["reasons"]["sessions_not_invited_by_reason"].items()],
+        "invitations": lambda: (
+            [{"measure": k, "value": v} for k, v in report["invitations"].items() if not isinstance(v, dict)]
+            + [{"measure": f"mode.{k}", "value": v} for k, v in report["invitations"]["by_mode"].items()]
+        ),
+        "uplift": lambda: (
+            [{"arm": arm, **uplift[arm]} for arm in ("invited", "holdout")]
+            + [
+                {
+                    "arm": "difference",
+                    "rate": uplift["difference"],
+                    "ci95_low": (uplift["ci95"] or [None, None])[0],
+                    "ci95_high": (uplift["ci95"] or [None, None])[1],
+                }
+            ]
+        ),
+        "reasons": lambda: [{"reason": k, "decisions": v} for k, v in report["reasons"]["decisions_by_reason"].items()],
+        "sessions_by_reason": lambda: [
+            {"reason": k, "sessions": v} for k, v in report["reasons"]["sessions_not_invited_by_reason"].items()
+        ],
         "histogram": lambda: report["scores"]["histogram"],
         "projection": lambda: report["scores"]["projection"],
         "agent_load": lambda: report["agent_load"]["series"],
@@ -102,14 +124,16 @@ def _rows(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
         "hotspots": lambda: report["hotspots"],
     }
     if section not in sections:
-        raise HTTPException(404, {"error": "unknown_section", "field": "section",
-                                  "message": f"CSV sections: {', '.join(sections)}"})
+        raise HTTPException(
+            404, {"error": "unknown_section", "field": "section", "message": f"CSV sections: {', '.join(sections)}"}
+        )
     return sections[section]()
 
 
 @router.get("/analytics/{section}.csv")
-async def analytics_csv(site: str, section: str, config: ConfigDep, analytics: AnalyticsDep, span: WindowDep,
-                        _: AdminDep) -> Response:
+async def analytics_csv(
+    site: str, section: str, config: ConfigDep, analytics: AnalyticsDep, span: WindowDep, _: AdminDep
+) -> Response:
     """One section of the report as CSV (funnel, uplift, reasons, pages, hotspots...)."""
     rows = _rows(await analytics.report(site, config, *span), section)
     out = io.StringIO()
@@ -118,18 +142,34 @@ async def analytics_csv(site: str, section: str, config: ConfigDep, analytics: A
     writer.writeheader()
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{site}-{section}-{span[0]}-{span[1]}.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{site}-{section}-{span[0]}-{span[1]}.csv"'},
+    )
 
 
 @router.post("/what-if")
-async def what_if(site: str, config: ConfigDep, analytics: AnalyticsDep, span: WindowDep, _: AdminDep,
-                  document: Annotated[Any, Body(embed=True, alias="config")],
-                  agents: Annotated[int | None, Body(embed=True, ge=0, le=1000)] = None) -> Response:
+async def what_if(
+    site: str,
+    config: ConfigDep,
+    analytics: AnalyticsDep,
+    span: WindowDep,
+    _: AdminDep,
+    document: Annotated[Any, Body(embed=True, alias="config")],
+    agents: Annotated[int | None, Body(embed=True, ge=0, le=1000)] = None,
+) -> Response:
     """Replay the window's traffic under an edited config (not saved) next to the config in force."""
     checked = check(document, site)
     if checked.config is None:
         first = checked.problems[0]
-        raise HTTPException(422, {"error": "invalid_config", "field": first["field"], "message": first["message"],
-                                  "errors": checked.problems})
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid_config",
+                "field": first["field"],
+                "message": first["message"],
+                "errors": checked.problems,
+            },
+        )
     return json_response(await analytics.what_if(site, checked.config, config, *span, agents))

@@ -57,12 +57,16 @@ async def read_limited(receive: Receive, declared: bytes | None, limit: int) -> 
 
 def _cors(origin: str | None) -> dict[str, str]:
     # Retry-After must be readable cross-origin: the tracker waits as long as a 429 or 503 asks.
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After",
-            "Vary": "Origin"} if origin else {}
+    return (
+        {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After", "Vary": "Origin"}
+        if origin
+        else {}
+    )
 
 
-def _problem(status: int, code: str, message: str, field: str | None = None,
-             headers: dict[str, str] | None = None) -> Outcome:
+def _problem(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Outcome:
     metrics.observe_collect(status, {"error": code})
     return error_outcome(status, code, message, field, headers)
 
@@ -78,8 +82,9 @@ class CollectEndpoint:
 
     def __init__(self) -> None:
         self._seconds = metrics.REQUEST_SECONDS.labels(PATH, "POST")
-        self._responses = {status_class: metrics.RESPONSES.labels(PATH, f"{status_class}xx")
-                           for status_class in (2, 4, 5)}
+        self._responses = {
+            status_class: metrics.RESPONSES.labels(PATH, f"{status_class}xx") for status_class in (2, 4, 5)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -115,8 +120,12 @@ class CollectEndpoint:
         client = scope.get("client")
         if engine.limits is not None and (wait := engine.limits.ip(client[0] if client else None)):
             metrics.RATE_LIMITED.labels("ip").inc()
-            return _problem(429, "rate_limited", "too many requests from this address; keep the batch and retry",
-                            headers={"Retry-After": retry_after(wait)} | _cors(origin))
+            return _problem(
+                429,
+                "rate_limited",
+                "too many requests from this address; keep the batch and retry",
+                headers={"Retry-After": retry_after(wait)} | _cors(origin),
+            )
         content_type = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
         if content_type not in ACCEPTED_TYPES:
             return _problem(415, "unsupported_media_type", "send application/json or text/plain", "Content-Type")
@@ -130,8 +139,9 @@ class CollectEndpoint:
         # The server's own time, for load tests: their clients' figures include their own queueing.
         timing = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.3f}"}
         metrics.observe_collect(outcome.status, outcome.body)
-        return Outcome(outcome.status, outcome.body,
-                       outcome.headers | timing | (_cors(origin) if outcome.status != 403 else {}))
+        return Outcome(
+            outcome.status, outcome.body, outcome.headers | timing | (_cors(origin) if outcome.status != 403 else {})
+        )
 
 
 def is_collect(scope: Scope) -> bool:
@@ -140,11 +150,14 @@ def is_collect(scope: Scope) -> bool:
         return False
     path: str = scope["path"]
     root: str | None = scope.get("root_path")
-    return (path[len(root):] if root and path.startswith(root) else path) == PATH
+    return (path[len(root) :] if root and path.startswith(root) else path) == PATH
 
 
-OPENAPI_PATH = {PATH: {"post": {"tags": ["collect"], "summary": "Collect", "operationId": "collect_v1_collect_post",
-                                **COLLECT_OPENAPI}}}
+OPENAPI_PATH = {
+    PATH: {
+        "post": {"tags": ["collect"], "summary": "Collect", "operationId": "collect_v1_collect_post", **COLLECT_OPENAPI}
+    }
+}
 """Collect's entry in /openapi.json (it has no FastAPI route to generate it from)."""
 
 
@@ -153,8 +166,12 @@ async def collect_preflight(request: Request, engine: EngineDep) -> Response:
     origin = request.headers.get("origin")
     if origin is None or not engine.sites.allows_origin_anywhere(origin):
         return problem(403, "origin_not_allowed", f"origin {origin!r} is not allowed by any site", "Origin")
-    return Response(status_code=204, headers=_cors(origin) | {
-        "Access-Control-Allow-Methods": "POST",
-        "Access-Control-Allow-Headers": "Content-Type",
-        "Access-Control-Max-Age": "86400",
-    })
+    return Response(
+        status_code=204,
+        headers=_cors(origin)
+        | {
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "86400",
+        },
+    )

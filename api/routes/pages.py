@@ -55,8 +55,7 @@ def minify(source: str) -> str:
 
 
 def _asset(body: bytes) -> Asset:
-    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0),
-                 '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
 
 @functools.cache
@@ -66,8 +65,10 @@ def bundle(name: str) -> Asset:
     parts = [minify((WIDGET_DIR / "src" / part).read_text("utf-8")) for part in manifest[name]]
     source = "\n".join(parts)
     build = hashlib.sha256(source.encode()).hexdigest()[:12]
-    text = (f"/*! Tactful {name} {build} | docs/embedding.md */\n"
-            f"(function(){{'use strict';var BUILD='{build}';\n{source}\n}})();\n")
+    text = (
+        f"/*! Tactful {name} {build} | docs/embedding.md */\n"
+        f"(function(){{'use strict';var BUILD='{build}';\n{source}\n}})();\n"
+    )
     return _asset(text.encode())
 
 
@@ -99,9 +100,16 @@ def serve(request: Request, asset: Asset, media_type: str, headers: dict[str, st
 async def widget(request: Request) -> Response:
     """The full bundle, or the tracker alone for sites that only want analytics."""
     # Any origin may load it (it is public); CORP lets pages with COEP embed it too.
-    return serve(request, bundle(request.url.path.lstrip("/")), MEDIA_TYPES[".js"], {
-        "Cache-Control": BUNDLE_CACHE, "Access-Control-Allow-Origin": "*",
-        "Cross-Origin-Resource-Policy": "cross-origin"})
+    return serve(
+        request,
+        bundle(request.url.path.lstrip("/")),
+        MEDIA_TYPES[".js"],
+        {
+            "Cache-Control": BUNDLE_CACHE,
+            "Access-Control-Allow-Origin": "*",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )
 
 
 def _demo_file(path: Path) -> Response:

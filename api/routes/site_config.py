@@ -23,12 +23,15 @@ async def get_history(engine: EngineDep) -> ConfigHistory:
 
 
 HistoryDep = Annotated[ConfigHistory, Depends(get_history)]
-Document = Annotated[Any, Body(description="a site config document (docs/configuration.md)",
-                               json_schema_extra={"type": "object"})]
+Document = Annotated[
+    Any, Body(description="a site config document (docs/configuration.md)", json_schema_extra={"type": "object"})
+]
 
 
-async def author(settings: SettingsDep,
-           x_tactful_author: Annotated[str | None, Header(description="who is making the change")] = None) -> str:
+async def author(
+    settings: SettingsDep,
+    x_tactful_author: Annotated[str | None, Header(description="who is making the change")] = None,
+) -> str:
     """The name the editor gave, else the admin token's label."""
     name = _AUTHOR.sub("", x_tactful_author or "").strip()[:64]
     return name or settings.admin_label
@@ -44,35 +47,52 @@ def _expected(if_match: str | None) -> int | None:
     try:
         return int(if_match.strip().strip('"'))
     except ValueError:
-        raise HTTPException(400, {"error": "invalid_value", "field": "If-Match",
-                                  "message": "If-Match is the config version the edit started from"}) from None
+        raise HTTPException(
+            400,
+            {
+                "error": "invalid_value",
+                "field": "If-Match",
+                "message": "If-Match is the config version the edit started from",
+            },
+        ) from None
 
 
 def _saved(result: Saved) -> Response:
     if not result.valid:
         count = len(result.problems)
         first = result.problems[0]
-        raise HTTPException(422, {"error": "invalid_config", "field": first["field"],
-                                  "message": f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(
-                                      f"{p['field']}: {p['message']}" for p in result.problems),
-                                  "errors": result.problems})
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid_config",
+                "field": first["field"],
+                "message": f"{count} problem{'s' if count > 1 else ''}: "
+                + "; ".join(f"{p['field']}: {p['message']}" for p in result.problems),
+                "errors": result.problems,
+            },
+        )
     return json_response({"version": result.version, "changes": result.changes, "config": result.document})
 
 
 def _not_found(site: str, version: int | None = None) -> HTTPException:
     if version is None:
         return HTTPException(404, {"error": "unknown_site", "field": "site", "message": f"no site {site!r}"})
-    return HTTPException(404, {"error": "unknown_version", "field": "version",
-                               "message": f"site {site!r} has no recorded version {version}"})
+    return HTTPException(
+        404,
+        {"error": "unknown_version", "field": "version", "message": f"site {site!r} has no recorded version {version}"},
+    )
 
 
-async def _save(history: ConfigHistory, site: str, document: Any, author: str, note: str,
-                if_match: str | None) -> Response:
+async def _save(
+    history: ConfigHistory, site: str, document: Any, author: str, note: str, if_match: str | None
+) -> Response:
     try:
         return _saved(await history.save(site, document, author, note, _expected(if_match)))
     except ConfigConflict as conflict:
-        raise HTTPException(409, {"error": "version_conflict", "field": "If-Match", "message": str(conflict),
-                                  "current": conflict.current}) from None
+        raise HTTPException(
+            409,
+            {"error": "version_conflict", "field": "If-Match", "message": str(conflict), "current": conflict.current},
+        ) from None
 
 
 @router.get("/config/schema")
@@ -96,8 +116,9 @@ async def read_config(site: str, history: HistoryDep, _: AdminDep) -> Response:
 
 
 @router.put("/sites/{site}/config")
-async def replace_config(site: str, document: Document, history: HistoryDep, who: AuthorDep, _: AdminDep,
-                         if_match: IfMatch = None) -> Response:
+async def replace_config(
+    site: str, document: Document, history: HistoryDep, who: AuthorDep, _: AdminDep, if_match: IfMatch = None
+) -> Response:
     """Validate and save as a new version (every bad field is named); workers apply it within seconds."""
     return await _save(history, site, document, who, "", if_match)
 
@@ -109,8 +130,9 @@ async def validate_config(site: str, document: Document, history: HistoryDep, _:
     result = await history.dry_run(site, document)
     if not isinstance(document, dict):
         _saved(result)
-    return json_response({"valid": result.valid, "errors": result.problems, "changes": result.changes,
-                          "current_version": result.version})
+    return json_response(
+        {"valid": result.valid, "errors": result.problems, "changes": result.changes, "current_version": result.version}
+    )
 
 
 @router.get("/sites/{site}/config/versions")
@@ -128,8 +150,14 @@ async def config_version(site: str, version: int, history: HistoryDep, _: AdminD
 
 
 @router.post("/sites/{site}/config/rollback")
-async def rollback_config(site: str, version: Annotated[int, Body(embed=True, ge=1)], history: HistoryDep,
-                          who: AuthorDep, _: AdminDep, if_match: IfMatch = None) -> Response:
+async def rollback_config(
+    site: str,
+    version: Annotated[int, Body(embed=True, ge=1)],
+    history: HistoryDep,
+    who: AuthorDep,
+    _: AdminDep,
+    if_match: IfMatch = None,
+) -> Response:
     """Make an older version's document the config again, as a new version."""
     recorded = await history.version(site, version)
     if recorded is None:

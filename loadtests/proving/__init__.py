@@ -17,8 +17,13 @@ from triggers import SiteConfig
 
 START_MS = 1_780_300_800_000
 """Simulated time starts on a Monday morning (2026-06-01 08:00 UTC); any instant would do."""
-PAGE_GROUPS = {"checkout": ["/cart", "/checkout"], "account": ["/account/**"], "product": ["/product/*"],
-               "search": ["/search"], "content": ["/blog/*", "/help/**"]}
+PAGE_GROUPS = {
+    "checkout": ["/cart", "/checkout"],
+    "account": ["/account/**"],
+    "product": ["/product/*"],
+    "search": ["/search"],
+    "content": ["/blog/*", "/help/**"],
+}
 """How the shop's marketer names its pages (the site config's ``page_groups``)."""
 
 TARGETS = {
@@ -34,13 +39,18 @@ TARGETS = {
 def shop_config(**overrides: Any) -> SiteConfig:
     """The proving ground's shop as its marketer configures it: documented defaults, its own origin, page
     groups, and the bot answering when no agent is signed in."""
-    document: dict[str, Any] = {"site": "shop", "allowed_origins": [ORIGIN], "page_groups": PAGE_GROUPS,
-                                "fallback": {"when_no_capacity": "bot"}}
+    document: dict[str, Any] = {
+        "site": "shop",
+        "allowed_origins": [ORIGIN],
+        "page_groups": PAGE_GROUPS,
+        "fallback": {"when_no_capacity": "bot"},
+    }
     return SiteConfig.model_validate(document | overrides)
 
 
-def prove(visitors: int = 2000, seed: int = 1, slices: int = 5, config: SiteConfig | None = None,
-          noise: float = 0.3) -> dict[str, Any]:
+def prove(
+    visitors: int = 2000, seed: int = 1, slices: int = 5, config: SiteConfig | None = None, noise: float = 0.3
+) -> dict[str, Any]:
     """One proving-ground run as a JSON-ready report (see ``report`` for the definitions)."""
     config = config or shop_config()
     visits = generate(visitors, seed, START_MS)
@@ -68,8 +78,9 @@ def prove(visitors: int = 2000, seed: int = 1, slices: int = 5, config: SiteConf
     }
 
 
-def scarce_agents(seeds: range = range(1, 11), strugglers: int = 30, window_s: int = 300,
-                  chat_s: tuple[float, float] = (60.0, 150.0)) -> dict[str, Any]:
+def scarce_agents(
+    seeds: range = range(1, 11), strugglers: int = 30, window_s: int = 300, chat_s: tuple[float, float] = (60.0, 150.0)
+) -> dict[str, Any]:
     """One agent with two chat slots, ``strugglers`` wanted strugglers arriving within ``window_s`` among
     twice as many visitors who need nothing: who gets the slots, by expected benefit or first come?
 
@@ -82,19 +93,33 @@ def scarce_agents(seeds: range = range(1, 11), strugglers: int = 30, window_s: i
     per_hour = strugglers * 3600 / window_s
     for seed in seeds:
         wanted = generate(strugglers, seed, START_MS, per_hour, {kind: 1.0 for kind in sorted(WANTED)}, 0.0)
-        others = generate(2 * strugglers, seed + 10_000, START_MS, 2 * per_hour,
-                          {"reader": 0.4, "browser": 0.4, "converter": 0.2}, 0.0)
+        others = generate(
+            2 * strugglers,
+            seed + 10_000,
+            START_MS,
+            2 * per_hour,
+            {"reader": 0.4, "browser": 0.4, "converter": 0.2},
+            0.0,
+        )
         for ranking in rows:
-            config = shop_config(capacity={"ranking": ranking}, experiment={"holdout": 0.0, "exploration": 0.0},
-                                 fallback={"when_no_capacity": "suppress"})
-            played = run(Scenario(config, learn=False, agents={"agent-1": 2}, chat_s=chat_s, seed=seed),
-                         wanted + others)
+            config = shop_config(
+                capacity={"ranking": ranking},
+                experiment={"holdout": 0.0, "exploration": 0.0},
+                fallback={"when_no_capacity": "suppress"},
+            )
+            played = run(
+                Scenario(config, learn=False, agents={"agent-1": 2}, chat_s=chat_s, seed=seed), wanted + others
+            )
             needs = [r.visit.need for r in played.results if any(inv.mode == "agent" for inv in r.invitations)]
             rows[ranking].extend(needs)
             invited[ranking] += len(needs)
-    return {ranking: {"agent_invitations": invited[ranking],
-                      "mean_need_of_invited": round(sum(needs) / len(needs), 4) if needs else None}
-            for ranking, needs in rows.items()} | {"seeds": len(seeds), "strugglers_per_seed": strugglers}
+    return {
+        ranking: {
+            "agent_invitations": invited[ranking],
+            "mean_need_of_invited": round(sum(needs) / len(needs), 4) if needs else None,
+        }
+        for ranking, needs in rows.items()
+    } | {"seeds": len(seeds), "strugglers_per_seed": strugglers}
 
 
 def _learned(ground: ProvingGround) -> dict[str, Any]:
@@ -106,5 +131,17 @@ def _learned(ground: ProvingGround) -> dict[str, Any]:
     return {"n_learned": scorer.n_learned, "model_weight": round(scorer.model_weight, 3)} | learned
 
 
-__all__ = ["MIX", "PAGE_GROUPS", "TARGETS", "WANTED", "Scenario", "Visit", "VisitResult", "generate", "prove",
-           "run", "scarce_agents", "shop_config"]
+__all__ = [
+    "MIX",
+    "PAGE_GROUPS",
+    "TARGETS",
+    "WANTED",
+    "Scenario",
+    "Visit",
+    "VisitResult",
+    "generate",
+    "prove",
+    "run",
+    "scarce_agents",
+    "shop_config",
+]

@@ -23,14 +23,35 @@ from tracker.features import STRUGGLE_SIGNALS
 from triggers import SiteConfig
 
 CANDIDATES = (
-    "time_on_site_s", "pages_viewed", "rage_clicks", "recent_rage_clicks", "dead_clicks", "recent_dead_clicks",
-    "form_errors", "failed_submits", "repeated_field_errors", "repeated_submits", "recent_form_errors",
-    "u_turns", "zero_result_searches", "recent_zero_result_searches", "js_errors", "recent_js_errors",
-    "exit_intents", "scroll_reversals", "longest_idle_s", "conversions", "struggle_kinds", "recent_struggle",
+    "time_on_site_s",
+    "pages_viewed",
+    "rage_clicks",
+    "recent_rage_clicks",
+    "dead_clicks",
+    "recent_dead_clicks",
+    "form_errors",
+    "failed_submits",
+    "repeated_field_errors",
+    "repeated_submits",
+    "recent_form_errors",
+    "u_turns",
+    "zero_result_searches",
+    "recent_zero_result_searches",
+    "js_errors",
+    "recent_js_errors",
+    "exit_intents",
+    "scroll_reversals",
+    "longest_idle_s",
+    "conversions",
+    "struggle_kinds",
+    "recent_struggle",
     "unresolved_search",
 )
-NON_NEGATIVE = frozenset(STRUGGLE_SIGNALS) | {name for name in CANDIDATES if name.startswith("recent_")} | {
-    "failed_submits", "struggle_kinds", "unresolved_search"}
+NON_NEGATIVE = (
+    frozenset(STRUGGLE_SIGNALS)
+    | {name for name in CANDIDATES if name.startswith("recent_")}
+    | {"failed_submits", "struggle_kinds", "unresolved_search"}
+)
 
 
 def moments(config: SiteConfig, count: int, seed: int, start_ms: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,14 +96,16 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, l2: float = 1e-3) -> tu
     return bias, {name: float(w) for name, w in zip(CANDIDATES, weights, strict=True)}
 
 
-def calibration(x: np.ndarray, y: np.ndarray, bias: float, weights: dict[str, float], bins: int = 10
-                ) -> dict[str, Any]:
+def calibration(x: np.ndarray, y: np.ndarray, bias: float, weights: dict[str, float], bins: int = 10) -> dict[str, Any]:
     """Expected calibration error of a prior against true acceptance, and the mean log loss."""
     w = np.array([weights.get(name, 0.0) for name in CANDIDATES])
     p = 1 / (1 + np.exp(-(x @ w + bias)))
     edges = np.minimum((p * bins).astype(int), bins - 1)
-    ece = sum(abs(p[edges == b].mean() - y[edges == b].mean()) * (edges == b).mean()
-              for b in range(bins) if (edges == b).any())
+    ece = sum(
+        abs(p[edges == b].mean() - y[edges == b].mean()) * (edges == b).mean()
+        for b in range(bins)
+        if (edges == b).any()
+    )
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
     loss = float(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)).mean())
     return {"calibration_error": round(float(ece), 4), "log_loss": round(loss, 4), "moments": len(y)}

@@ -13,10 +13,15 @@ from loadtests.proving import prove, shop_config
 @click.command("simulate")
 @click.option("--visitors", default=2000, show_default=True, type=click.IntRange(10, 1_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--slices", default=5, show_default=True, type=click.IntRange(1, 50),
-              help="parts of the run for the learning curve")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a site config document (JSON) to prove instead of the documented defaults")
+@click.option(
+    "--slices", default=5, show_default=True, type=click.IntRange(1, 50), help="parts of the run for the learning curve"
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a site config document (JSON) to prove instead of the documented defaults",
+)
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), help="draw the figures into DIR")
 def simulate_command(visitors: int, seed: int, slices: int, config_file: Path | None, plots: Path | None) -> None:
     """Simulated shop visitors in simulated time through the real engine: precision, recall, latency,

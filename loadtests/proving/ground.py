@@ -146,8 +146,9 @@ class ProvingGround:
         self.decider = Decider(self.store, self.models, self.availability, self.counters)
         self.engine = Engine(self.store, self.sites, self.decider, clock=self.clock)
         self.learner = Learner(self.store, self.site, clock=self.clock) if scenario.learn else None
-        self.results = [VisitResult(visit, scenario.config.experiment.group(self.site, visit.visitor))
-                        for visit in visits]
+        self.results = [
+            VisitResult(visit, scenario.config.experiment.group(self.site, visit.visitor)) for visit in visits
+        ]
         self.chats: dict[str, int] = dict.fromkeys(scenario.agents, 0)
         self.learning_curve: list[dict[str, Any]] = []
         self.collects = 0
@@ -162,9 +163,13 @@ class ProvingGround:
 
     async def _presence(self) -> None:
         for agent, limit in self.scenario.agents.items():
-            await self.store.put_expiring(self.site, "agents", agent, {
-                "status": "online", "new": False, "max_chats": limit, "active_chats": self.chats[agent]},
-                self.clock.now_ms + 3_600_000)
+            await self.store.put_expiring(
+                self.site,
+                "agents",
+                agent,
+                {"status": "online", "new": False, "max_chats": limit, "active_chats": self.chats[agent]},
+                self.clock.now_ms + 3_600_000,
+            )
         await self.availability.refresh(self.site)
 
     async def _learn(self) -> None:
@@ -173,18 +178,26 @@ class ProvingGround:
         await self.learner.step(block_ms=0)
         if await self.models.refresh(self.site):
             quality = self.models.qualities().get(self.site, {})
-            self.learning_curve.append({"at_ms": self.clock.now_ms, "n_learned": quality.get("n_learned", 0),
-                                        "model_weight": quality.get("model_weight", 0.0),
-                                        "roc_auc": quality.get("roc_auc"), "log_loss": quality.get("log_loss")})
+            self.learning_curve.append(
+                {
+                    "at_ms": self.clock.now_ms,
+                    "n_learned": quality.get("n_learned", 0),
+                    "model_weight": quality.get("model_weight", 0.0),
+                    "roc_auc": quality.get("roc_auc"),
+                    "log_loss": quality.get("log_loss"),
+                }
+            )
 
     async def run(self) -> ProvingGround:
         await self.sites.put(self.config)
         if self.learner is not None:
             await self.learner.start()
         await self._presence()
-        periodic = [_Periodic(500, lambda: self.availability.refresh(self.site)),
-                    _Periodic(2_000, self._learn),
-                    _Periodic(10_000, self.counters.flush)]
+        periodic = [
+            _Periodic(500, lambda: self.availability.refresh(self.site)),
+            _Periodic(2_000, self._learn),
+            _Periodic(10_000, self.counters.flush),
+        ]
         for index, visit in enumerate(self.visits):
             for ms, events in batches(visit):
                 self._at(ms, "batch", (index, events))
@@ -208,11 +221,22 @@ class ProvingGround:
     async def _send(self, index: int, events: list[dict[str, Any]]) -> None:
         result = self.results[index]
         visit = result.visit
-        if result.helped_ms is not None and events[0]["t"] not in ("invite_shown", "invite_accepted",
-                                                                  "invite_dismissed"):
+        if result.helped_ms is not None and events[0]["t"] not in (
+            "invite_shown",
+            "invite_accepted",
+            "invite_dismissed",
+        ):
             return  # in a chat: the rest of the script never happens
-        body = orjson.dumps({"v": 1, "site": self.site, "visitor": visit.visitor, "session": visit.session,
-                             "sent_at": self.clock.now_ms, "events": events})
+        body = orjson.dumps(
+            {
+                "v": 1,
+                "site": self.site,
+                "visitor": visit.visitor,
+                "session": visit.session,
+                "sent_at": self.clock.now_ms,
+                "events": events,
+            }
+        )
         self.sending = index
         outcome = await self.engine.collect(body, ORIGIN)
         await self.decider.drain()
@@ -230,14 +254,18 @@ class ProvingGround:
     def _invited(self, index: int, decision: dict[str, Any]) -> None:
         result = self.results[index]
         visit, now = result.visit, self.clock.now_ms
-        invitation = Invitation(now, decision["invite"], decision["mode"], float(decision["score"]),
-                                list(decision["reasons"]))
+        invitation = Invitation(
+            now, decision["invite"], decision["mode"], float(decision["score"]), list(decision["reasons"])
+        )
         result.invitations.append(invitation)
         if now + SHOWN_DELAY_MS >= visit.leave_ms:
             invitation.outcome = "left"
             return
-        self._at(now + SHOWN_DELAY_MS, "batch", (index, [{"t": "invite_shown", "ts": now + SHOWN_DELAY_MS,
-                                                         "invite": invitation.invite}]))
+        self._at(
+            now + SHOWN_DELAY_MS,
+            "batch",
+            (index, [{"t": "invite_shown", "ts": now + SHOWN_DELAY_MS, "invite": invitation.invite}]),
+        )
         rng = random.Random(f"{self.scenario.seed}:{visit.session}:{invitation.invite}")
         answer_ms = now + SHOWN_DELAY_MS + int(rng.uniform(2.0, 10.0) * 1000)
         accept_p = acceptance(visit, now)
@@ -249,14 +277,16 @@ class ProvingGround:
         if rng.random() < accept_p:
             invitation.outcome = "accepted"
             result.helped_ms = answer_ms
-            self._at(answer_ms, "batch", (index, [{"t": "invite_accepted", "ts": answer_ms,
-                                                  "invite": invitation.invite}]))
+            self._at(
+                answer_ms, "batch", (index, [{"t": "invite_accepted", "ts": answer_ms, "invite": invitation.invite}])
+            )
             if invitation.mode == "agent":
                 self._chat(rng, answer_ms)
         elif rng.random() < 0.7:
             invitation.outcome = "dismissed"
-            self._at(answer_ms, "batch", (index, [{"t": "invite_dismissed", "ts": answer_ms,
-                                                  "invite": invitation.invite}]))
+            self._at(
+                answer_ms, "batch", (index, [{"t": "invite_dismissed", "ts": answer_ms, "invite": invitation.invite}])
+            )
 
     def _chat(self, rng: random.Random, start_ms: int) -> None:
         """The chat goes to the least busy agent, who is busy for the chat's length."""

@@ -30,8 +30,18 @@ from typing import Any
 
 Event = dict[str, Any]
 
-PRODUCTS = ("tide-pan", "linen-apron", "oak-board", "copper-kettle", "stone-mortar", "wool-throw", "clay-mug",
-            "brass-lamp", "cedar-box", "glass-jar")
+PRODUCTS = (
+    "tide-pan",
+    "linen-apron",
+    "oak-board",
+    "copper-kettle",
+    "stone-mortar",
+    "wool-throw",
+    "clay-mug",
+    "brass-lamp",
+    "cedar-box",
+    "glass-jar",
+)
 POSTS = ("care-for-cast-iron", "linen-guide", "gift-ideas", "our-workshop")
 CHECKOUT_FIELDS = ("email", "name", "address", "city", "postcode", "country", "card", "expiry", "cvc", "phone")
 SOURCES = {
@@ -56,8 +66,18 @@ MIX: dict[str, float] = {
 """Shares of visits: most visitors never need help."""
 WANTED = frozenset({"checkout_struggler", "search_lost", "broken_page"})
 """The kinds an invitation should reach: they need help and mostly take it."""
-URGENT = frozenset({"rage_click", "dead_click", "form_error", "exit_intent", "conversion", "invite_shown",
-                    "invite_accepted", "invite_dismissed"})
+URGENT = frozenset(
+    {
+        "rage_click",
+        "dead_click",
+        "form_error",
+        "exit_intent",
+        "conversion",
+        "invite_shown",
+        "invite_accepted",
+        "invite_dismissed",
+    }
+)
 """Events the tracker sends at once instead of with the next five-second flush (widget_js: record(e, true));
 a search is urgent when it found nothing."""
 
@@ -205,8 +225,16 @@ def _struggle_acts(script: _Script, acts: list[str], stuck_field: str, form: str
         script.wait(1.5, 6.0)
 
 
-def _struggle(script: _Script, visit: Visit, kinds: list[str], first: str, stuck_field: str, form: str,
-              patience: tuple[float, float], count: tuple[int, int]) -> None:
+def _struggle(
+    script: _Script,
+    visit: Visit,
+    kinds: list[str],
+    first: str,
+    stuck_field: str,
+    form: str,
+    patience: tuple[float, float],
+    count: tuple[int, int],
+) -> None:
     """Struggle from now until patience runs out: ``first`` act, then a shuffle of ``kinds``."""
     visit.onset_ms = script.now
     leave_at = script.now + int(script.rng.uniform(*patience) * 1000)
@@ -225,8 +253,16 @@ def checkout_struggler(script: _Script, visit: Visit) -> None:
     _to_checkout(script)
     script.browse(6, 25, clicks=2)  # filling in the form
     stuck = script.rng.choice(["postcode", "card", "expiry", "address", "phone"])
-    _struggle(script, visit, ["field", "field", "rage", "dead", "u_turn", "search", "idle"], "field", stuck,
-              "checkout", patience=(15, 45), count=(3, 7))
+    _struggle(
+        script,
+        visit,
+        ["field", "field", "rage", "dead", "u_turn", "search", "idle"],
+        "field",
+        stuck,
+        "checkout",
+        patience=(15, 45),
+        count=(3, 7),
+    )
     visit.accept_p = script.rng.uniform(0.6, 0.9)
 
 
@@ -235,8 +271,16 @@ def search_lost(script: _Script, visit: Visit) -> None:
     script.browse(5, 20)
     script.page("/search", "Search")
     script.wait(2, 6)
-    _struggle(script, visit, ["search", "search", "u_turn", "dead", "rage"], "search", "q", "search",
-              patience=(20, 60), count=(3, 6))
+    _struggle(
+        script,
+        visit,
+        ["search", "search", "u_turn", "dead", "rage"],
+        "search",
+        "q",
+        "search",
+        patience=(20, 60),
+        count=(3, 6),
+    )
     visit.accept_p = script.rng.uniform(0.45, 0.8)
 
 
@@ -245,8 +289,7 @@ def broken_page(script: _Script, visit: Visit) -> None:
     _shop(script, script.rng.randint(0, 2), cart=False)
     script.page(f"/product/{script.rng.choice(PRODUCTS)}")
     script.browse(5, 15, clicks=1)
-    _struggle(script, visit, ["dead", "rage", "dead", "js", "u_turn"], "js", "", "", patience=(15, 40),
-              count=(3, 6))
+    _struggle(script, visit, ["dead", "rage", "dead", "js", "u_turn"], "js", "", "", patience=(15, 40), count=(3, 6))
     visit.accept_p = script.rng.uniform(0.45, 0.8)
 
 
@@ -255,8 +298,16 @@ def signin_decliner(script: _Script, visit: Visit) -> None:
     script.browse(3, 15)
     script.page("/account/sign-in", "Sign in")
     script.browse(4, 12, clicks=1)
-    _struggle(script, visit, ["field", "field", "rage", "dead", "u_turn", "idle"], "field", "password",
-              "sign-in", patience=(20, 60), count=(3, 7))
+    _struggle(
+        script,
+        visit,
+        ["field", "field", "rage", "dead", "u_turn", "idle"],
+        "field",
+        "password",
+        "sign-in",
+        patience=(20, 60),
+        count=(3, 7),
+    )
     visit.accept_p = script.rng.uniform(0.0, 0.08)
 
 
@@ -269,8 +320,7 @@ def empty_submitter(script: _Script, visit: Visit) -> None:
     _form_error(script, empty)
     for _ in range(len(empty)):  # then fills each field in, calmly
         script.wait(3, 9)
-        script.add("click", x=script.rng.randint(0, script.width - 1), y=script.rng.randint(200, 1400),
-                   sel="input")
+        script.add("click", x=script.rng.randint(0, script.width - 1), y=script.rng.randint(200, 1400), sel="input")
     script.wait(2, 6)
     visit.converts = True
 
@@ -339,14 +389,25 @@ PERSONAS = {
 assert set(PERSONAS) == set(MIX)
 
 
-def _visit(rng: random.Random, kind: str, visitor: str, index: int, arrive_ms: int, returning: bool,
-           prelude: bool = False) -> Visit:
+def _visit(
+    rng: random.Random, kind: str, visitor: str, index: int, arrive_ms: int, returning: bool, prelude: bool = False
+) -> Visit:
     device = _pick(rng, DEVICES)
     source = _pick(rng, SOURCES)
     _, ref, query = SOURCES[source]
     script = _Script(rng, arrive_ms, DEVICES[device][1], ref, query)
-    visit = Visit(visitor, f"s_{index:08d}{'p' if prelude else 'm'}", kind, arrive_ms, script.events, arrive_ms,
-                  device, source, returning, prelude=prelude)
+    visit = Visit(
+        visitor,
+        f"s_{index:08d}{'p' if prelude else 'm'}",
+        kind,
+        arrive_ms,
+        script.events,
+        arrive_ms,
+        device,
+        source,
+        returning,
+        prelude=prelude,
+    )
     PERSONAS[kind](script, visit)
     if visit.converts:
         script.add("conversion", value=round(rng.uniform(20, 240), 2))
@@ -354,8 +415,14 @@ def _visit(rng: random.Random, kind: str, visitor: str, index: int, arrive_ms: i
     return visit
 
 
-def generate(count: int, seed: int, start_ms: int, per_hour: float = 1800.0,
-             mix: dict[str, float] | None = None, returning_share: float = 0.3) -> list[Visit]:
+def generate(
+    count: int,
+    seed: int,
+    start_ms: int,
+    per_hour: float = 1800.0,
+    mix: dict[str, float] | None = None,
+    returning_share: float = 0.3,
+) -> list[Visit]:
     """``count`` visits arriving as a Poisson stream of ``per_hour``, and the earlier visits of returning ones.
 
     The same seed gives the same visits. A returning visitor's earlier visit happened one to seven days

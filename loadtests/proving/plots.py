@@ -22,15 +22,33 @@ def draw(result: dict[str, Any], directory: Path) -> list[Path]:
         rows = result[key]
         left.plot(slices, [row["precision"] for row in rows], style + "o", label=f"precision, {label}")
         left.plot(slices, [row["recall"] for row in rows], style + "s", label=f"recall, {label}")
-        right.plot(slices, [(row["by_kind"].get("signin_decliner") or {}).get("invited_share") for row in rows],
-                   style + "o", label=f"sign-in decliners invited, {label}")
-        right.plot(slices, [(row["by_kind"].get("checkout_struggler") or {}).get("invited_share") for row in rows],
-                   style + "s", label=f"checkout strugglers invited, {label}")
+        right.plot(
+            slices,
+            [(row["by_kind"].get("signin_decliner") or {}).get("invited_share") for row in rows],
+            style + "o",
+            label=f"sign-in decliners invited, {label}",
+        )
+        right.plot(
+            slices,
+            [(row["by_kind"].get("checkout_struggler") or {}).get("invited_share") for row in rows],
+            style + "s",
+            label=f"checkout strugglers invited, {label}",
+        )
     left.axhline(0.85, color="grey", linewidth=0.8)
-    left.set(xlabel="slice of the run (arrival order)", ylabel="share", ylim=(0, 1.05), xticks=slices,
-             title="Precision and recall as the site learns")
-    right.set(xlabel="slice of the run (arrival order)", ylabel="share invited", ylim=(0, 1.05), xticks=slices,
-              title="A page group whose strugglers decline")
+    left.set(
+        xlabel="slice of the run (arrival order)",
+        ylabel="share",
+        ylim=(0, 1.05),
+        xticks=slices,
+        title="Precision and recall as the site learns",
+    )
+    right.set(
+        xlabel="slice of the run (arrival order)",
+        ylabel="share invited",
+        ylim=(0, 1.05),
+        xticks=slices,
+        title="A page group whose strugglers decline",
+    )
     left.legend(fontsize=7)
     right.legend(fontsize=7)
     figure.tight_layout()
@@ -45,8 +63,9 @@ def draw(result: dict[str, Any], directory: Path) -> list[Path]:
     axis.plot(slices, p90s, "-s", label="p90")
     axis.axhline(8, color="grey", linewidth=0.8)
     axis.axhline(15, color="grey", linewidth=0.8, linestyle="--")
-    axis.set(xlabel="slice of the run (arrival order)", ylabel="seconds", xticks=slices,
-             title="Struggle onset to invitation")
+    axis.set(
+        xlabel="slice of the run (arrival order)", ylabel="seconds", xticks=slices, title="Struggle onset to invitation"
+    )
     axis.legend()
     figure.tight_layout()
     latency = directory / "latency.png"

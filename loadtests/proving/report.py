@@ -50,13 +50,19 @@ def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
     reached = [(r, inv) for r in eligible if (inv := _reaching(r)) is not None]
     latencies = [(inv.at_ms - (r.visit.onset_ms or 0)) / 1000 for r, inv in reached]
     reaching = sum(1 for r in results for inv in r.invitations if inv is _reaching(r))
-    unneeded = Counter(r.visit.kind if not r.visit.prelude else "returning_earlier_visit"
-                       for r in results if r.invitations and not r.visit.wanted)
+    unneeded = Counter(
+        r.visit.kind if not r.visit.prelude else "returning_earlier_visit"
+        for r in results
+        if r.invitations and not r.visit.wanted
+    )
     by_kind: dict[str, dict[str, Any]] = {}
     for kind in sorted({r.visit.kind for r in counted}):
         of_kind = [r for r in counted if r.visit.kind == kind and r.group != "holdout"]
-        by_kind[kind] = {"visits": len(of_kind), "invited": sum(1 for r in of_kind if r.invitations),
-                         "invited_share": _ratio(sum(1 for r in of_kind if r.invitations), len(of_kind))}
+        by_kind[kind] = {
+            "visits": len(of_kind),
+            "invited": sum(1 for r in of_kind if r.invitations),
+            "invited_share": _ratio(sum(1 for r in of_kind if r.invitations), len(of_kind)),
+        }
     outcomes = Counter(inv.outcome for inv in invitations)
     return {
         "visits": len(counted),
@@ -80,7 +86,7 @@ def slices(results: Sequence[VisitResult], count: int) -> list[dict[str, Any]]:
     size = max(1, len(counted) // count)
     parts = []
     for index in range(count):
-        part = counted[index * size:(index + 1) * size if index < count - 1 else len(counted)]
+        part = counted[index * size : (index + 1) * size if index < count - 1 else len(counted)]
         if part:
             parts.append({"slice": index + 1, "until_ms": part[-1].visit.arrive_ms} | summarise(part))
     return parts
@@ -98,13 +104,21 @@ def fixed_delay(results: Sequence[VisitResult], target_recall: float | None) -> 
     for delay_s in range(0, 601, 5):
         delay_ms = delay_s * 1000
         invited = [r for r in counted if r.visit.arrive_ms + delay_ms < r.visit.leave_ms]
-        hits = [r for r in wanted if r.visit.onset_ms is not None
-                and r.visit.onset_ms <= r.visit.arrive_ms + delay_ms < r.visit.leave_ms]
+        hits = [
+            r
+            for r in wanted
+            if r.visit.onset_ms is not None and r.visit.onset_ms <= r.visit.arrive_ms + delay_ms < r.visit.leave_ms
+        ]
         latencies = [(r.visit.arrive_ms + delay_ms - (r.visit.onset_ms or 0)) / 1000 for r in hits]
-        rows.append({"delay_s": delay_s, "invitations": len(invited), "recall": _ratio(len(hits), len(wanted)) or 0.0,
-                     "precision": _ratio(len(hits), len(invited)),
-                     "latency_s": {"median": _quantile(latencies, 0.5), "p90": _quantile(latencies, 0.9)}})
+        rows.append(
+            {
+                "delay_s": delay_s,
+                "invitations": len(invited),
+                "recall": _ratio(len(hits), len(wanted)) or 0.0,
+                "precision": _ratio(len(hits), len(invited)),
+                "latency_s": {"median": _quantile(latencies, 0.5), "p90": _quantile(latencies, 0.9)},
+            }
+        )
     enough = [row for row in rows if target_recall is not None and row["recall"] >= target_recall]
-    best = (max(enough, key=lambda row: row["precision"] or 0.0) if enough
-            else max(rows, key=lambda row: row["recall"]))
+    best = max(enough, key=lambda row: row["precision"] or 0.0) if enough else max(rows, key=lambda row: row["recall"])
     return best | {"target_recall": target_recall}

@@ -51,10 +51,20 @@ class Visitor:
         now_ms = int(self.clock.now * 1000)
         batch = [{**event, "ts": now_ms - 10 * (len(events) - i)} for i, event in enumerate(events)]
         batch = batch or [{"t": "heartbeat", "ts": now_ms, "visible": True}]
-        response = self.client.post("/v1/collect", headers={"origin": ORIGIN, "content-type": "application/json"},
-                                    content=orjson.dumps({"v": 1, "site": "demo", "visitor": self.visitor,
-                                                          "session": "s_" + self.visitor[2:], "sent_at": now_ms,
-                                                          "events": batch}))
+        response = self.client.post(
+            "/v1/collect",
+            headers={"origin": ORIGIN, "content-type": "application/json"},
+            content=orjson.dumps(
+                {
+                    "v": 1,
+                    "site": "demo",
+                    "visitor": self.visitor,
+                    "session": "s_" + self.visitor[2:],
+                    "sent_at": now_ms,
+                    "events": batch,
+                }
+            ),
+        )
         assert response.status_code == 200, response.text
         decision: dict[str, Any] | None = response.json()["decision"]
         if decision:
@@ -78,22 +88,35 @@ def agents_online(client: TestClient, count: int, active_chats: int = 0) -> None
 
     async def go() -> None:
         for n in range(count):
-            await engine.store.put_expiring("demo", "agents", f"agent{n}", {
-                "status": "online", "max_chats": 3, "active_chats": active_chats}, 10**15)
+            await engine.store.put_expiring(
+                "demo",
+                "agents",
+                f"agent{n}",
+                {"status": "online", "max_chats": 3, "active_chats": active_chats},
+                10**15,
+            )
         await engine.decider.availability.refresh_all()
+
     client.portal.call(go)  # type: ignore[union-attr]
 
 
 def struggle(visitor: Visitor, onset: float) -> float | None:
     """Rage clicks, repeated form errors and a u-turn on the checkout; returns when it was invited."""
-    visitor.at(onset, {"t": "page_view", "path": "/demo/checkout"},
-               {"t": "form_error", "field": "postcode", "form": "checkout"})
-    visitor.at(onset + 2, {"t": "form_error", "field": "postcode", "form": "checkout"},
-               {"t": "rage_click", "count": 4, "sel": "button.pay"})
+    visitor.at(
+        onset,
+        {"t": "page_view", "path": "/demo/checkout"},
+        {"t": "form_error", "field": "postcode", "form": "checkout"},
+    )
+    visitor.at(
+        onset + 2,
+        {"t": "form_error", "field": "postcode", "form": "checkout"},
+        {"t": "rage_click", "count": 4, "sel": "button.pay"},
+    )
     visitor.at(onset + 3, {"t": "page_view", "path": "/demo/cart"})
     visitor.at(onset + 6, {"t": "page_view", "path": "/demo/checkout"})
     for second in range(int(onset) + 8, int(onset) + 30, 2):
-        if visitor.at(second, {"t": "dead_click", "sel": "span.help"} if second % 4 == 0 else
-                      {"t": "heartbeat", "visible": True}):
+        if visitor.at(
+            second, {"t": "dead_click", "sel": "span.help"} if second % 4 == 0 else {"t": "heartbeat", "visible": True}
+        ):
             break
     return visitor.decisions[0][0] if visitor.decisions else None

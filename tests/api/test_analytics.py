@@ -58,8 +58,10 @@ def traffic(app_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Coun
         client.portal.call(engine.sites.put, shop_config())  # type: ignore[union-attr]
         agents_online(client, 2)
         rollout, holdout = _ids("rollout"), _ids("holdout")
-        people = {name: Counted(client, clock, next(holdout if name[0] == "H" else rollout))
-                  for name in ("R1", "R2", "R3", "H1", "H2", "C1", "E1")}
+        people = {
+            name: Counted(client, clock, next(holdout if name[0] == "H" else rollout))
+            for name in ("R1", "R2", "R3", "H1", "H2", "C1", "E1")
+        }
         for n, name in enumerate(("R1", "R2", "R3", "H1", "H2")):
             visitor, start = people[name], 100 * n
             visitor.browse(until=start + 25, start=start)
@@ -68,8 +70,11 @@ def traffic(app_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Coun
             if invited_at is not None:
                 invite = visitor.decisions[0][1]["invite"]
                 outcome = {"R1": "invite_accepted", "R2": "invite_dismissed"}.get(name)
-                visitor.at(invited_at + 1, {"t": "invite_shown", "invite": invite},
-                           *([{"t": outcome, "invite": invite}] if outcome else []))
+                visitor.at(
+                    invited_at + 1,
+                    {"t": "invite_shown", "invite": invite},
+                    *([{"t": outcome, "invite": invite}] if outcome else []),
+                )
         people["C1"].browse(until=560, start=500)
         people["E1"].at(600, {"t": "page_view", "path": "/"})
         people["E1"].at(605)
@@ -79,10 +84,12 @@ def traffic(app_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Coun
         async def settle() -> None:
             # R1's chat, as the chat service counts it (no chat runs here: tests/integration/test_journey_figures.py
             # drives a real one and checks that the service writes these).
-            await engine.store.add_counters("demo", START_MS // 86_400_000,
-                                            {"chats_requested": 1, "chats_started": 1, "chats_resolved": 1})
+            await engine.store.add_counters(
+                "demo", START_MS // 86_400_000, {"chats_requested": 1, "chats_started": 1, "chats_resolved": 1}
+            )
             await engine.decider.drain()
             await engine.decider.counters.flush()
+
         client.portal.call(settle)  # type: ignore[union-attr]
         yield client, people
 
@@ -94,19 +101,34 @@ def _report(client: TestClient) -> dict[str, Any]:
 
 
 def test_analytics__scripted_visitors__funnel_is_exactly_the_script(
-        traffic: tuple[TestClient, dict[str, Counted]]) -> None:
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
     client, _ = traffic
 
     funnel = _report(client)["funnel"]
 
-    assert funnel == {"visitors": 7, "engaged": 6, "eligible": 5, "invited": 3, "shown": 3, "accepted": 1,
-                      "dismissed": 1, "ignored": 1, "chats_requested": 1, "chats_started": 1,
-                      "chats_resolved": 1, "chats_missed": 0,
-                      "conversions": 3, "revenue": 80.0, "csat": None}
+    assert funnel == {
+        "visitors": 7,
+        "engaged": 6,
+        "eligible": 5,
+        "invited": 3,
+        "shown": 3,
+        "accepted": 1,
+        "dismissed": 1,
+        "ignored": 1,
+        "chats_requested": 1,
+        "chats_started": 1,
+        "chats_resolved": 1,
+        "chats_missed": 0,
+        "conversions": 3,
+        "revenue": 80.0,
+        "csat": None,
+    }
 
 
 def test_analytics__scripted_visitors__uplift_counts_and_confidence_interval(
-        traffic: tuple[TestClient, dict[str, Counted]]) -> None:
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
     client, _ = traffic
 
     uplift = _report(client)["uplift"]
@@ -123,7 +145,8 @@ def test_analytics__scripted_visitors__uplift_counts_and_confidence_interval(
 
 
 def test_analytics__scripted_visitors__reasons_are_counted_per_decision_and_per_session(
-        traffic: tuple[TestClient, dict[str, Counted]]) -> None:
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
     client, people = traffic
 
     reasons = _report(client)["reasons"]
@@ -139,7 +162,8 @@ def test_analytics__scripted_visitors__reasons_are_counted_per_decision_and_per_
 
 
 def test_analytics__scripted_visitors__scores_projection_outcomes_and_hotspots(
-        traffic: tuple[TestClient, dict[str, Counted]]) -> None:
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
     client, _ = traffic
 
     report = _report(client)
@@ -151,13 +175,23 @@ def test_analytics__scripted_visitors__scores_projection_outcomes_and_hotspots(
     at_config = projection[25]
     assert at_config["threshold"] == 0.25 and at_config["invitations_per_hour"] >= round(3 / HOURS, 4)
     assert [row["invitations_per_hour"] for row in projection] == sorted(
-        (row["invitations_per_hour"] for row in projection), reverse=True)
+        (row["invitations_per_hour"] for row in projection), reverse=True
+    )
     assert report["invitations"]["made"] == 3 and report["invitations"]["by_mode"] == {"agent": 3}
     by_page = report["outcomes"]["by_page"]
     checkout = by_page[0]["key"]  # the shared e2e script's checkout page
     assert checkout.endswith("/checkout")
-    assert by_page == [{"key": checkout, "invited": 3, "shown": 3, "accepted": 1, "dismissed": 1,
-                        "acceptance_rate": 1 / 3, "dismissal_rate": 1 / 3}]
+    assert by_page == [
+        {
+            "key": checkout,
+            "invited": 3,
+            "shown": 3,
+            "accepted": 1,
+            "dismissed": 1,
+            "acceptance_rate": 1 / 3,
+            "dismissal_rate": 1 / 3,
+        }
+    ]
     variants = report["outcomes"]["by_variant"]
     assert all(v["key"].startswith("checkout") for v in variants)  # the demo's checkout variants
     assert sum(v["invited"] for v in variants) == 3 and sum(v["accepted"] for v in variants) == 1
@@ -192,35 +226,47 @@ def test_analytics__csv_export__one_section_per_file(traffic: tuple[TestClient, 
 
 
 def test_analytics__csv_cell_from_a_visitor__never_a_formula() -> None:
-    assert _cell("=HYPERLINK(\"http://evil\")") == "'=HYPERLINK(\"http://evil\")"
+    assert _cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
     assert _cell("/checkout") == "/checkout" and _cell(-0.5) == -0.5
 
 
 def test_analytics__what_if__replays_the_window_under_the_edited_config(
-        traffic: tuple[TestClient, dict[str, Counted]]) -> None:
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
     client, _ = traffic
     document = client.get("/v1/admin/sites/demo/config", headers=ADMIN).json()["config"]
     checkout = _report(client)["outcomes"]["by_page"][0]["key"]
     document["targeting"]["exclude_paths"] = [checkout, checkout.replace("checkout", "cart")]
 
-    response = client.post("/v1/admin/sites/demo/what-if", params=WINDOW, headers=ADMIN,
-                           json={"config": document, "agents": 2})
+    response = client.post(
+        "/v1/admin/sites/demo/what-if", params=WINDOW, headers=ADMIN, json={"config": document, "agents": 2}
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["current"]["invitations"] >= 1
     assert body["proposed"]["invitations"] < body["current"]["invitations"]
     assert body["proposed"]["not_invited_by_reason"].get("excluded_path", 0) > 0
-    bad = client.post("/v1/admin/sites/demo/what-if", params=WINDOW, headers=ADMIN,
-                      json={"config": {**document, "timing": {"score_threshold": 2}}})
+    bad = client.post(
+        "/v1/admin/sites/demo/what-if",
+        params=WINDOW,
+        headers=ADMIN,
+        json={"config": {**document, "timing": {"score_threshold": 2}}},
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "timing.score_threshold"
 
 
 def test_analytics__bad_window__400_naming_the_parameter(traffic: tuple[TestClient, dict[str, Counted]]) -> None:
     client, _ = traffic
-    assert client.get("/v1/admin/sites/demo/analytics", params={"start": "yesterday"},
-                      headers=ADMIN).json()["field"] == "start"
-    assert client.get("/v1/admin/sites/demo/analytics", params={"start": str(END_MS), "end": str(START_MS)},
-                      headers=ADMIN).status_code == 400
+    assert (
+        client.get("/v1/admin/sites/demo/analytics", params={"start": "yesterday"}, headers=ADMIN).json()["field"]
+        == "start"
+    )
+    assert (
+        client.get(
+            "/v1/admin/sites/demo/analytics", params={"start": str(END_MS), "end": str(START_MS)}, headers=ADMIN
+        ).status_code
+        == 400
+    )
     assert client.get("/v1/admin/sites/demo/analytics").status_code == 401
     assert Counter(client.get("/v1/admin/sites/nosuch/analytics", headers=ADMIN).json()) != Counter()

@@ -22,8 +22,13 @@ def test_reservations__legacy_entry_without_mode__reserves_as_before() -> None:
 
 
 def test_reservations__unreadable_acceptance__holds_a_whole_slot_not_a_crash() -> None:
-    assert reservations([{"acceptance": "lots", "mode": "agent"}, {"acceptance": None, "mode": "agent"},
-                         {"acceptance": 7.0, "mode": "agent"}]) == [1.0, 1.0, 1.0]
+    assert reservations(
+        [
+            {"acceptance": "lots", "mode": "agent"},
+            {"acceptance": None, "mode": "agent"},
+            {"acceptance": 7.0, "mode": "agent"},
+        ]
+    ) == [1.0, 1.0, 1.0]
 
 
 async def test_refresh__bot_and_offline_entries_in_the_store__reserve_nothing(store: Store) -> None:

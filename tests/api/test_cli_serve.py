@@ -35,8 +35,9 @@ def test_serve__public_url_set__kept(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["TACTFUL_PUBLIC_URL"] == "https://chat.example.com"
 
 
-def test_serve__workers_with_a_metrics_directory__earlier_samples_cleared(monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Any) -> None:
+def test_serve__workers_with_a_metrics_directory__earlier_samples_cleared(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     """A given PROMETHEUS_MULTIPROC_DIR is kept, without the last run's sample files (they would be summed)."""
     (tmp_path / "counter_4242.db").write_bytes(b"stale")
     (tmp_path / "notes.txt").write_text("not ours")

@@ -13,8 +13,9 @@ from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
 
 
-def post(client: TestClient, payload: Any, *, origin: str | None = ORIGIN,
-         content_type: str = "application/json") -> Any:
+def post(
+    client: TestClient, payload: Any, *, origin: str | None = ORIGIN, content_type: str = "application/json"
+) -> Any:
     headers = {"content-type": content_type}
     if origin:
         headers["origin"] = origin
@@ -70,8 +71,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 BAD_BODIES = [
-    ("unknown event type", _with("events.1", {"t": "hover", "ts": 1763999991000}), "unknown_event_type",
-     "events[1].t"),
+    ("unknown event type", _with("events.1", {"t": "hover", "ts": 1763999991000}), "unknown_event_type", "events[1].t"),
     ("unknown field", _with("events.1.colour", "red"), "unknown_field", "events[1].colour"),
     ("unknown envelope field", _with("extra", 1), "unknown_field", "extra"),
     ("wrong type", _with("events.1.x", "120"), "invalid_value", "events[1].x"),
@@ -82,12 +82,14 @@ BAD_BODIES = [
     ("id too long", _with("visitor", "v" * 65), "invalid_value", "visitor"),
     ("protocol version", _with("v", 2), "invalid_value", "v"),
     ("no events", _with("events", []), "invalid_value", "events"),
-    ("too many events", _with("events", [{"t": "js_error", "ts": 1763999990000}] * 201), "invalid_value",
-     "events"),
-    ("event far in the future", _with("events.2.ts", 1764000000000 + 3_600_000), "timestamp_out_of_range",
-     "events[2].ts"),
-    ("event days old", _with("events.3.ts", 1764000000000 - 3 * 86_400_000), "timestamp_out_of_range",
-     "events[3].ts"),
+    ("too many events", _with("events", [{"t": "js_error", "ts": 1763999990000}] * 201), "invalid_value", "events"),
+    (
+        "event far in the future",
+        _with("events.2.ts", 1764000000000 + 3_600_000),
+        "timestamp_out_of_range",
+        "events[2].ts",
+    ),
+    ("event days old", _with("events.3.ts", 1764000000000 - 3 * 86_400_000), "timestamp_out_of_range", "events[3].ts"),
     ("scroll depth over 1", _with("events.4.depth", 1.5), "invalid_value", "events[4].depth"),
     ("rage click of 2", _with("events.2.count", 2), "invalid_value", "events[2].count"),
     ("negative search results", _with("events.6.results", -1), "invalid_value", "events[6].results"),
@@ -132,8 +134,11 @@ def test_collect__unknown_site__401(client: TestClient) -> None:
     response = post(client, _with("site", "nosuchsite"))
 
     assert response.status_code == 401
-    assert response.json() == {"error": "unknown_site", "field": "site",
-                               "message": "no site is configured with key 'nosuchsite'"}
+    assert response.json() == {
+        "error": "unknown_site",
+        "field": "site",
+        "message": "no site is configured with key 'nosuchsite'",
+    }
 
 
 def test_collect__origin_not_allowed__403_without_cors_and_nothing_stored(client: TestClient) -> None:
@@ -152,9 +157,14 @@ def test_collect__other_content_type__415(client: TestClient) -> None:
 
 
 def test_preflight__allowed_origin__204_with_cors(client: TestClient) -> None:
-    response = client.options("/v1/collect", headers={
-        "origin": ORIGIN, "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type"})
+    response = client.options(
+        "/v1/collect",
+        headers={
+            "origin": ORIGIN,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
 
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -162,8 +172,9 @@ def test_preflight__allowed_origin__204_with_cors(client: TestClient) -> None:
 
 
 def test_preflight__unknown_origin__403(client: TestClient) -> None:
-    response = client.options("/v1/collect", headers={"origin": "https://evil.example",
-                                                      "access-control-request-method": "POST"})
+    response = client.options(
+        "/v1/collect", headers={"origin": "https://evil.example", "access-control-request-method": "POST"}
+    )
 
     assert response.status_code == 403
 
@@ -181,8 +192,9 @@ def test_openapi__describes_the_wire_protocol(client: TestClient) -> None:
     assert {"400", "401", "403", "413", "503"} <= set(collect["responses"])
     components = schema["components"]["schemas"]
     assert components["Batch"]["required"] == ["v", "site", "visitor", "session", "sent_at", "events"]
-    tags = {variant["$ref"].rsplit("/", 1)[1] for variant in
-            components["Batch"]["properties"]["events"]["items"]["anyOf"]}
+    tags = {
+        variant["$ref"].rsplit("/", 1)[1] for variant in components["Batch"]["properties"]["events"]["items"]["anyOf"]
+    }
     assert {"PageView", "RageClick", "FormError", "Conversion", "InviteDismissed"} <= tags
 
 
@@ -190,8 +202,11 @@ def test_collect__served_under_a_root_path__same_answer(app_settings: Any) -> No
     from api import create_app
 
     with TestClient(create_app(app_settings), root_path="/tactful") as prefixed:
-        response = prefixed.post("/v1/collect", content=orjson.dumps(DESIGN_EXAMPLE),
-                                 headers={"origin": ORIGIN, "content-type": "application/json"})
+        response = prefixed.post(
+            "/v1/collect",
+            content=orjson.dumps(DESIGN_EXAMPLE),
+            headers={"origin": ORIGIN, "content-type": "application/json"},
+        )
 
     assert response.status_code == 200 and response.json()["accepted"] == 16
 
@@ -206,19 +221,24 @@ def test_collect__request_id__echoed_when_sane_and_assigned_otherwise(client: Te
 
 
 def test_collect__unexpected_error__logged_500_with_request_id_and_no_internals(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = client.app.state.engine  # type: ignore[attr-defined]
 
     async def broken(*args: Any) -> None:
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(engine, "collect", broken)
-    response = client.post("/v1/collect", content=orjson.dumps(DESIGN_EXAMPLE),
-                           headers={"origin": ORIGIN, "x-request-id": "req-boom"})
+    response = client.post(
+        "/v1/collect", content=orjson.dumps(DESIGN_EXAMPLE), headers={"origin": ORIGIN, "x-request-id": "req-boom"}
+    )
 
     assert response.status_code == 500 and response.headers["x-request-id"] == "req-boom"
-    assert response.json() == {"error": "internal_error", "field": None,
-                               "message": "something went wrong on our side; it has been logged"}
+    assert response.json() == {
+        "error": "internal_error",
+        "field": None,
+        "message": "something went wrong on our side; it has been logged",
+    }
     assert any("secret internal detail" in (record.exc_text or str(record.exc_info)) for record in caplog.records)
 
 

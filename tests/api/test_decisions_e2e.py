@@ -21,8 +21,10 @@ def test_collect__struggler_after_dwell__invited_within_10s_calm_reader_not(shop
     assert invited_at is not None and 25 < invited_at <= 35
     decision = struggler.decisions[0][1]
     assert decision["action"] == "invite" and decision["mode"] == "agent"
-    assert decision["message"] in ("Need a hand with the checkout?",
-                                   "Stuck? A real person can help you finish your order.")
+    assert decision["message"] in (
+        "Need a hand with the checkout?",
+        "Stuck? A real person can help you finish your order.",
+    )
     assert "score_above_threshold" in decision["reasons"]
     assert {"form_errors", "rage_clicks"} & set(decision["reasons"])
     assert reader.decisions == []
@@ -80,8 +82,9 @@ def test_collect__dismissed__not_invited_again_the_next_day_either(shop: TestCli
 def test_collect__holdout_visitor__never_invited(shop: TestClient, clock: Clock) -> None:
     agents_online(shop, 1)
     config = shop_config()
-    holdout = next(f"v_hold{n:08d}" for n in itertools.count()
-                   if config.experiment.group("demo", f"v_hold{n:08d}") == "holdout")
+    holdout = next(
+        f"v_hold{n:08d}" for n in itertools.count() if config.experiment.group("demo", f"v_hold{n:08d}") == "holdout"
+    )
     visitor = Visitor(shop, clock, holdout)
     visitor.browse(until=25)
 
@@ -95,11 +98,13 @@ def _drain_and_refresh(client: TestClient) -> None:
     async def go() -> None:
         await engine.decider.drain()
         await engine.decider.availability.refresh_all()
+
     client.portal.call(go)  # type: ignore[union-attr]
 
 
 def test_collect__ten_ignored_bot_cards__agent_who_signs_in_gets_the_next_struggler(
-        shop: TestClient, clock: Clock) -> None:
+    shop: TestClient, clock: Clock
+) -> None:
     """Issue #18: with nobody online, ten strugglers were shown the bot card and ignored it; an agent then
     signed in with 3 free slots and the next struggler got "busy" (no_capacity). A bot card promises no
     person, so it must not hold a share of the agent's slots."""
@@ -124,8 +129,7 @@ def test_collect__ten_ignored_bot_cards__agent_who_signs_in_gets_the_next_strugg
     assert "no_capacity" not in decision["reasons"]
 
 
-def test_collect__shown_agent_invitations__still_hold_their_share_of_the_slots(
-        shop: TestClient, clock: Clock) -> None:
+def test_collect__shown_agent_invitations__still_hold_their_share_of_the_slots(shop: TestClient, clock: Clock) -> None:
     """The other side of the rule: agent invitations keep reserving, so a lone agent is never promised
     more expected chats than their slots."""
     agents_online(shop, 1)

@@ -27,10 +27,12 @@ TOKEN = "cluster-test-admin-token-0123456"
 
 
 def test_collect__on_a_redis_cluster__struggler_invited_and_analytics_read_back(
-        redis_cluster_url: str, key_prefix: str, tmp_path: Path) -> None:
+    redis_cluster_url: str, key_prefix: str, tmp_path: Path
+) -> None:
     clock = Clock(NOON_WEDNESDAY_LONDON)
-    cluster_settings = settings(data_dir=tmp_path, redis_url=redis_cluster_url, redis_cluster=True,
-                                redis_prefix=key_prefix, admin_token=TOKEN)
+    cluster_settings = settings(
+        data_dir=tmp_path, redis_url=redis_cluster_url, redis_cluster=True, redis_prefix=key_prefix, admin_token=TOKEN
+    )
     try:
         with TestClient(create_app(cluster_settings, clock=clock)) as shop:
             engine = shop.app.state.engine  # type: ignore[attr-defined]
@@ -50,8 +52,9 @@ def test_collect__on_a_redis_cluster__struggler_invited_and_analytics_read_back(
             shop.portal.call(engine.decider.counters.flush)  # type: ignore[union-attr]
             # Site-wide reads fan out over the shards on every node: the journal, the counters.
             window = {"start": str(int(NOON_WEDNESDAY_LONDON * 1000)), "end": str(int(clock.now * 1000) + 1)}
-            report = shop.get("/v1/admin/sites/demo/analytics", params=window,
-                              headers={"authorization": f"Bearer {TOKEN}"})
+            report = shop.get(
+                "/v1/admin/sites/demo/analytics", params=window, headers={"authorization": f"Bearer {TOKEN}"}
+            )
             assert report.status_code == 200, report.text
             funnel = report.json()["funnel"]
             assert (funnel["visitors"], funnel["invited"]) == (1, 1)

@@ -59,7 +59,11 @@ def test_config__invalid_document__every_bad_field_named_and_running_config_unch
     body = response.json()
     assert body["error"] == "invalid_config"
     assert {e["field"] for e in body["errors"]} == {
-        "timing.score_threshold", "timing.sustain_s", "respect.max_per_sesion", "hours.timezone"}
+        "timing.score_threshold",
+        "timing.sustain_s",
+        "respect.max_per_sesion",
+        "hours.timezone",
+    }
     assert body["field"] in {e["field"] for e in body["errors"]}
     assert "Mars/Olympus" in body["message"]
     assert _config(shop) == before
@@ -141,17 +145,28 @@ def test_config__rollback__restores_the_decisions(shop: TestClient, clock: Clock
 
 @pytest.mark.redis
 def test_config__saved_on_one_worker__changes_the_next_decision_on_another(
-        redis_url: str, key_prefix: str, tmp_path: Any) -> None:
+    redis_url: str, key_prefix: str, tmp_path: Any
+) -> None:
     from tests.api.conftest import delete_prefix, settings
-    shared = settings(data_dir=tmp_path, redis_url=redis_url, redis_prefix=key_prefix, redis_shards=4,
-                      admin_token=TOKEN, site_refresh_s=0.2)
+
+    shared = settings(
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        redis_prefix=key_prefix,
+        redis_shards=4,
+        admin_token=TOKEN,
+        site_refresh_s=0.2,
+    )
     clock = Clock(NOON_WEDNESDAY_LONDON)
     try:
-        with TestClient(create_app(shared, clock=clock)) as worker_a, \
-                TestClient(create_app(shared, clock=clock)) as worker_b:
+        with (
+            TestClient(create_app(shared, clock=clock)) as worker_a,
+            TestClient(create_app(shared, clock=clock)) as worker_b,
+        ):
             engine_a = worker_a.app.state.engine  # type: ignore[attr-defined]
-            strict = shop_config().model_copy(update={"timing": shop_config().timing.model_copy(
-                update={"score_threshold": 0.99})})
+            strict = shop_config().model_copy(
+                update={"timing": shop_config().timing.model_copy(update={"score_threshold": 0.99})}
+            )
             worker_a.portal.call(engine_a.sites.put, strict)  # type: ignore[union-attr]
             engine_b = worker_b.app.state.engine  # type: ignore[attr-defined]
             worker_b.portal.call(engine_b.sites.reload)  # type: ignore[union-attr]
@@ -167,8 +182,11 @@ def test_config__saved_on_one_worker__changes_the_next_decision_on_another(
                 assert time.monotonic() - started < 3, "worker B did not pick up the change within 3 s"
                 time.sleep(0.05)
 
-            decision = visitor.at(56, {"t": "form_error", "field": "postcode", "form": "checkout"},
-                                  {"t": "rage_click", "count": 3, "sel": "button.pay"})
+            decision = visitor.at(
+                56,
+                {"t": "form_error", "field": "postcode", "form": "checkout"},
+                {"t": "rage_click", "count": 3, "sel": "button.pay"},
+            )
             assert decision is not None and decision["mode"] == "agent"
     finally:
         delete_prefix(redis_url, key_prefix)

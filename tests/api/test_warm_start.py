@@ -29,8 +29,11 @@ def _history(path: Path, rows: int = 400) -> Path:
 
 
 def test_warm_start__history__committed_and_served_by_the_engine(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["warm-start", str(_history(tmp_path / "h.csv")), "--label", "accepted",
-                                       "--site", "demo"], env={"TACTFUL_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        main,
+        ["warm-start", str(_history(tmp_path / "h.csv")), "--label", "accepted", "--site", "demo"],
+        env={"TACTFUL_DATA_DIR": str(tmp_path)},
+    )
 
     assert result.exit_code == 0, result.output
     assert '"n_learned":400' in result.output
@@ -41,7 +44,10 @@ def test_warm_start__history__committed_and_served_by_the_engine(tmp_path: Path)
 
 
 def test_warm_start__unsafe_site_key__refused(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["warm-start", str(_history(tmp_path / "h.csv", 10)), "--label", "accepted",
-                                       "--site", "../x"], env={"TACTFUL_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        main,
+        ["warm-start", str(_history(tmp_path / "h.csv", 10)), "--label", "accepted", "--site", "../x"],
+        env={"TACTFUL_DATA_DIR": str(tmp_path)},
+    )
 
     assert result.exit_code == 2 and "site key" in result.output

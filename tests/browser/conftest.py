@@ -23,8 +23,14 @@ import pytest
 
 from loadtests.redis_server import in_ci
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -65,11 +71,13 @@ class Server:
                 found += [e for e in entry["events"] if kind is None or e["t"] == kind]
         return found
 
-    def wait_events(self, visitor: str, kind: str, count: int = 1, timeout: float = 12.0,
-                    sleep: Callable[[float], Any] = time.sleep) -> list[dict[str, Any]]:
+    def wait_events(
+        self, visitor: str, kind: str, count: int = 1, timeout: float = 12.0, sleep: Callable[[float], Any] = time.sleep
+    ) -> list[dict[str, Any]]:
         def enough() -> list[dict[str, Any]]:
             events = self.events(visitor, kind)
             return events if len(events) >= count else []
+
         enough.__name__ = f"{count} {kind} event(s) for {visitor}"
         return wait_for(enough, timeout, sleep)  # type: ignore[no-any-return]
 
@@ -91,8 +99,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     output = (data / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def up() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {(data / 'server.log').read_text()[-2000:]}")
@@ -101,6 +114,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     return True
             except OSError:
                 return False
+
         wait_for(up, timeout=30)
         yield Server(url, data / "events.jsonl")
     finally:
@@ -177,10 +191,18 @@ def watched(context: Any, server: Server) -> Watched:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-            watched.collects.append({"url": request.url, "type": request.resource_type, "body": body,
-                                     "headers": request.headers, "json": parsed})
+            watched.collects.append(
+                {
+                    "url": request.url,
+                    "type": request.resource_type,
+                    "body": body,
+                    "headers": request.headers,
+                    "json": parsed,
+                }
+            )
 
     context.on("request", on_request)
+
     def on_console(message: Any) -> None:
         if message.type == "error":
             watched.console_errors.append(message.text)

@@ -32,8 +32,12 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 def admin(url: str, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, method=method, data=data,
-                                     headers={"authorization": f"Bearer {ADMIN}", "content-type": "application/json"})
+    request = urllib.request.Request(
+        url + path,
+        method=method,
+        data=data,
+        headers={"authorization": f"Bearer {ADMIN}", "content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read() or b"null")
 
@@ -43,13 +47,23 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data = tmp_path_factory.mktemp("chat-e2e")
-    env = os.environ | {"TACTFUL_PUBLIC_URL": url, "TACTFUL_DATA_DIR": str(data), "TACTFUL_ADMIN_TOKEN": ADMIN,
-                        "TACTFUL_SITE_REFRESH_S": "0.5", "TACTFUL_MODEL_REFRESH_S": "0.5"}
+    env = os.environ | {
+        "TACTFUL_PUBLIC_URL": url,
+        "TACTFUL_DATA_DIR": str(data),
+        "TACTFUL_ADMIN_TOKEN": ADMIN,
+        "TACTFUL_SITE_REFRESH_S": "0.5",
+        "TACTFUL_MODEL_REFRESH_S": "0.5",
+    }
     env.pop("TACTFUL_REDIS_URL", None)
     log = data / "server.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-                                    "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
         try:
             link = wait_for(lambda: re.search(r"(http://\S+/agent#token=\S+)", log.read_text()), timeout=30).group(1)
             wait_healthy(f"{url}/healthz", process, timeout_s=30)  # the link is printed before the port opens
@@ -67,7 +81,8 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
 
 
 def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verdict_learned(
-        browser: Any, chat_server: tuple[Server, str]) -> None:
+    browser: Any, chat_server: tuple[Server, str]
+) -> None:
     server, link = chat_server
     agent_context = browser.new_context(viewport={"width": 1400, "height": 860})
     visitor_context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
@@ -78,6 +93,7 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
         def refuse(dialog: Any) -> None:  # an alert() would mean visitor text ran as script
             alerts.append(dialog.message)
             dialog.dismiss()
+
         console.on("dialog", refuse)
         console.goto(link)
         console.locator("#agent-name").filter(has_text="Demo agent").wait_for()
@@ -118,8 +134,12 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
         panel.locator("li.agent").filter(has_text="Hi! " + HOSTILE).wait_for()
         # Shown as text in both windows: no element was made from it, no script ran.
         assert console.locator("#messages img").count() == 0
-        assert shop.evaluate("() => document.querySelector('[data-tactful=chat]').shadowRoot"
-                             ".querySelectorAll('img').length") == 0
+        assert (
+            shop.evaluate(
+                "() => document.querySelector('[data-tactful=chat]').shadowRoot.querySelectorAll('img').length"
+            )
+            == 0
+        )
         assert alerts == []
         console.locator("#text").press("a")
         panel.locator(".typing").filter(has_text="Typing").wait_for()
@@ -140,6 +160,7 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
             committed = model.get("committed") or {}
             labels = (committed.get("quality") or {}).get("labels") or {}
             return int(labels.get("by_outcome", {}).get("verdict_not_stuck", 0)) >= 1 and labels["corrections"] >= 1
+
         wait_for(verdict_learned, timeout=15, sleep=console.wait_for_timeout)
         chats = admin(server.url, "GET", "/v1/admin/sites/demo/chats")
         outcome = chats[0]["outcome"]
@@ -151,7 +172,8 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
 
 
 def test_agent_chat__agent_leaves_before_the_visitor_accepts__panel_shows_the_sites_fallback(
-        browser: Any, chat_server: tuple[Server, str]) -> None:
+    browser: Any, chat_server: tuple[Server, str]
+) -> None:
     """Issue #18: no visitor accepts into a void. The invitation was made while the agent was online; the
     agent closes the console; the visitor's "Start chat" gets the demo's bot answers (no "Talk to a
     person") and the leave-a-message form, not a "Connecting you..." that nobody answers."""
@@ -183,8 +205,9 @@ def test_agent_chat__agent_leaves_before_the_visitor_accepts__panel_shows_the_si
 
         panel = shop.locator("[data-tactful=chat]")
         panel.locator("li.system").filter(has_text="Sorry, nobody can chat right now").wait_for(timeout=5_000)
-        assert panel.locator(".status").inner_text() == ("Maybe one of these helps? "
-                                                         "Or leave us a message and we will reply by email.")
+        assert panel.locator(".status").inner_text() == (
+            "Maybe one of these helps? Or leave us a message and we will reply by email."
+        )
         assert panel.get_by_role("button", name="Talk to a person").count() == 0
         panel.get_by_role("button", name="Payment problems").click()
         panel.locator("li.system").filter(has_text="We accept cards").wait_for()

@@ -61,8 +61,15 @@ def test_served__gzip_refused_with_q_zero__plain_body(client: TestClient) -> Non
 
 
 def test_demo_pages__strict_csp_and_no_path_escape(client: TestClient) -> None:
-    for path in ("/demo", "/demo/product/aurora-kettle", "/demo/search", "/demo/cart", "/demo/checkout",
-                 "/demo/help", "/demo/help/returns"):
+    for path in (
+        "/demo",
+        "/demo/product/aurora-kettle",
+        "/demo/search",
+        "/demo/cart",
+        "/demo/checkout",
+        "/demo/help",
+        "/demo/help/returns",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "'unsafe-inline'" not in response.headers["content-security-policy"]
@@ -71,15 +78,18 @@ def test_demo_pages__strict_csp_and_no_path_escape(client: TestClient) -> None:
         assert client.get(path).status_code == 404, path
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("var a = b / 2; // half\nvar c = 1;", "var a=b/2;var c=1;"),
-    ("var r = /[/]\\//g.test(x);", "var r=/[/]\\//g.test(x);"),
-    ("var s = '// not a comment' + \"a\\\"b\";", "var s='// not a comment'+\"a\\\"b\";"),
-    ("return /x/i;", "return/x/i;"),
-    ("x = a + +b;\ny = c - -d;", "x=a+ +b;y=c- -d;"),
-    ("if (a) {\n  b = c\n}\nd()", "if(a){b=c}\nd()"),
-    ("/* block */ typeof x", "typeof x"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("var a = b / 2; // half\nvar c = 1;", "var a=b/2;var c=1;"),
+        ("var r = /[/]\\//g.test(x);", "var r=/[/]\\//g.test(x);"),
+        ('var s = \'// not a comment\' + "a\\"b";', 'var s=\'// not a comment\'+"a\\"b";'),
+        ("return /x/i;", "return/x/i;"),
+        ("x = a + +b;\ny = c - -d;", "x=a+ +b;y=c- -d;"),
+        ("if (a) {\n  b = c\n}\nd()", "if(a){b=c}\nd()"),
+        ("/* block */ typeof x", "typeof x"),
+    ],
+)
 def test_minify__keeps_strings_regexes_and_meaningful_breaks(source: str, expected: str) -> None:
     assert pages.minify(source) == expected
 

@@ -45,18 +45,33 @@ async def _seed(url: str, prefix: str, now_ms: int) -> None:
         checkout = HOSTILE if n == 4 else "/demo/checkout"
         events = [page(start, "/demo/"), page(start + 20_000, "/demo/cart"), page(start + 40_000, checkout)]
         if struggling:
-            events += [ev("form_error", start + 42_000, field="postcode", form="checkout"),
-                       ev("rage_click", start + 44_000, count=4), ev("dead_click", start + 45_000),
-                       page(start + 47_000, "/demo/cart"), page(start + 50_000, checkout)]
+            events += [
+                ev("form_error", start + 42_000, field="postcode", form="checkout"),
+                ev("rage_click", start + 44_000, count=4),
+                ev("dead_click", start + 45_000),
+                page(start + 47_000, "/demo/cart"),
+                page(start + 50_000, checkout),
+            ]
         score = round(min(0.97, (0.55 if struggling else 0.1) + draw.random() * 0.4), 3)
         stage = 3 if score >= 0.6 else 2
-        record: dict[str, Any] = {"ts": start + 50_000, "v": visitor, "s": session, "g": group, "st": stage,
-                                  "sc": score, "r": "holdout" if group == "holdout" else "below_threshold",
-                                  "p": checkout}
+        record: dict[str, Any] = {
+            "ts": start + 50_000,
+            "v": visitor,
+            "s": session,
+            "g": group,
+            "st": stage,
+            "sc": score,
+            "r": "holdout" if group == "holdout" else "below_threshold",
+            "p": checkout,
+        }
         if stage == 3 and group == "rollout":
             invite = f"i_dash{n:06d}"
-            record |= {"i": invite, "var": ["checkout-hand", "checkout-person"][n % 2], "m": "agent",
-                       "r": "score_above_threshold"}
+            record |= {
+                "i": invite,
+                "var": ["checkout-hand", "checkout-person"][n % 2],
+                "m": "agent",
+                "r": "score_above_threshold",
+            }
             events.append(ev("invite_shown", start + 51_000, invite=invite))
             if n % 4 != 3:
                 events.append(ev("invite_accepted" if n % 2 else "invite_dismissed", start + 60_000, invite=invite))
@@ -69,9 +84,16 @@ async def _seed(url: str, prefix: str, now_ms: int) -> None:
     await store.append_journal("demo", journal)
     await store.add_counters("demo", day_of(now_ms), reasons | {"chats_started": 9, "chats_resolved": 7})
     for minute in range(120):
-        await store.put_load_sample("demo", now_ms - (120 - minute) * 60_000, {
-            "agents": 2 if minute < 80 else 3, "slots": 6 if minute < 80 else 9,
-            "active": round(3 + 2 * (minute % 30) / 30), "reserved": 0.4})
+        await store.put_load_sample(
+            "demo",
+            now_ms - (120 - minute) * 60_000,
+            {
+                "agents": 2 if minute < 80 else 3,
+                "slots": 6 if minute < 80 else 9,
+                "active": round(3 + 2 * (minute % 30) / 30),
+                "reserved": 0.4,
+            },
+        )
     await store.put_expiring("demo", "agents", "ann", {"status": "online", "max_chats": 3}, 10**15)
     await store.close()
 
@@ -84,9 +106,15 @@ def dashboard_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -
     now_ms = int(time.time() * 1000)
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's event loop
         thread.submit(lambda: asyncio.run(_seed(redis_url, prefix, now_ms))).result()
-    env = os.environ | {"TACTFUL_REDIS_URL": redis_url, "TACTFUL_REDIS_PREFIX": prefix, "TACTFUL_REDIS_SHARDS": "4",
-                        "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_PUBLIC_URL": url, "TACTFUL_SITE_REFRESH_S": "0.5",
-                        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("dash"))}
+    env = os.environ | {
+        "TACTFUL_REDIS_URL": redis_url,
+        "TACTFUL_REDIS_PREFIX": prefix,
+        "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        "TACTFUL_PUBLIC_URL": url,
+        "TACTFUL_SITE_REFRESH_S": "0.5",
+        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("dash")),
+    }
     try:
         with running("api.main:app", port, env):
             yield url
@@ -143,16 +171,23 @@ def test_dashboard__threshold_slider__updates_the_projection(dashboard: tuple[An
     page_.eval_on_selector("#threshold", "s => { s.value = '0.05'; s.dispatchEvent(new Event('input')); }")
     assert page_.text_content("#projection") != after
     page_.locator("article", has=page_.locator("#histogram")).screenshot(
-        path=str(SCREENSHOTS / "dashboard-threshold.png"))
+        path=str(SCREENSHOTS / "dashboard-threshold.png")
+    )
     assert errors == []
 
 
 def test_dashboard__editor__inline_problems_what_if_and_a_save_that_takes_effect(
-        dashboard: tuple[Any, list[str]], dashboard_server: str) -> None:
+    dashboard: tuple[Any, list[str]], dashboard_server: str
+) -> None:
     page_, errors = dashboard
-    collect = {"v": 1, "site": "demo", "visitor": "v_neworigin1", "session": "s_neworigin1",
-               "sent_at": int(time.time() * 1000), "events": [{"t": "heartbeat", "ts": int(time.time() * 1000),
-                                                                "visible": True}]}
+    collect = {
+        "v": 1,
+        "site": "demo",
+        "visitor": "v_neworigin1",
+        "session": "s_neworigin1",
+        "sent_at": int(time.time() * 1000),
+        "events": [{"t": "heartbeat", "ts": int(time.time() * 1000), "visible": True}],
+    }
     origin = {"origin": "https://new-shop.example"}
     assert httpx.post(f"{dashboard_server}/v1/collect", json=collect, headers=origin).status_code == 403
 
@@ -179,16 +214,22 @@ def test_dashboard__editor__inline_problems_what_if_and_a_save_that_takes_effect
     assert "Mia from marketing" in page_.text_content("#history")
 
     def accepted() -> bool:
-        request = urllib.request.Request(f"{dashboard_server}/v1/collect", method="POST", headers=origin | {
-            "content-type": "application/json"}, data=httpx.Request("POST", "/", json=collect).content)
+        request = urllib.request.Request(
+            f"{dashboard_server}/v1/collect",
+            method="POST",
+            headers=origin | {"content-type": "application/json"},
+            data=httpx.Request("POST", "/", json=collect).content,
+        )
         try:
             with urllib.request.urlopen(request, timeout=2) as response:
                 return bool(response.status == 200)
         except OSError:
             return False
+
     assert wait_for(accepted, timeout=5)
-    config = httpx.get(f"{dashboard_server}/v1/admin/sites/demo/config",
-                       headers={"authorization": f"Bearer {TOKEN}"}).json()
+    config = httpx.get(
+        f"{dashboard_server}/v1/admin/sites/demo/config", headers={"authorization": f"Bearer {TOKEN}"}
+    ).json()
     assert config["config"]["timing"]["min_pages"] == 2 and config["author"] == "Mia from marketing"
     assert errors == []
 

@@ -18,8 +18,12 @@ NO_BEACON = "Object.defineProperty(Navigator.prototype, 'sendBeacon', {value: un
 
 def _answer(status: int, retry_after: str | None = None) -> dict[str, Any]:
     headers = {"Retry-After": retry_after} if retry_after else {}
-    return {"status": status, "headers": headers, "content_type": "application/json",
-            "body": json.dumps({"error": "test", "field": None, "message": "from the test"})}
+    return {
+        "status": status,
+        "headers": headers,
+        "content_type": "application/json",
+        "body": json.dumps({"error": "test", "field": None, "message": "from the test"}),
+    }
 
 
 def _fetched_names(watched: Watched) -> set[str]:

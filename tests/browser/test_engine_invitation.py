@@ -35,18 +35,27 @@ def _treated_visitor() -> str:
     never invited, by design: this test is about the engine inviting, not about group draws.
     """
     config = _demo_config()
-    return next(visitor for visitor in (f"v_e2e{n:08d}" for n in range(1000))
-                if config.experiment.group(config.site, visitor) == "rollout")
+    return next(
+        visitor
+        for visitor in (f"v_e2e{n:08d}" for n in range(1000))
+        if config.experiment.group(config.site, visitor) == "rollout"
+    )
 
 
-@pytest.mark.skipif(not _preset_targets_the_shop(), reason=(
-    "triggers/presets.demo_config does not target the demo shop's own paths (it lists /checkout, "
-    "/cart...; the shop serves /demo/checkout, /demo/cart...). This test runs once it includes /demo/**."))
+@pytest.mark.skipif(
+    not _preset_targets_the_shop(),
+    reason=(
+        "triggers/presets.demo_config does not target the demo shop's own paths (it lists /checkout, "
+        "/cart...; the shop serves /demo/checkout, /demo/cart...). This test runs once it includes /demo/**."
+    ),
+)
 def test_invitation__struggling_visitor_on_demo_shop__real_engine_invites_after_min_dwell(watched: Watched) -> None:
     page = watched.page
     min_dwell = _demo_config().timing.min_dwell_s
-    page.add_init_script(f"localStorage.getItem('tactful.v') || "
-                         f"localStorage.setItem('tactful.v', JSON.stringify('{_treated_visitor()}'))")
+    page.add_init_script(
+        f"localStorage.getItem('tactful.v') || "
+        f"localStorage.setItem('tactful.v', JSON.stringify('{_treated_visitor()}'))"
+    )
     fill_cart(watched)
     watched.goto(SHOP_CHECKOUT)
     arrived = time.monotonic()

@@ -21,10 +21,13 @@ CARD = "[data-tactful=invite] section[role=dialog]"
 DEMO_MENU = {
     "greeting": "Our team is busy right now. Maybe one of these helps?",
     "items": [
-        {"label": "Delivery and returns", "children": [
-            {"label": "When will my order arrive?", "answer": "Most orders arrive in 2-3 days."},
-            {"label": "How do I return an item?", "url": "/demo/help/returns"},
-        ]},
+        {
+            "label": "Delivery and returns",
+            "children": [
+                {"label": "When will my order arrive?", "answer": "Most orders arrive in 2-3 days."},
+                {"label": "How do I return an item?", "url": "/demo/help/returns"},
+            ],
+        },
         {"label": "Payment problems", "answer": "We accept cards, PayPal and gift cards."},
         {"label": "Talk to a person", "handoff": True},
     ],
@@ -32,9 +35,15 @@ DEMO_MENU = {
 
 
 def decision(mode: str = "agent", **extra: Any) -> dict[str, Any]:
-    return {"action": "invite", "invite": "i_" + secrets.token_hex(6), "mode": mode,
-            "message": "Need a hand with the checkout?", "expires_in": 120, "score": 0.83,
-            "reasons": ["score_above_threshold", "form_errors"]} | extra
+    return {
+        "action": "invite",
+        "invite": "i_" + secrets.token_hex(6),
+        "mode": mode,
+        "message": "Need a hand with the checkout?",
+        "expires_in": 120,
+        "score": 0.83,
+        "reasons": ["score_above_threshold", "form_errors"],
+    } | extra
 
 
 def offer(watched: Watched, offered: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +104,10 @@ def test_agent_mode__shown__announced_reported_focus_kept(watched: Watched) -> N
     assert page.input_value("#name") == "Ada"
     status = page.locator("[data-tactful=invite] [role=status]")
     assert status.get_attribute("aria-live") == "polite"
-    page.wait_for_function("() => document.querySelector('[data-tactful]').shadowRoot"
-                           ".querySelector('[role=status]').textContent.includes('Need a hand')")
+    page.wait_for_function(
+        "() => document.querySelector('[data-tactful]').shadowRoot"
+        ".querySelector('[role=status]').textContent.includes('Need a hand')"
+    )
     assert "Expected wait: about 2 min." in card.inner_text()
     (shown,) = watched.wait_events(watched.visitor(), "invite_shown")
     assert shown == {"t": "invite_shown", "invite": offered["invite"], "ts": shown["ts"]}
@@ -172,8 +183,10 @@ def test_bot_mode__menu_tree__branches_answers_and_back(watched: Watched) -> Non
     assert axe_check(page, "[data-tactful=invite]") == []
     screenshot(watched, "invite-bot-product")
     card.locator("button", has_text="Delivery and returns").click()
-    assert page.evaluate("() => document.querySelector('[data-tactful]').shadowRoot.activeElement.textContent") \
-        == "When will my order arrive?"  # focus follows the visitor into the branch
+    assert (
+        page.evaluate("() => document.querySelector('[data-tactful]').shadowRoot.activeElement.textContent")
+        == "When will my order arrive?"
+    )  # focus follows the visitor into the branch
     assert card.locator("a", has_text="How do I return an item?").get_attribute("href") == "/demo/help/returns"
     page.keyboard.press("Enter")
     assert "Most orders arrive in 2-3 days." in card.inner_text()
@@ -186,9 +199,13 @@ def test_bot_mode__menu_tree__branches_answers_and_back(watched: Watched) -> Non
 
 def test_offline_mode__hours_and_leave_a_message_form(watched: Watched) -> None:
     page = watched.page
-    offered = open_card(watched, mode="offline", leave_message=True,
-                        message="We're offline right now. Leave a message and we'll reply by email.",
-                        opening_hours="mon-fri 08:00-20:00; sat 10:00-16:00 (Europe/London)")
+    offered = open_card(
+        watched,
+        mode="offline",
+        leave_message=True,
+        message="We're offline right now. Leave a message and we'll reply by email.",
+        opening_hours="mon-fri 08:00-20:00; sat 10:00-16:00 (Europe/London)",
+    )
     card = page.locator(CARD)
     assert "Opening hours: mon-fri 08:00-20:00; sat 10:00-16:00 (Europe/London)." in card.inner_text()
     assert axe_check(page, "[data-tactful=invite]") == []
@@ -221,8 +238,10 @@ def test_reduced_motion__respected(browser: Any, server: Any, motion: str, anima
     try:
         watched = Watched(context.new_page(), server)
         open_card(watched)
-        name = watched.page.evaluate("() => getComputedStyle(document.querySelector('[data-tactful]')"
-                                     ".shadowRoot.querySelector('.card')).animationName")
+        name = watched.page.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-tactful]')"
+            ".shadowRoot.querySelector('.card')).animationName"
+        )
         assert name == animation
     finally:
         context.close()

@@ -60,11 +60,17 @@ def test_browsing_the_shop__no_console_errors_no_long_tasks_from_the_bundle(cont
 
     assert watched.console_errors == []
     assert watched.page_errors == []
-    ours = [(frame["duration"], script) for frame in slow for script in frame["scripts"]
-            if "tactful" in script["url"] and script["duration"] > 50]
+    ours = [
+        (frame["duration"], script)
+        for frame in slow
+        for script in frame["scripts"]
+        if "tactful" in script["url"] and script["duration"] > 50
+    ]
     assert ours == []
-    assert page.evaluate("() => typeof window.tactful === 'function' && Object.keys(window).filter("
-                         "k => k.toLowerCase().includes('tactful'))") == ["tactful"]  # one global, nothing else
+    assert page.evaluate(
+        "() => typeof window.tactful === 'function' && Object.keys(window).filter("
+        "k => k.toLowerCase().includes('tactful'))"
+    ) == ["tactful"]  # one global, nothing else
 
 
 def test_strict_csp__demo_pages__bundle_runs_without_unsafe_inline(watched: Watched) -> None:

@@ -87,7 +87,8 @@ def test_consent_withdrawn__stops_tracking_and_forgets_ids(watched: Watched) -> 
 
 @pytest.mark.parametrize(("respect", "expect_tracking"), [("true", False), ("false", True)])
 def test_global_privacy_control__honoured_only_when_the_site_asks(
-        context: Any, watched: Watched, respect: str, expect_tracking: bool) -> None:
+    context: Any, watched: Watched, respect: str, expect_tracking: bool
+) -> None:
     context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
     serve_page(watched, "/embed/gpc", snippet(watched, f"{{site: 'demo', respectDnt: {respect}}}"))
     watched.pause(1.5)
@@ -98,8 +99,11 @@ def test_global_privacy_control__honoured_only_when_the_site_asks(
 
 def test_snippet__pasted_twice_calls_before_load__one_tracker_calls_replayed(watched: Watched) -> None:
     pasted = snippet(watched, "{site: 'demo'}")
-    head = (pasted + pasted.replace("</script>", "tactful('event', 'queued_early', 1);\n</script>")
-            + f"<script async src='{watched.server.url}/tactful.js'></script>")  # and the bundle once more
+    head = (
+        pasted
+        + pasted.replace("</script>", "tactful('event', 'queued_early', 1);\n</script>")
+        + f"<script async src='{watched.server.url}/tactful.js'></script>"
+    )  # and the bundle once more
     serve_page(watched, "/embed/twice", head)
     visitor = watched.visitor()
     (custom,) = watched.wait_events(visitor, "custom")

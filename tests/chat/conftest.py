@@ -35,10 +35,18 @@ _ids = itertools.count()
 
 def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "public_url": ORIGIN, "demo": True, "data_dir": data_dir, "admin_token": ADMIN,
-        "agent_offer_timeout_s": 0.8, "chat_queue_wait_s": 1.0, "agent_heartbeat_s": 0.2,
-        "agent_presence_ttl_s": 0.8, "agent_grace_s": 0.6, "webhook_backoff_s": 0.1,
-        "availability_refresh_s": 0.2} | overrides
+        "public_url": ORIGIN,
+        "demo": True,
+        "data_dir": data_dir,
+        "admin_token": ADMIN,
+        "agent_offer_timeout_s": 0.8,
+        "chat_queue_wait_s": 1.0,
+        "agent_heartbeat_s": 0.2,
+        "agent_presence_ttl_s": 0.8,
+        "agent_grace_s": 0.6,
+        "webhook_backoff_s": 0.1,
+        "availability_refresh_s": 0.2,
+    } | overrides
     return Settings(**values)
 
 
@@ -130,12 +138,39 @@ class Served:
         visitor = visitor or f"v_chat{n:08d}"
         invite = f"i_chat{n:08d}{visitor[-4:]}"
         now_ms = self.app.state.engine.now_ms()
-        await self.store.put_expiring("demo", "invites", invite, {
-            "visitor": visitor, "session": "s_" + visitor[2:], "ts": now_ms,
-            "decision": {"action": "invite", "invite": invite, "mode": "agent", "score": 0.83,
-                         "reasons": list(reasons), "message": "Need a hand?"}}, now_ms + 3_600_000)
-        await self.store.append_labels("demo", [{"k": "decision", "invite": invite, "features": {"form_errors": 2.0},
-                                                 "score": 0.83, "model_version": 0, "propensity": 1.0, "ts": now_ms}])
+        await self.store.put_expiring(
+            "demo",
+            "invites",
+            invite,
+            {
+                "visitor": visitor,
+                "session": "s_" + visitor[2:],
+                "ts": now_ms,
+                "decision": {
+                    "action": "invite",
+                    "invite": invite,
+                    "mode": "agent",
+                    "score": 0.83,
+                    "reasons": list(reasons),
+                    "message": "Need a hand?",
+                },
+            },
+            now_ms + 3_600_000,
+        )
+        await self.store.append_labels(
+            "demo",
+            [
+                {
+                    "k": "decision",
+                    "invite": invite,
+                    "features": {"form_errors": 2.0},
+                    "score": 0.83,
+                    "model_version": 0,
+                    "propensity": 1.0,
+                    "ts": now_ms,
+                }
+            ],
+        )
         return visitor, invite
 
     async def learned(self, outcome: str, timeout: float = 8.0) -> int:
@@ -159,7 +194,8 @@ class Served:
     async def visitor(self, visitor: str, invite: str, last: int = 0) -> Socket:
         connection = await websockets.connect(
             f"{self.ws}/v1/chat/ws?site=demo&visitor={visitor}&chat={invite}&last={last}",
-            additional_headers={"Origin": ORIGIN})
+            additional_headers={"Origin": ORIGIN},
+        )
         chat = Socket(connection)
         self.sockets.append(chat)
         return chat
@@ -187,8 +223,9 @@ class Served:
 async def serve(settings: Settings, clock: Callable[[], float] = time.time) -> AsyncIterator[Served]:
     app = create_app(settings, clock=clock)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", ws="websockets-sansio"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

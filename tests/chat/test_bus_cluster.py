@@ -12,8 +12,7 @@ from api.chat.bus import RedisChatBus
 pytestmark = pytest.mark.redis
 
 
-async def test_bus__two_workers_on_a_cluster__each_hears_every_channel(redis_cluster_url: str,
-                                                                        key_prefix: str) -> None:
+async def test_bus__two_workers_on_a_cluster__each_hears_every_channel(redis_cluster_url: str, key_prefix: str) -> None:
     clients = [await aioredis.RedisCluster.from_url(redis_cluster_url).initialize() for _ in range(2)]
     buses = [RedisChatBus(client, key_prefix) for client in clients]
     channels = [f"chat:c{n}" for n in range(12)]  # their names hash to slots on all three masters

@@ -29,7 +29,7 @@ async def test_capacity_3__fourth_chat__never_offered(served: Served) -> None:
     fourth_visitor = await served.visitor(visitor_id, fourth)
     await agent.nothing(lambda f: f["type"] == "offer", seconds=1.2)
     # Nobody else could take it: the visitor hears so, and gets the offline form.
-    assert (await fourth_visitor.until(lambda f: f["type"] == "state" and f["state"] == "missed"))
+    assert await fourth_visitor.until(lambda f: f["type"] == "state" and f["state"] == "missed")
     assert (await served.chat.service.chat("demo", fourth))["state"] == "missed"
 
 
@@ -134,7 +134,8 @@ async def test_accept__offline_fallback_configured__the_offline_message(served: 
 
 
 async def test_waiting__last_console_closes__fallback_after_the_grace_not_the_queue_wait(
-        chat_settings: Settings) -> None:
+    chat_settings: Settings,
+) -> None:
     """An away agent keeps the chat waiting (they may come back); once no console is open for the grace a
     reconnecting console has, the visitor gets the fallback rather than the rest of a 30 s queue."""
     # A presence that outlives a slow heartbeat: only closing the console may make the agent gone here.

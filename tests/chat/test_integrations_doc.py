@@ -44,11 +44,13 @@ def helpdesk() -> Iterator[Receiver]:
 
 
 async def test_integrations_doc__verify_snippet__accepts_a_real_delivery_refuses_forgeries(
-        served: Served, helpdesk: Receiver) -> None:
+    served: Served, helpdesk: Receiver
+) -> None:
     _, verify = documented_verify()
     async with served.http() as admin:
-        assert (await admin.put("/v1/admin/sites/demo/webhook",
-                                json={"url": helpdesk.url, "secret": SECRET})).status_code == 200
+        assert (
+            await admin.put("/v1/admin/sites/demo/webhook", json={"url": helpdesk.url, "secret": SECRET})
+        ).status_code == 200
     visitor_id, invite = await served.invite()
     await served.visitor(visitor_id, invite)  # chat.requested, signed and sent by the real delivery loop
     deadline = time.monotonic() + 8

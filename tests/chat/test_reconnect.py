@@ -46,7 +46,11 @@ async def test_visitor_drops_and_returns__resumes_from_last_id__resend_not_dupli
     ids = [m["id"] for m in await served.chat.service.messages("demo", invite)]
     assert ids == sorted(set(ids))
     assert _texts([{"type": "msg"} | m for m in await served.chat.service.messages("demo", invite)]) == [
-        "one", "while you were away", "and another", "two"]
+        "one",
+        "while you were away",
+        "and another",
+        "two",
+    ]
     await agent.until(lambda f: f["type"] == "msg" and f.get("text") == "two")
     assert _texts([f for f in agent.seen if f["type"] == "msg"]).count("one") == 1  # the resend reached nobody
 

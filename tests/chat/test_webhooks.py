@@ -58,8 +58,10 @@ def receiver() -> Iterator[Receiver]:
 
 def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
     """A frame of ``kind`` for ``chat`` (an offer or a chat carries the chat, the rest its id)."""
-    return lambda frame: frame["type"] == kind and (
-        frame["chat"]["id"] if isinstance(frame.get("chat"), dict) else frame.get("chat")) == chat
+    return lambda frame: (
+        frame["type"] == kind
+        and (frame["chat"]["id"] if isinstance(frame.get("chat"), dict) else frame.get("chat")) == chat
+    )
 
 
 async def _chat_through(served: Served, invite_count: int = 2) -> list[str]:
@@ -127,7 +129,8 @@ async def test_webhooks__receiver_keeps_failing__reported_to_admin(served: Serve
 
 def test_sign__known_vector() -> None:
     assert sign("secret", 1_700_000_000, b'{"a":1}') == (
-        "t=1700000000, v1=" + __import__("hmac").new(b"secret", b'1700000000.{"a":1}', "sha256").hexdigest())
+        "t=1700000000, v1=" + __import__("hmac").new(b"secret", b'1700000000.{"a":1}', "sha256").hexdigest()
+    )
     assert not verify("secret", sign("secret", 1_700_000_000, b"{}"), b"{}", now_s=1_700_000_000 + 301)
 
 
@@ -141,8 +144,7 @@ def helpdesk() -> Iterator[Receiver]:
 
 async def _hook(served: Served, receiver: Receiver, **spec: Any) -> None:
     async with served.http() as admin:
-        response = await admin.put("/v1/admin/sites/demo/webhook",
-                                   json={"url": receiver.url, "secret": SECRET} | spec)
+        response = await admin.put("/v1/admin/sites/demo/webhook", json={"url": receiver.url, "secret": SECRET} | spec)
     assert response.status_code == 200, response.text
 
 
@@ -151,7 +153,8 @@ def _events(receiver: Receiver, chat: str) -> dict[str, dict[str, Any]]:
 
 
 async def test_webhooks__agent_ends_with_verdict__chat_ended_carries_it__later_rating_is_chat_rated(
-        served: Served, helpdesk: Receiver) -> None:
+    served: Served, helpdesk: Receiver
+) -> None:
     """Issue #18: chat.ended had outcome and csat null even after a verdict; a later rating sent nothing."""
     await _hook(served, helpdesk)
     _, token = await served.agent_token("Ada")
@@ -169,8 +172,7 @@ async def test_webhooks__agent_ends_with_verdict__chat_ended_carries_it__later_r
     await _wait(lambda: "chat.rated" in _events(helpdesk, invite))
 
     events = _events(helpdesk, invite)
-    assert [d["event"] for d in helpdesk.delivered()] == ["chat.requested", "chat.started", "chat.ended",
-                                                          "chat.rated"]
+    assert [d["event"] for d in helpdesk.delivered()] == ["chat.requested", "chat.started", "chat.ended", "chat.rated"]
     ended = events["chat.ended"]["chat"]
     assert (ended["state"], ended["ended_by"], ended["verdict"], ended["resolved"]) == ("ended", "agent", "stuck", True)
     assert ended["outcome"]["stuck"] is True and ended["outcome"]["resolved"] is True
@@ -184,7 +186,8 @@ async def test_webhooks__agent_ends_with_verdict__chat_ended_carries_it__later_r
 
 
 async def test_webhooks__visitor_ends_then_agent_gives_verdict__chat_rated_by_the_agent(
-        served: Served, helpdesk: Receiver) -> None:
+    served: Served, helpdesk: Receiver
+) -> None:
     await _hook(served, helpdesk, include_messages=True)
     _, token = await served.agent_token("Ada")
     agent = await served.agent(token)
@@ -207,7 +210,9 @@ async def test_webhooks__visitor_ends_then_agent_gives_verdict__chat_rated_by_th
     ended = events["chat.ended"]["chat"]
     assert (ended["ended_by"], ended["verdict"], ended["outcome"]) == ("visitor", None, None)
     assert [(m["from"], m["text"]) for m in ended["messages"] if m["from"] != "system"] == [
-        ("visitor", "Where is my order?"), ("agent", "On its way")]
+        ("visitor", "Where is my order?"),
+        ("agent", "On its way"),
+    ]
     assert ended["messages_truncated"] is False and all("cid" not in m for m in ended["messages"])
     rated = events["chat.rated"]
     assert rated["rating"] == {"by": "agent", "verdict": "not_stuck", "resolved": True}
@@ -217,12 +222,16 @@ async def test_webhooks__visitor_ends_then_agent_gives_verdict__chat_rated_by_th
 
 async def test_webhooks__unknown_event_or_bad_option__422_naming_the_field(served: Served) -> None:
     async with served.http() as admin:
-        unknown = await admin.put("/v1/admin/sites/demo/webhook",
-                                  json={"url": "https://helpdesk.example.com/h", "events": ["chat.typo"]})
-        empty = await admin.put("/v1/admin/sites/demo/webhook",
-                                json={"url": "https://helpdesk.example.com/h", "events": []})
-        option = await admin.put("/v1/admin/sites/demo/webhook",
-                                 json={"url": "https://helpdesk.example.com/h", "include_messages": "sometimes"})
+        unknown = await admin.put(
+            "/v1/admin/sites/demo/webhook", json={"url": "https://helpdesk.example.com/h", "events": ["chat.typo"]}
+        )
+        empty = await admin.put(
+            "/v1/admin/sites/demo/webhook", json={"url": "https://helpdesk.example.com/h", "events": []}
+        )
+        option = await admin.put(
+            "/v1/admin/sites/demo/webhook",
+            json={"url": "https://helpdesk.example.com/h", "include_messages": "sometimes"},
+        )
     assert (unknown.status_code, unknown.json()["field"]) == (422, "events.0")
     assert (empty.status_code, empty.json()["field"]) == (422, "events")
     assert (option.status_code, option.json()["field"]) == (422, "include_messages")

@@ -63,9 +63,18 @@ class Browser:
         now_ms = int(self.clock() * 1000)
         batch = [{**event, "ts": now_ms - 10 * (len(events) - i)} for i, event in enumerate(events)]
         batch = batch or [{"t": "heartbeat", "ts": now_ms, "visible": True}]
-        response = await self.http.post("/v1/collect", headers={"origin": ORIGIN}, json={
-            "v": 1, "site": "demo", "visitor": self.visitor, "session": "s_" + self.visitor[2:],
-            "sent_at": now_ms, "events": batch})
+        response = await self.http.post(
+            "/v1/collect",
+            headers={"origin": ORIGIN},
+            json={
+                "v": 1,
+                "site": "demo",
+                "visitor": self.visitor,
+                "session": "s_" + self.visitor[2:],
+                "sent_at": now_ms,
+                "events": batch,
+            },
+        )
         assert response.status_code == 200, response.text
         self.requests.append(second)
         self.sent += batch
@@ -92,8 +101,11 @@ async def _until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> 
 
 
 def _rollout_visitor(config: SiteConfig) -> str:
-    return next(visitor for n in itertools.count() if config.experiment.group(
-        "demo", visitor := f"v_journey{n:06d}") == "rollout")
+    return next(
+        visitor
+        for n in itertools.count()
+        if config.experiment.group("demo", visitor := f"v_journey{n:06d}") == "rollout"
+    )
 
 
 def _next_minute(moment_s: float) -> float:
@@ -102,10 +114,12 @@ def _next_minute(moment_s: float) -> float:
 
 async def _load_sample(served: Served, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The newest agent-load sample, once one satisfying ``check`` was written for the current minute."""
+
     async def newest() -> dict[str, Any] | None:
         now_ms = served.app.state.engine.now_ms()
         samples = await served.store.read_load_samples("demo", now_ms - 1, now_ms)
         return samples[-1] if samples and samples[-1]["at_ms"] > now_ms - 60_000 and check(samples[-1]) else None
+
     sample: dict[str, Any] = await _until(newest, "an agent-load sample")
     return sample
 
@@ -134,18 +148,26 @@ async def journey(served: Served, clock: MovableClock) -> Journey:
         await browser.at(10, {"t": "page_view", "path": "/demo/cart"}, {"t": "scroll", "depth": 0.5, "reversals": 0})
         await browser.at(15, {"t": "page_view", "path": "/demo/product/2"})
         # The struggle: two errors on one field, a rage click, a u-turn to the cart and back, dead clicks.
-        await browser.at(25, {"t": "page_view", "path": "/demo/checkout"},
-                         {"t": "form_error", "field": "postcode", "form": "checkout"})
-        await browser.at(27, {"t": "form_error", "field": "postcode", "form": "checkout"},
-                         {"t": "rage_click", "count": 4, "sel": "button.pay"})
+        await browser.at(
+            25,
+            {"t": "page_view", "path": "/demo/checkout"},
+            {"t": "form_error", "field": "postcode", "form": "checkout"},
+        )
+        await browser.at(
+            27,
+            {"t": "form_error", "field": "postcode", "form": "checkout"},
+            {"t": "rage_click", "count": 4, "sel": "button.pay"},
+        )
         await browser.at(28, {"t": "page_view", "path": "/demo/cart"})
         decision = await browser.at(31, {"t": "page_view", "path": "/demo/checkout"})
         second = 31
         while decision is None:
             second += 2
             assert second < 60, "the engine never invited the struggler"
-            decision = await browser.at(second, {"t": "dead_click", "sel": "span.help"} if second % 4 == 1
-                                        else {"t": "heartbeat", "visible": True})
+            decision = await browser.at(
+                second,
+                {"t": "dead_click", "sel": "span.help"} if second % 4 == 1 else {"t": "heartbeat", "visible": True},
+            )
         assert decision["mode"] == "agent", decision
         invited_at = second
 
@@ -191,12 +213,21 @@ async def live(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[t
     # From the real now, so that the in-process learner (on the wall clock) sees the outcomes in their order.
     clock = MovableClock(time.time())
     values: dict[str, Any] = {
-        "public_url": ORIGIN, "demo": True, "data_dir": tmp_path, "admin_token": ADMIN, "run_learner": True,
-        "agent_heartbeat_s": 0.2, "agent_presence_ttl_s": 120.0,  # the clock's jumps never outlast a presence
-        "agent_offer_timeout_s": 10.0, "availability_refresh_s": 0.1, "load_sample_s": 0.1,
-        "model_refresh_s": 0.2}
+        "public_url": ORIGIN,
+        "demo": True,
+        "data_dir": tmp_path,
+        "admin_token": ADMIN,
+        "run_learner": True,
+        "agent_heartbeat_s": 0.2,
+        "agent_presence_ttl_s": 120.0,  # the clock's jumps never outlast a presence
+        "agent_offer_timeout_s": 10.0,
+        "availability_refresh_s": 0.1,
+        "load_sample_s": 0.1,
+        "model_refresh_s": 0.2,
+    }
     if request.param == "redis":
         from tests.api.conftest import delete_prefix
+
         url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("key_prefix")
         values |= {"redis_url": url, "redis_prefix": prefix, "redis_shards": 4}
     async with serve(Settings(**values), clock=clock) as served:
@@ -214,8 +245,11 @@ def _expected_hotspots(sent: list[dict[str, Any]]) -> dict[str, Counter[str]]:
             current = event["path"]
             views.append((event["ts"], current))
             pages.setdefault(current, Counter())
-            if len(views) >= 3 and views[-3][1] == views[-1][1] != views[-2][1] \
-                    and views[-1][0] - views[-2][0] <= UTURN_MS:
+            if (
+                len(views) >= 3
+                and views[-3][1] == views[-1][1] != views[-2][1]
+                and views[-1][0] - views[-2][0] <= UTURN_MS
+            ):
                 pages[views[-2][1]]["u_turns"] += 1
         elif event["t"] in ("rage_click", "dead_click", "form_error") and current is not None:
             pages[current][event["t"] + "s"] += 1
@@ -223,7 +257,8 @@ def _expected_hotspots(sent: list[dict[str, Any]]) -> dict[str, Counter[str]]:
 
 
 async def test_journey__one_helped_visitor__every_dashboard_figure_is_that_journey(
-        live: tuple[Served, MovableClock]) -> None:
+    live: tuple[Served, MovableClock],
+) -> None:
     served, clock = live
     trip = await journey(served, clock)
     browser, decision = trip.browser, trip.decision
@@ -232,8 +267,9 @@ async def test_journey__one_helped_visitor__every_dashboard_figure_is_that_journ
     async def learned() -> dict[str, Any] | None:
         async with served.http() as admin:
             model = (await admin.get("/v1/admin/sites/demo/analytics", params=trip.window)).json()["model"]
-        labels = ((model["quality"] or {}).get("labels") or {})
+        labels = (model["quality"] or {}).get("labels") or {}
         return model if labels.get("by_outcome", {}).get("accepted") else None
+
     # A verdict that agrees with the acceptance teaches nothing new, so the acceptance is the last commit.
     await _until(learned, "the learner's commit of the acceptance", timeout=15)
 
@@ -244,14 +280,34 @@ async def test_journey__one_helped_visitor__every_dashboard_figure_is_that_journ
     report = response.json()
 
     assert report["funnel"] == {
-        "visitors": 1, "engaged": 1, "eligible": 1, "invited": 1, "shown": 1, "accepted": 1, "dismissed": 0,
-        "ignored": 0, "chats_requested": 1, "chats_started": 1, "chats_resolved": 1, "chats_missed": 0,
-        "conversions": 1, "revenue": PRICE, "csat": float(RATING)}
+        "visitors": 1,
+        "engaged": 1,
+        "eligible": 1,
+        "invited": 1,
+        "shown": 1,
+        "accepted": 1,
+        "dismissed": 0,
+        "ignored": 0,
+        "chats_requested": 1,
+        "chats_started": 1,
+        "chats_resolved": 1,
+        "chats_missed": 0,
+        "conversions": 1,
+        "revenue": PRICE,
+        "csat": float(RATING),
+    }
     rows = list(csv.DictReader(io.StringIO(funnel_csv.text)))
     assert {row["stage"]: row["value"] for row in rows} == {
-        stage: "" if value is None else str(value) for stage, value in report["funnel"].items()}
-    assert report["invitations"] == {"made": 1, "by_mode": {"agent": 1}, "shown": 1, "accepted": 1,
-                                     "dismissed": 0, "ignored": 0}
+        stage: "" if value is None else str(value) for stage, value in report["funnel"].items()
+    }
+    assert report["invitations"] == {
+        "made": 1,
+        "by_mode": {"agent": 1},
+        "shown": 1,
+        "accepted": 1,
+        "dismissed": 0,
+        "ignored": 0,
+    }
 
     uplift = report["uplift"]
     assert uplift["invited"] == {"visitors": 1, "converted": 1, "rate": 1.0}
@@ -280,8 +336,15 @@ async def test_journey__one_helped_visitor__every_dashboard_figure_is_that_journ
     assert load["series"][-1]["active"] == 0
     assert trip.reserved_while_shown == round(score, 3)  # the shown agent invitation's expected acceptance
 
-    page = {"key": "/demo/checkout", "invited": 1, "shown": 1, "accepted": 1, "dismissed": 0,
-            "acceptance_rate": 1.0, "dismissal_rate": 0.0}
+    page = {
+        "key": "/demo/checkout",
+        "invited": 1,
+        "shown": 1,
+        "accepted": 1,
+        "dismissed": 0,
+        "acceptance_rate": 1.0,
+        "dismissal_rate": 0.0,
+    }
     assert report["outcomes"]["by_page"] == [page]
     assert decision["variant"] in VARIANTS
     assert report["outcomes"]["by_variant"] == [page | {"key": decision["variant"]}]
@@ -293,7 +356,8 @@ async def test_journey__one_helped_visitor__every_dashboard_figure_is_that_journ
     for page_path, counts in expected.items():
         row = hotspots[page_path]
         assert {kind: row[kind] for kind in ("rage_clicks", "dead_clicks", "form_errors", "u_turns")} == {
-            kind: counts[kind] for kind in ("rage_clicks", "dead_clicks", "form_errors", "u_turns")}, page_path
+            kind: counts[kind] for kind in ("rage_clicks", "dead_clicks", "form_errors", "u_turns")
+        }, page_path
         assert row["visitors"] == 1 and row["per_visitor"] == row["total"] == sum(counts.values())
 
     quality = report["model"]["quality"]

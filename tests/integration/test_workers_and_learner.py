@@ -38,8 +38,10 @@ def _site() -> SiteConfig:
     document = demo_config(["http://127.0.0.1"]).model_dump(mode="json")
     document["timing"].update(score_threshold=0.25, sustain_s=2)
     document["experiment"].update(holdout=0.0, exploration=0.0)
-    document["hours"] = {"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in
-                                                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+    document["hours"] = {
+        "timezone": "UTC",
+        "weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    }
     return SiteConfig.model_validate(document)
 
 
@@ -54,12 +56,17 @@ async def _prepare(url: str, prefix: str) -> None:
 def layout(redis_url: str, key_prefix: str, tmp_path: Any) -> Iterator[tuple[str, str]]:
     asyncio.run(_prepare(redis_url, key_prefix))
     env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url, "TACTFUL_REDIS_PREFIX": key_prefix, "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_DEMO": "false", "TACTFUL_DATA_DIR": str(tmp_path),
-        "TACTFUL_MODEL_REFRESH_S": "0.3", "TACTFUL_AVAILABILITY_REFRESH_S": "0.2", "TACTFUL_SITE_REFRESH_S": "0.5",
+        "TACTFUL_REDIS_URL": redis_url,
+        "TACTFUL_REDIS_PREFIX": key_prefix,
+        "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        "TACTFUL_DEMO": "false",
+        "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_MODEL_REFRESH_S": "0.3",
+        "TACTFUL_AVAILABILITY_REFRESH_S": "0.2",
+        "TACTFUL_SITE_REFRESH_S": "0.5",
     }
-    learner = spawn([sys.executable, "-c", "from api.cli import main; main()", "learner", "--commit-every", "0.3"],
-                    env)
+    learner = spawn([sys.executable, "-c", "from api.cli import main; main()", "learner", "--commit-every", "0.3"], env)
     port_a, port_b = free_port(), free_port()
     try:
         with running("api.main:app", port_a, env), running("api.main:app", port_b, env):
@@ -71,8 +78,7 @@ def layout(redis_url: str, key_prefix: str, tmp_path: Any) -> Iterator[tuple[str
 
 def _batch(visitor: str, events: list[dict[str, Any]]) -> dict[str, Any]:
     now = int(time.time() * 1000)
-    return {"v": 1, "site": "demo", "visitor": visitor, "session": "s_" + visitor[2:], "sent_at": now,
-            "events": events}
+    return {"v": 1, "site": "demo", "visitor": visitor, "session": "s_" + visitor[2:], "sent_at": now, "events": events}
 
 
 def _struggle(now: int) -> list[dict[str, Any]]:
@@ -108,8 +114,9 @@ def test_outcome_on_one_worker__changes_the_score_served_by_the_other(layout: tu
 
         def invited() -> dict[str, Any] | None:  # or, without a burst, once the evidence is sustained
             now = int(time.time() * 1000)
-            beat = http.post(f"{worker_b}/v1/collect",
-                             json=_batch(visitor, [{"t": "heartbeat", "ts": now, "visible": True}]))
+            beat = http.post(
+                f"{worker_b}/v1/collect", json=_batch(visitor, [{"t": "heartbeat", "ts": now, "visible": True}])
+            )
             decision: dict[str, Any] | None = beat.json()["decision"]
             return decision
 
@@ -118,15 +125,28 @@ def test_outcome_on_one_worker__changes_the_score_served_by_the_other(layout: tu
         # State is shared: worker B knows A invited this visitor, so it does not invite again.
         assert invited() is None
 
-        features = {"form_errors": 2, "recent_form_errors": 1.8, "rage_clicks": 1, "u_turns": 1,
-                    "time_on_site_s": 40, "pages_viewed": 5}
+        features = {
+            "form_errors": 2,
+            "recent_form_errors": 1.8,
+            "rage_clicks": 1,
+            "u_turns": 1,
+            "time_on_site_s": 40,
+            "pages_viewed": 5,
+        }
         before = http.post(f"{worker_b}/v1/admin/sites/demo/score", json={"features": features}, headers=ADMIN)
         assert before.status_code == 200, before.text
 
         now = int(time.time() * 1000)
-        outcome = http.post(f"{worker_a}/v1/collect", json=_batch(visitor, [
-            {"t": "invite_shown", "ts": now - 500, "invite": decision["invite"]},
-            {"t": "invite_accepted", "ts": now, "invite": decision["invite"]}]))
+        outcome = http.post(
+            f"{worker_a}/v1/collect",
+            json=_batch(
+                visitor,
+                [
+                    {"t": "invite_shown", "ts": now - 500, "invite": decision["invite"]},
+                    {"t": "invite_accepted", "ts": now, "invite": decision["invite"]},
+                ],
+            ),
+        )
         assert outcome.status_code == 200
 
         def retrained() -> dict[str, Any] | None:
@@ -150,6 +170,7 @@ def test_capacity_and_config_changes__reach_the_other_worker_within_seconds(
 ) -> None:
     worker_a, worker_b = layout
     with httpx.Client(timeout=5) as http:
+
         def first_decision(visitor: str) -> dict[str, Any] | None:
             reply = http.post(f"{worker_b}/v1/collect", json=_batch(visitor, _struggle(int(time.time() * 1000))))
             decision: dict[str, Any] | None = reply.json()["decision"]
@@ -170,8 +191,9 @@ def test_capacity_and_config_changes__reach_the_other_worker_within_seconds(
         assert saved.status_code == 200, saved.text
 
         def excluded() -> bool:
-            reply = http.post(f"{worker_b}/v1/collect",
-                              json=_batch(f"v_cfg{time.monotonic_ns()}", _struggle(int(time.time() * 1000))))
+            reply = http.post(
+                f"{worker_b}/v1/collect", json=_batch(f"v_cfg{time.monotonic_ns()}", _struggle(int(time.time() * 1000)))
+            )
             return reply.json()["decision"] is None
 
         assert _until(excluded, timeout_s=5), "worker B never applied the config saved on worker A"
@@ -202,17 +224,24 @@ def _per_worker_events(folder: Path) -> dict[str, float]:
     return counts
 
 
-def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: str, key_prefix: str,
-                                                                     tmp_path: Any) -> None:
+def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(
+    redis_url: str, key_prefix: str, tmp_path: Any
+) -> None:
     """`tactful serve --workers 2` as the Procfile runs it: /metrics sums the workers, whichever answers."""
     asyncio.run(_prepare(redis_url, key_prefix))
     env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"} | {
-        "TACTFUL_REDIS_URL": redis_url, "TACTFUL_REDIS_PREFIX": key_prefix, "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_DEMO": "false", "TACTFUL_DATA_DIR": str(tmp_path),
-        "TACTFUL_RATE_LIMIT_IP_PER_S": "0"}
+        "TACTFUL_REDIS_URL": redis_url,
+        "TACTFUL_REDIS_PREFIX": key_prefix,
+        "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        "TACTFUL_DEMO": "false",
+        "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_RATE_LIMIT_IP_PER_S": "0",
+    }
     port = free_port()
-    server = spawn([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
-                    "--workers", "2"], env)
+    server = spawn(
+        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port), "--workers", "2"], env
+    )
     url = f"http://127.0.0.1:{port}"
     folder: Path | None = None
 
@@ -231,9 +260,21 @@ def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: 
         async def send(count: int) -> None:  # many connections at once: the kernel hands them to both workers
             async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_keepalive_connections=0)) as http:
                 now = int(time.time() * 1000)
-                replies = await asyncio.gather(*(http.post(f"{url}/v1/collect", json=_batch(
-                    f"v_metrics{i:05d}", [{"t": "heartbeat", "ts": now, "visible": True},
-                                          {"t": "click", "ts": now, "x": 1, "y": 2}])) for i in range(count)))
+                replies = await asyncio.gather(
+                    *(
+                        http.post(
+                            f"{url}/v1/collect",
+                            json=_batch(
+                                f"v_metrics{i:05d}",
+                                [
+                                    {"t": "heartbeat", "ts": now, "visible": True},
+                                    {"t": "click", "ts": now, "x": 1, "y": 2},
+                                ],
+                            ),
+                        )
+                        for i in range(count)
+                    )
+                )
                 assert all(reply.status_code == 200 for reply in replies)
 
         sent, deadline = 0, time.monotonic() + 30  # the second worker may still be starting
@@ -244,8 +285,9 @@ def test_serve_with_two_workers__every_scrape_of_metrics_counts_both(redis_url: 
         assert sum(1 for n in per_worker.values() if n > 0) == 2, per_worker
         assert sum(per_worker.values()) == 2 * sent
 
-        scrapes = [_events_accepted(httpx.get(f"{url}/metrics", headers={"connection": "close"}).text)
-                   for _ in range(10)]
+        scrapes = [
+            _events_accepted(httpx.get(f"{url}/metrics", headers={"connection": "close"}).text) for _ in range(10)
+        ]
         assert scrapes == [2.0 * sent] * 10
     finally:
         stop(server)

@@ -17,9 +17,28 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench__memory_store_against_bare__figures_ratios_and_plots(tmp_path: Path) -> None:
-    result = CliRunner().invoke(bench_command, ["--seconds", "2", "--users", "4", "--saturation-users", "8",
-                                                "--batch", "10", "--store", "memory", "--repeat", "2", "--sweep", "2",
-                                                "--plots", str(tmp_path / "plots"), "--json"])
+    result = CliRunner().invoke(
+        bench_command,
+        [
+            "--seconds",
+            "2",
+            "--users",
+            "4",
+            "--saturation-users",
+            "8",
+            "--batch",
+            "10",
+            "--store",
+            "memory",
+            "--repeat",
+            "2",
+            "--sweep",
+            "2",
+            "--plots",
+            str(tmp_path / "plots"),
+            "--json",
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     report = orjson.loads(result.stdout)
@@ -58,9 +77,11 @@ def test_servers__each_serves_collect_with_the_full_app(server: str, tmp_path: P
     port = free_port()
     env = os.environ | {"TACTFUL_DATA_DIR": str(tmp_path), "TACTFUL_PUBLIC_URL": "https://shop.example.com"}
     with running("api.main:app", port, env, health_path="/healthz", server=server):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/collect", data=orjson.dumps(DESIGN_EXAMPLE),
-                                         headers={"content-type": "application/json",
-                                                  "origin": "https://shop.example.com"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/collect",
+            data=orjson.dumps(DESIGN_EXAMPLE),
+            headers={"content-type": "application/json", "origin": "https://shop.example.com"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             body = orjson.loads(response.read())
             timing = response.headers["server-timing"]
@@ -81,8 +102,21 @@ def test_latency_history__per_whole_second__count_and_percentiles() -> None:
 
 def test_report__each_target_against_the_bare_endpoint_on_as_many_workers(capsys: pytest.CaptureFixture[str]) -> None:
     def run(target: str, workers: int, rps: float) -> Run:
-        return Run(target, 10, 24, int(rps * 10), 0, rps, rps * 10, 1.0, 2.0, None, None, None,
-                   extra={"server": "uvicorn", "workers": workers})
+        return Run(
+            target,
+            10,
+            24,
+            int(rps * 10),
+            0,
+            rps,
+            rps * 10,
+            1.0,
+            2.0,
+            None,
+            None,
+            None,
+            extra={"server": "uvicorn", "workers": workers},
+        )
 
     runs = [run("bare", 1, 1000.0), run("bare x2", 2, 1800.0), run("memory", 1, 500.0), run("redis x2", 2, 900.0)]
     report(runs, True, {}, {})

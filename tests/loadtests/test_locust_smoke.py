@@ -20,18 +20,46 @@ LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"
 
 def _locust(port: int, out: Path, seconds: int) -> tuple[int, dict[str, str]]:
     completed = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", "30", "-r", "30",
-         "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(out / "smoke"), "--only-summary",
-         "--loglevel", "ERROR", "--exit-code-on-error", "1", "ShopVisitor"],
-        env=os.environ | {"TACTFUL_LOAD_PACE": "0.05"}, capture_output=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "-u",
+            "30",
+            "-r",
+            "30",
+            "-t",
+            f"{seconds}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--csv",
+            str(out / "smoke"),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+            "--exit-code-on-error",
+            "1",
+            "ShopVisitor",
+        ],
+        env=os.environ | {"TACTFUL_LOAD_PACE": "0.05"},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     with open(out / "smoke_stats.csv", newline="") as stats:
         totals = next(row for row in csv.DictReader(stats) if row["Name"] == "/v1/collect")
     return completed.returncode, totals
 
 
 def _env(tmp_path: Path, demo: bool) -> dict[str, str]:
-    return os.environ | {"TACTFUL_DATA_DIR": str(tmp_path / "data"), "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
-                         "TACTFUL_DEMO": "true" if demo else "false"}
+    return os.environ | {
+        "TACTFUL_DATA_DIR": str(tmp_path / "data"),
+        "TACTFUL_PUBLIC_URL": "http://127.0.0.1",
+        "TACTFUL_DEMO": "true" if demo else "false",
+    }
 
 
 def test_shop_visitors__real_server__no_errors(tmp_path: Path) -> None:

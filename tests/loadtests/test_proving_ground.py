@@ -69,9 +69,13 @@ def test_one_empty_submit__is_one_failed_attempt_not_struggle() -> None:
     assert calm["invitations"] == 0
     for visit in visits:  # the same scripts, but the submit fails again on one field a few seconds later
         submit = next(t for t, e in visit.events if e["t"] == "form_error")
-        visit.events.extend([(submit + 4000, {"t": "form_error", "field": "card", "form": "checkout"}),
-                             (submit + 8000, {"t": "form_error", "field": "card", "form": "checkout"}),
-                             (submit + 9000, {"t": "rage_click", "count": 4, "sel": "button.submit"})])
+        visit.events.extend(
+            [
+                (submit + 4000, {"t": "form_error", "field": "card", "form": "checkout"}),
+                (submit + 8000, {"t": "form_error", "field": "card", "form": "checkout"}),
+                (submit + 9000, {"t": "rage_click", "count": 4, "sel": "button.submit"}),
+            ]
+        )
         visit.events.sort(key=lambda item: item[0])
     assert summarise(run(Scenario(config, learn=False), visits).results)["invitations"] >= len(visits) // 2
 

@@ -17,9 +17,14 @@ from triggers.presets import demo_config
 
 TOKEN = "credentials-admin-token-0123456789"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
-ADMIN_ENDPOINTS = [("GET", "/v1/admin/stats"), ("GET", "/v1/admin/sites/demo/model"),
-                   ("GET", "/v1/admin/sites/demo/agents"), ("POST", "/v1/admin/sites/demo/agents"),
-                   ("GET", "/v1/admin/sites/demo/chats"), ("DELETE", "/v1/admin/sites/demo/visitors/v_someone01")]
+ADMIN_ENDPOINTS = [
+    ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/sites/demo/model"),
+    ("GET", "/v1/admin/sites/demo/agents"),
+    ("POST", "/v1/admin/sites/demo/agents"),
+    ("GET", "/v1/admin/sites/demo/chats"),
+    ("DELETE", "/v1/admin/sites/demo/visitors/v_someone01"),
+]
 
 
 @pytest.fixture
@@ -30,10 +35,21 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ENDPOINTS)
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token-000000000000", f"Basic {TOKEN}", TOKEN,
-                                           f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer "])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer wrong-token-000000000000",
+        f"Basic {TOKEN}",
+        TOKEN,
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        "Bearer ",
+    ],
+)
 def test_admin_endpoint__missing_wrong_or_wrong_scheme__401_with_error_body(
-        client: TestClient, method: str, path: str, authorization: str | None) -> None:
+    client: TestClient, method: str, path: str, authorization: str | None
+) -> None:
     headers = {} if authorization is None else {"authorization": authorization}
     response = client.request(method, path, headers=headers, json={"name": "x"})
     assert response.status_code == 401
@@ -77,9 +93,16 @@ def test_agent_socket__valid_token__signed_in(client: TestClient) -> None:
     assert sign_in(client, {"type": "hello", "token": token})["type"] == "hello"
 
 
-@pytest.mark.parametrize("hello", [{"type": "hello"}, {"type": "hello", "token": ""},
-                                   {"type": "hello", "token": "tfa.demo.a_000000000000.wrongsecretwrongsecret00"},
-                                   {"type": "hello", "token": 12}, ["not", "an", "object"]])
+@pytest.mark.parametrize(
+    "hello",
+    [
+        {"type": "hello"},
+        {"type": "hello", "token": ""},
+        {"type": "hello", "token": "tfa.demo.a_000000000000.wrongsecretwrongsecret00"},
+        {"type": "hello", "token": 12},
+        ["not", "an", "object"],
+    ],
+)
 def test_agent_socket__missing_or_wrong_token__refused_4401(client: TestClient, hello: object) -> None:
     assert refused(client, hello) == 4401
 
@@ -122,8 +145,17 @@ def test_settings__redis_without_admin_token__refused_naming_the_variable() -> N
         Settings(redis_url="redis://127.0.0.1:6379/0")
 
 
-@pytest.mark.parametrize("token", ["", "short", "changeme-changeme-changeme", "aaaaaaaaaaaaaaaaaaaa",
-                                   "my-secret-admin-token-1234", "password1234567890"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "short",
+        "changeme-changeme-changeme",
+        "aaaaaaaaaaaaaaaaaaaa",
+        "my-secret-admin-token-1234",
+        "password1234567890",
+    ],
+)
 def test_settings__empty_short_or_placeholder_token__refused(token: str) -> None:
     with pytest.raises(ValidationError, match="admin_token"):
         Settings(admin_token=token)

@@ -49,8 +49,14 @@ async def tracker(client: httpx.AsyncClient, visitor: str, stop: asyncio.Event, 
         events = [{"t": "page_view", "ts": now + i, "path": path} for i, path in enumerate(paths)]
         tally.sent.update(paths)
         while True:  # the outbox: this batch until the server holds it
-            body = {"v": 1, "site": "demo", "visitor": visitor, "session": f"s_{visitor[2:]}",
-                    "sent_at": int(time.time() * 1000), "events": events}
+            body = {
+                "v": 1,
+                "site": "demo",
+                "visitor": visitor,
+                "session": f"s_{visitor[2:]}",
+                "sent_at": int(time.time() * 1000),
+                "events": events,
+            }
             try:
                 response = await client.post("/v1/collect", json=body, headers={"origin": ORIGIN})
             except httpx.TransportError:
@@ -60,8 +66,9 @@ async def tracker(client: httpx.AsyncClient, visitor: str, stop: asyncio.Event, 
             tally.statuses[response.status_code] += 1
             if response.status_code == 200:
                 break
-            if response.status_code == 503 and (response.headers.get("retry-after") is None
-                                                or response.json().get("error") != "store_unavailable"):
+            if response.status_code == 503 and (
+                response.headers.get("retry-after") is None or response.json().get("error") != "store_unavailable"
+            ):
                 tally.bad_503s += 1
             assert response.status_code in (429, 503), response.text  # never a 500 or another refusal
             await asyncio.sleep(min(0.2, float(response.headers.get("retry-after", "1"))))
@@ -80,9 +87,16 @@ async def stored_paths(url: str, prefix: str) -> Counter[str]:
 def test_redis_stopped_under_load_and_restarted__every_event_stored_once_and_server_recovers(tmp_path: Path) -> None:
     redis = start_redis("--appendonly", "yes", "--appendfsync", "always")
     port = free_port()
-    env = {"TACTFUL_REDIS_URL": redis.url, "TACTFUL_REDIS_PREFIX": "faults", "TACTFUL_REDIS_SHARDS": "4",
-           "TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_PUBLIC_URL": ORIGIN, "TACTFUL_DATA_DIR": str(tmp_path),
-           "TACTFUL_RUN_LEARNER": "true", "TACTFUL_LOG_FORMAT": "json"}
+    env = {
+        "TACTFUL_REDIS_URL": redis.url,
+        "TACTFUL_REDIS_PREFIX": "faults",
+        "TACTFUL_REDIS_SHARDS": "4",
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        "TACTFUL_PUBLIC_URL": ORIGIN,
+        "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_RUN_LEARNER": "true",
+        "TACTFUL_LOG_FORMAT": "json",
+    }
     try:
         with running("api.main:app", port, os.environ | env):
             tally, readiness = asyncio.run(_drive(f"http://127.0.0.1:{port}", redis))
@@ -97,8 +111,10 @@ def test_redis_stopped_under_load_and_restarted__every_event_stored_once_and_ser
     lost = tally.sent - stored
     doubled = stored - tally.sent
     assert not lost and not doubled, (sum(lost.values()), sum(doubled.values()))
-    print(f"fault test: {sum(tally.sent.values())} events sent and stored once; statuses {dict(tally.statuses)}; "
-          f"network errors {tally.network_errors}")
+    print(
+        f"fault test: {sum(tally.sent.values())} events sent and stored once; statuses {dict(tally.statuses)}; "
+        f"network errors {tally.network_errors}"
+    )
 
 
 async def _drive(base: str, redis: Any) -> tuple[Tally, dict[str, int]]:

@@ -54,12 +54,14 @@ def test_rate_limiter__rate_zero__never_limits() -> None:
 def test_collect__one_visitor_over_its_burst__429_with_retry_after_and_error_body(tmp_path: Path) -> None:
     app = create_app(settings(data_dir=tmp_path, rate_limit_visitor_per_s=0.5, rate_limit_visitor_burst=3))
     with TestClient(app) as client:
-        statuses = [client.post("/v1/collect", json=batch("v_limited01"), headers={"origin": ORIGIN})
-                    for _ in range(4)]
+        statuses = [client.post("/v1/collect", json=batch("v_limited01"), headers={"origin": ORIGIN}) for _ in range(4)]
         assert [r.status_code for r in statuses] == [200, 200, 200, 429]
         refused = statuses[-1]
-        assert refused.json() == {"error": "rate_limited", "field": "visitor",
-                                  "message": "too many requests for this visitor; keep the batch and retry"}
+        assert refused.json() == {
+            "error": "rate_limited",
+            "field": "visitor",
+            "message": "too many requests for this visitor; keep the batch and retry",
+        }
         assert refused.headers["retry-after"] == "2"
         assert refused.headers["access-control-allow-origin"] == ORIGIN  # the browser can read Retry-After
         # Another visitor from the same address is not affected.
@@ -77,8 +79,15 @@ def test_collect__one_address_over_its_burst__429_before_the_body_is_read(tmp_pa
 
 
 def test_collect__limits_set_to_zero__never_429(tmp_path: Path) -> None:
-    app = create_app(settings(data_dir=tmp_path, rate_limit_ip_per_s=0, rate_limit_visitor_per_s=0,
-                              rate_limit_visitor_burst=1, rate_limit_ip_burst=1))
+    app = create_app(
+        settings(
+            data_dir=tmp_path,
+            rate_limit_ip_per_s=0,
+            rate_limit_visitor_per_s=0,
+            rate_limit_visitor_burst=1,
+            rate_limit_ip_burst=1,
+        )
+    )
     with TestClient(app) as client:
         assert {client.post("/v1/collect", json=batch("v_unlimited")).status_code for _ in range(20)} == {200}
 

@@ -30,8 +30,13 @@ async def flood(visitors: int, max_visitors: int, log_entries: int = 1000) -> tu
     store = MemoryStore(max_visitors=max_visitors, log_entries=log_entries)
     start = rss()
     for n in range(visitors):
-        await store.ingest(prepared([page(T0, "/checkout"), ev("form_error", T0 + 1, field="zip")],
-                                    visitor=f"v_flood{n:09d}", session=f"s_flood{n:09d}"))
+        await store.ingest(
+            prepared(
+                [page(T0, "/checkout"), ev("form_error", T0 + 1, field="zip")],
+                visitor=f"v_flood{n:09d}",
+                session=f"s_flood{n:09d}",
+            )
+        )
     return len(store._visitors), rss() - start
 
 

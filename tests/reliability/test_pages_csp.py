@@ -10,8 +10,16 @@ from fastapi.testclient import TestClient
 from api import Settings, create_app
 from tests.api.shopping import ORIGIN
 
-PAGES = ["/demo", "/demo/checkout", "/demo/cart", "/demo/product/lamp", "/demo/search", "/demo/help/shipping", "/agent",
-         "/dashboard"]
+PAGES = [
+    "/demo",
+    "/demo/checkout",
+    "/demo/cart",
+    "/demo/product/lamp",
+    "/demo/search",
+    "/demo/help/shipping",
+    "/agent",
+    "/dashboard",
+]
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,15 @@ from triggers.presets import demo_config
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=20)
+    max_leaves=20,
+)
 DEMO = demo_config(["https://shop.example"]).model_dump(mode="json")
 
 
 def mutated(document: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """The document with one top-level or nested field replaced by arbitrary JSON (near-valid input
     reaches deeper validation than random dicts do)."""
+
     def replace(path: list[str], value: Any) -> dict[str, Any]:
         copy: dict[str, Any] = {**document}
         target = copy
@@ -38,8 +40,9 @@ def mutated(document: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         target[path[-1]] = value
         return copy
 
-    paths = [[key] for key in document] + [[key, sub] for key, value in document.items() if isinstance(value, dict)
-                                           for sub in value]
+    paths = [[key] for key in document] + [
+        [key, sub] for key, value in document.items() if isinstance(value, dict) for sub in value
+    ]
     return st.builds(replace, st.sampled_from(paths), json_values)
 
 
@@ -64,9 +67,33 @@ def test_site_config__any_json__valid_or_validation_error(raw: Any) -> None:
 
 @pytest.mark.parametrize("model", [AgentIn, CannedIn, WebhookIn, OfflineMessage])
 @settings(max_examples=50, deadline=None)
-@given(raw=st.dictionaries(st.sampled_from(["name", "max_chats", "new", "skills", "shortcut", "text", "url",
-                                            "events", "secret", "enabled", "site", "visitor", "chat", "email",
-                                            "message", "other"]), json_values, max_size=6))
-def test_admin_and_visitor_payloads__any_fields__valid_or_validation_error(model: type[BaseModel],
-                                                                          raw: dict[str, Any]) -> None:
+@given(
+    raw=st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "max_chats",
+                "new",
+                "skills",
+                "shortcut",
+                "text",
+                "url",
+                "events",
+                "secret",
+                "enabled",
+                "site",
+                "visitor",
+                "chat",
+                "email",
+                "message",
+                "other",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
+def test_admin_and_visitor_payloads__any_fields__valid_or_validation_error(
+    model: type[BaseModel], raw: dict[str, Any]
+) -> None:
     parses_or_refuses(model, raw)

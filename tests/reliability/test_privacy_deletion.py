@@ -39,7 +39,8 @@ async def seed(store: Any, visitor: str, invite: str) -> None:
 async def holdings(store: Any, visitor: str, invite: str) -> dict[str, Any]:
     session, record = await store.load_visitor("demo", visitor)
     return {
-        "session": session, "visitor": record,
+        "session": session,
+        "visitor": record,
         "pool": visitor in await store.read_expiring("demo", "pool", 0),
         "invites": invite in await store.read_expiring("demo", "invites", 0),
         "pending": invite in await store.read_expiring("demo", "pending", 0),
@@ -84,8 +85,9 @@ def test_forget_visitor__memory_store_file_mirror__visitor_lines_removed(tmp_pat
 
 @pytest.mark.redis
 def test_redis__per_visitor_keys_expire_and_streams_are_capped(redis_url: str, key_prefix: str) -> None:
-    settings = Settings(public_url=ORIGIN, redis_url=redis_url, redis_prefix=key_prefix, redis_shards=2,
-                        admin_token=TOKEN)
+    settings = Settings(
+        public_url=ORIGIN, redis_url=redis_url, redis_prefix=key_prefix, redis_shards=2, admin_token=TOKEN
+    )
     with TestClient(create_app(settings)) as client:
         visit(client, GONE)
     with redis.Redis.from_url(redis_url) as raw:

@@ -34,11 +34,22 @@ async def labels(store: Store) -> None:
     """INVITES invitations, each shown, then accepted (even) or dismissed (odd)."""
     for n in range(INVITES):
         invite, ts = f"i_restart{n:04d}", T0 + n * 1000
-        await store.append_labels("demo", [
-            {"k": "decision", "invite": invite, "features": {"form_errors": float(n % 3)}, "score": 0.6,
-             "model_version": 0, "propensity": 1.0, "ts": ts},
-            {"k": "shown", "invite": invite, "ts": ts + 100},
-            {"k": "accepted" if n % 2 == 0 else "dismissed", "invite": invite, "ts": ts + 200}])
+        await store.append_labels(
+            "demo",
+            [
+                {
+                    "k": "decision",
+                    "invite": invite,
+                    "features": {"form_errors": float(n % 3)},
+                    "score": 0.6,
+                    "model_version": 0,
+                    "propensity": 1.0,
+                    "ts": ts,
+                },
+                {"k": "shown", "invite": invite, "ts": ts + 100},
+                {"k": "accepted" if n % 2 == 0 else "dismissed", "invite": invite, "ts": ts + 200},
+            ],
+        )
 
 
 async def test_learner__dropped_before_commit__next_one_learns_each_label_exactly_once(any_store: Store) -> None:
@@ -69,7 +80,8 @@ async def test_learner__dropped_before_commit__next_one_learns_each_label_exactl
 @pytest.mark.redis
 @pytest.mark.parametrize("with_duplicate", [False, True], ids=["folded-ops", "event-by-event"])
 async def test_collect_script__an_op_fails_midway__visitor_state_and_log_unchanged(
-        redis_client: aioredis.Redis, key_prefix: str, with_duplicate: bool) -> None:
+    redis_client: aioredis.Redis, key_prefix: str, with_duplicate: bool
+) -> None:
     """A Redis script is atomic against other clients but not rolled back on error: collect.lua changes
     records in Lua tables and writes them only after every op applied, so an error leaves nothing.
     On both of its paths: the batch's folded ops, and event by event when one event is a duplicate."""
@@ -83,8 +95,9 @@ async def test_collect_script__an_op_fails_midway__visitor_state_and_log_unchang
     good = prepared([first, *events] if with_duplicate else events, visitor="v_atomic0001")
     bad_op = Op("s", "zz", "?", "1")  # type: ignore[arg-type]  # a merge kind the Lua script does not know
     last = good.events[-1]
-    broken = dataclasses.replace(good, ops=[*good.ops, bad_op], events=(
-        *good.events[:-1], dataclasses.replace(last, ops=(*last.ops, bad_op))))
+    broken = dataclasses.replace(
+        good, ops=[*good.ops, bad_op], events=(*good.events[:-1], dataclasses.replace(last, ops=(*last.ops, bad_op)))
+    )
     with pytest.raises(ResponseError, match="unknown merge kind"):
         await store.ingest(broken)
 

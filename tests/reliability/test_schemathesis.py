@@ -29,7 +29,7 @@ CROSS_FIELD_RULES = {
     ("GET", "/v1/admin/sites/{site}/analytics/{section}.csv"): "start before end, at most 8 days apart",
     ("POST", "/v1/admin/sites/{site}/what-if"): "start before end, at most 8 days apart",
     ("PUT", "/v1/admin/sites/{site}/config"): "the config document's own rules (its JSON Schema at "
-                                               "/v1/admin/config/schema; every problem is named)",
+    "/v1/admin/config/schema; every problem is named)",
     ("POST", "/v1/admin/sites/{site}/config/rollback"): "the version must be one that was recorded",
 }
 """Rules between fields that JSON Schema cannot state, so a schema-valid request may break them and be
@@ -42,22 +42,32 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(public_url=ORIGIN, a
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     port = free_port()
-    env = os.environ | {"TACTFUL_ADMIN_TOKEN": TOKEN, "TACTFUL_PUBLIC_URL": ORIGIN,
-                        "TACTFUL_DATA_DIR": tempfile.mkdtemp(prefix="tactful-fuzz-"),
-                        "TACTFUL_RATE_LIMIT_IP_PER_S": "0", "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0"}
+    env = os.environ | {
+        "TACTFUL_ADMIN_TOKEN": TOKEN,
+        "TACTFUL_PUBLIC_URL": ORIGIN,
+        "TACTFUL_DATA_DIR": tempfile.mkdtemp(prefix="tactful-fuzz-"),
+        "TACTFUL_RATE_LIMIT_IP_PER_S": "0",
+        "TACTFUL_RATE_LIMIT_VISITOR_PER_S": "0",
+    }
     env.pop("TACTFUL_REDIS_URL", None)
     with running("api.main:app", port, env):
         yield f"http://127.0.0.1:{port}"
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, phases=[Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_operation__generated_requests__pass_every_check(case: schemathesis.Case[Any], base_url: str) -> None:
     cross_field = (case.method.upper(), case.operation.path) in CROSS_FIELD_RULES
     excluded: list[Any] = [positive_data_acceptance] if cross_field else []
-    response = case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"},
-                                      excluded_checks=excluded, timeout=10)
+    response = case.call_and_validate(
+        base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded, timeout=10
+    )
     content_type = response.headers.get("content-type") or [""]
     if response.status_code >= 400 and str(content_type[0]).startswith("application/json"):
         body = response.json()
@@ -65,6 +75,7 @@ def test_every_operation__generated_requests__pass_every_check(case: schemathesi
 
 
 def test_cross_field_rules__name_real_operations() -> None:
-    documented = {(method.upper(), path) for path, operations in schema.raw_schema["paths"].items()
-                  for method in operations}
+    documented = {
+        (method.upper(), path) for path, operations in schema.raw_schema["paths"].items() for method in operations
+    }
     assert set(CROSS_FIELD_RULES) <= documented

@@ -32,8 +32,15 @@ def test_scorer__passes_check(scorer: str, check: object) -> None:
 def test_yield_checks__names_are_unique_and_cover_the_contract() -> None:
     names = [check.name for check in yield_checks(OnlineLogistic)]
     assert len(names) == len(set(names))
-    for required in ("predict_before_learning", "features_appear_and_disappear", "pickle_round_trip",
-                     "clone_independence", "finite_for_extreme_inputs", "predict_does_not_mutate", "explain"):
+    for required in (
+        "predict_before_learning",
+        "features_appear_and_disappear",
+        "pickle_round_trip",
+        "clone_independence",
+        "finite_for_extreme_inputs",
+        "predict_does_not_mutate",
+        "explain",
+    ):
         assert required in names
 
 

@@ -21,21 +21,42 @@ from scoring.evaluate import (
 from scoring.model import OnlineLogistic
 from scoring.river_adapter import plain_river_scorer
 
-REPORT_KEYS = {"roc_auc", "log_loss", "calibration_error", "rows", "positives", "seconds", "learn_us",
-               "predict_us", "model_bytes"}
+REPORT_KEYS = {
+    "roc_auc",
+    "log_loss",
+    "calibration_error",
+    "rows",
+    "positives",
+    "seconds",
+    "learn_us",
+    "predict_us",
+    "model_bytes",
+}
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("", {}), ("  ", {}), ("TRUE", {"c": 1.0}), ("no", {"c": 0.0}), ("Yes", {"c": 1.0}), ("2.5", {"c": 2.5}),
-     ("-3", {"c": -3.0}), ("mobile", {"c=mobile": 1.0}), ("nan", {}), ("inf", {})],
+    [
+        ("", {}),
+        ("  ", {}),
+        ("TRUE", {"c": 1.0}),
+        ("no", {"c": 0.0}),
+        ("Yes", {"c": 1.0}),
+        ("2.5", {"c": 2.5}),
+        ("-3", {"c": -3.0}),
+        ("mobile", {"c=mobile": 1.0}),
+        ("nan", {}),
+        ("inf", {}),
+    ],
 )
 def test_parse_cell__kinds(text: str, expected: dict[str, float]) -> None:
     assert parse_cell("c", text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("true", True), ("FALSE", False), ("1", True), ("0", False),
-                                                ("0.0", False), ("", None), ("no", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("true", True), ("FALSE", False), ("1", True), ("0", False), ("0.0", False), ("", None), ("no", False)],
+)
 def test_parse_label__kinds(text: str, expected: bool | None) -> None:
     assert parse_label(text) is expected
 
@@ -57,8 +78,10 @@ def test_read_labelled_csv__unreadable_label__names_line(tmp_path: Path) -> None
 def test_read_labelled_csv__empty_cells_and_labels__missing_and_skipped(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,device,label\n,mobile,yes\n3,,\n4,desktop,no\n")
-    assert list(read_labelled_csv(path, "label")) == [({"device=mobile": 1.0}, True),
-                                                      ({"a": 4.0, "device=desktop": 1.0}, False)]
+    assert list(read_labelled_csv(path, "label")) == [
+        ({"device=mobile": 1.0}, True),
+        ({"a": 4.0, "device=desktop": 1.0}, False),
+    ]
 
 
 def test_evaluate__phishing__default_ranks_and_calibrates_at_least_as_plain(phishing_csv: Path) -> None:
@@ -80,9 +103,7 @@ def test_evaluate__generated_sessions__default_beats_plain(sessions_csv: Path) -
     assert default.calibration_error is not None and default.calibration_error < 0.05
 
 
-def test_evaluate__progress__bar_on_stderr_only(
-    sessions_csv: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_evaluate__progress__bar_on_stderr_only(sessions_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     evaluate_csv(sessions_csv, "accepted", OnlineLogistic(), progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -9,8 +9,14 @@ from scoring.labels import LabelJoiner, LabelPolicy, Outcome, TrainingExample
 from scoring.snapshot_store import DecisionSnapshot, MemorySnapshotStore
 
 T0 = 1_764_000_000_000
-STRUGGLING = {"form_errors": 4.0, "recent_form_errors": 3.5, "failed_submits": 3.0, "repeated_submits": 2.0,
-              "struggle_kinds": 2.0, "time_on_site_s": 95.0}
+STRUGGLING = {
+    "form_errors": 4.0,
+    "recent_form_errors": 3.5,
+    "failed_submits": 3.0,
+    "repeated_submits": 2.0,
+    "struggle_kinds": 2.0,
+    "time_on_site_s": 95.0,
+}
 
 
 class FakeClock:
@@ -25,10 +31,10 @@ def joiner(policy: LabelPolicy | None = None) -> LabelJoiner:
     return LabelJoiner(MemorySnapshotStore(), policy)
 
 
-def decide(j: LabelJoiner, invite: str = "i_1", propensity: float = 1.0, at: int = T0, explored: bool = False
-           ) -> None:
-    j.record_decision(invite, STRUGGLING, model_version=7, score=0.42, now_ms=at, propensity=propensity,
-                      explored=explored)
+def decide(j: LabelJoiner, invite: str = "i_1", propensity: float = 1.0, at: int = T0, explored: bool = False) -> None:
+    j.record_decision(
+        invite, STRUGGLING, model_version=7, score=0.42, now_ms=at, propensity=propensity, explored=explored
+    )
 
 
 def test_joiner__outcome_after_features_changed__learns_decision_time_snapshot() -> None:
@@ -196,8 +202,9 @@ def test_joiner__examples_feed_the_site_scorer__score_moves_towards_outcomes() -
         invite = f"i_{k}"
         calm = {"time_on_site_s": 20.0 + k, "pages_viewed": 1.0}
         features = STRUGGLING if k % 2 else calm
-        j.record_decision(invite, features, model_version=scorer.version,
-                          score=scorer.predict_proba_one(features), now_ms=T0)
+        j.record_decision(
+            invite, features, model_version=scorer.version, score=scorer.predict_proba_one(features), now_ms=T0
+        )
         example = j.on_outcome(invite, Outcome.ACCEPTED if k % 2 else Outcome.DISMISSED, T0 + 1000)
         assert example is not None
         examples.append(example)
@@ -254,8 +261,18 @@ def test_learner_quality__learning_curve_and_true_exploration_share() -> None:
         clock = [1_764_000_000.0]
         learner = Learner(MemoryStore(), "shop", clock=lambda: clock[0])
         for k in range(30):
-            learner.handle({"k": "decision", "invite": f"i_{k:06d}", "features": STRUGGLING, "model_version": 0,
-                            "score": 0.4, "propensity": 0.9, "explored": k % 10 == 0, "ts": T0})
+            learner.handle(
+                {
+                    "k": "decision",
+                    "invite": f"i_{k:06d}",
+                    "features": STRUGGLING,
+                    "model_version": 0,
+                    "score": 0.4,
+                    "propensity": 0.9,
+                    "explored": k % 10 == 0,
+                    "ts": T0,
+                }
+            )
             learner.handle({"k": "accepted" if k % 2 else "dismissed", "invite": f"i_{k:06d}", "ts": T0 + 1})
             if k % 10 == 9:
                 clock[0] += 5

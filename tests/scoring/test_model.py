@@ -17,10 +17,14 @@ def _slog(x: dict[str, float]) -> dict[str, float]:
 
 
 def test_model__sgd_without_clip__equals_river_pipeline() -> None:
-    river_pipeline = (compose.FuncTransformer(_slog) | preprocessing.StandardScaler()
-                      | linear_model.LogisticRegression(optim.SGD(0.01), intercept_lr=0.01))
-    fused = OnlineLogistic(LogisticParams(learning_rate=0.01, intercept_learning_rate=0.01, adagrad=False,
-                                          l2=0.0, z_clip=1e12))
+    river_pipeline = (
+        compose.FuncTransformer(_slog)
+        | preprocessing.StandardScaler()
+        | linear_model.LogisticRegression(optim.SGD(0.01), intercept_lr=0.01)
+    )
+    fused = OnlineLogistic(
+        LogisticParams(learning_rate=0.01, intercept_learning_rate=0.01, adagrad=False, l2=0.0, z_clip=1e12)
+    )
     sessions = generate_sessions(400, seed=3)
     for x, y in sessions[:300]:
         river_pipeline.learn_one(x, y)

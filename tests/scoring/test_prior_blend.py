@@ -19,11 +19,25 @@ from scoring.synthetic import generate_sessions
 
 DOCS = Path(__file__).parents[2] / "docs" / "scoring.md"
 QUIET = {"time_on_site_s": 30.0, "pages_viewed": 1.0}
-STUCK_ON_FORM = {"time_on_site_s": 120.0, "pages_viewed": 3.0, "form_errors": 2.0, "recent_form_errors": 1.8,
-                 "failed_submits": 2.0, "repeated_submits": 1.0, "repeated_field_errors": 1.0,
-                 "zero_result_searches": 1.0, "recent_zero_result_searches": 0.9, "struggle_kinds": 2.0}
-TYPO_FIXED = {"time_on_site_s": 120.0, "pages_viewed": 3.0, "form_errors": 1.0, "failed_submits": 1.0,
-              "struggle_kinds": 1.0}
+STUCK_ON_FORM = {
+    "time_on_site_s": 120.0,
+    "pages_viewed": 3.0,
+    "form_errors": 2.0,
+    "recent_form_errors": 1.8,
+    "failed_submits": 2.0,
+    "repeated_submits": 1.0,
+    "repeated_field_errors": 1.0,
+    "zero_result_searches": 1.0,
+    "recent_zero_result_searches": 0.9,
+    "struggle_kinds": 2.0,
+}
+TYPO_FIXED = {
+    "time_on_site_s": 120.0,
+    "pages_viewed": 3.0,
+    "form_errors": 1.0,
+    "failed_submits": 1.0,
+    "struggle_kinds": 1.0,
+}
 
 
 def _table(text: str) -> dict[str, float]:
@@ -160,8 +174,13 @@ def test_explain__learned_model__reasons_come_from_observed_signals_only() -> No
     blend = default_site_scorer()
     for x, y in generate_sessions(1000, seed=46):
         blend.learn_one(x, y)
-    visitor = {"js_errors": 2.0, "recent_js_errors": 2.0, "dead_clicks": 3.0, "recent_dead_clicks": 2.0,
-               "time_on_site_s": 200.0}
+    visitor = {
+        "js_errors": 2.0,
+        "recent_js_errors": 2.0,
+        "dead_clicks": 3.0,
+        "recent_dead_clicks": 2.0,
+        "time_on_site_s": 200.0,
+    }
     reasons = blend.explain(visitor)
     assert reasons and set(reasons) <= {"js_errors", "dead_clicks"}
 
@@ -179,10 +198,22 @@ def test_explain__same_reasons_as_from_every_features_contribution() -> None:
 
 
 def test_top_reasons__limits_threshold_and_unobserved() -> None:
-    contributions = {"form_errors": 0.9, "rage_clicks": 0.5, "u_turns": 0.2, "js_errors": 0.1,
-                     "dead_clicks": 2.0, "time_on_site_s": 3.0}
-    features = {"form_errors": 1.0, "rage_clicks": 2.0, "u_turns": 1.0, "js_errors": 1.0, "dead_clicks": 0.0,
-                "time_on_site_s": 100.0}
+    contributions = {
+        "form_errors": 0.9,
+        "rage_clicks": 0.5,
+        "u_turns": 0.2,
+        "js_errors": 0.1,
+        "dead_clicks": 2.0,
+        "time_on_site_s": 3.0,
+    }
+    features = {
+        "form_errors": 1.0,
+        "rage_clicks": 2.0,
+        "u_turns": 1.0,
+        "js_errors": 1.0,
+        "dead_clicks": 0.0,
+        "time_on_site_s": 100.0,
+    }
     assert top_reasons(contributions, features) == ["form_errors", "rage_clicks", "u_turns"]
     assert top_reasons(contributions, features, limit=5) == ["form_errors", "rage_clicks", "u_turns"]
 
@@ -192,22 +223,41 @@ class _ShiftedPrior(StrugglePrior):
         return min(1.0, super().predict_proba_one(features) + 0.01)
 
 
-@pytest.mark.parametrize(("prior", "learned"), [
-    (StrugglePrior(), 0),
-    (StrugglePrior(bias=-2.5, weights={"form_errors": 1.3, "rage_clicks": 0.7, "time_on_site_s": 0.1,
-                                       "u_turns": -0.4, "dead_clicks": 1e-3}), 0),
-    (_ShiftedPrior(), 0),
-    (StrugglePrior(), 200),
-], ids=["prior alone", "prior with its own weights", "a prior subclass", "learned model"])
+@pytest.mark.parametrize(
+    ("prior", "learned"),
+    [
+        (StrugglePrior(), 0),
+        (
+            StrugglePrior(
+                bias=-2.5,
+                weights={
+                    "form_errors": 1.3,
+                    "rage_clicks": 0.7,
+                    "time_on_site_s": 0.1,
+                    "u_turns": -0.4,
+                    "dead_clicks": 1e-3,
+                },
+            ),
+            0,
+        ),
+        (_ShiftedPrior(), 0),
+        (StrugglePrior(), 200),
+    ],
+    ids=["prior alone", "prior with its own weights", "a prior subclass", "learned model"],
+)
 def test_predict_and_explain__equals_the_two_calls(prior: StrugglePrior, learned: int) -> None:
     """The one-pass score and reasons every collect uses are exactly predict_proba_one's and explain's."""
     blend = BlendedScorer(prior, OnlineLogistic())
     for x, y in generate_sessions(learned, seed=49):
         blend.learn_one(x, y)
     sessions = [x for x, _ in generate_sessions(300, seed=50)]
-    odd = [{"form_errors": float("inf"), "rage_clicks": float("nan"), "u_turns": -2.0, "conversions": 1.0},
-           {"dead_clicks": 1e300, "recent_dead_clicks": 0.0}, {}]
+    odd = [
+        {"form_errors": float("inf"), "rage_clicks": float("nan"), "u_turns": -2.0, "conversions": 1.0},
+        {"dead_clicks": 1e300, "recent_dead_clicks": 0.0},
+        {},
+    ]
 
-    assert [blend.predict_and_explain(x) for x in sessions + odd] == \
-        [(blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd]
+    assert [blend.predict_and_explain(x) for x in sessions + odd] == [
+        (blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd
+    ]
     assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 100

@@ -56,8 +56,11 @@ async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_an
     first = [page(T0, "/checkout"), ev("rage_click", T0 + 1000, count=4)]
     await store.ingest(prepared(first, sent_at=T0 + 1000, received_ms=T0 + 1000))
     twice = ev("form_error", T0 + 2000, field="postcode", form="checkout")
-    again = prepared([*first, twice, twice, ev("scroll", T0 + 3000, depth=0.8, reversals=2)],
-                     sent_at=T0 + 3000, received_ms=T0 + 3000)
+    again = prepared(
+        [*first, twice, twice, ev("scroll", T0 + 3000, depth=0.8, reversals=2)],
+        sent_at=T0 + 3000,
+        received_ms=T0 + 3000,
+    )
 
     result = await store.ingest(again)
 
@@ -69,20 +72,25 @@ async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_an
     counts = await store.counters("demo", day_of(T0))
     assert (counts["e.page_view"], counts["e.form_error"], counts["e.scroll"]) == (1, 1, 1)
     log = await store.read_log("demo")
-    assert [[e["t"] for e in entry.events] for entry in log] == [["page_view", "rage_click"],
-                                                                  ["form_error", "scroll"]]
+    assert [[e["t"] for e in entry.events] for entry in log] == [["page_view", "rage_click"], ["form_error", "scroll"]]
 
 
 async def test_ingest__batches_out_of_order__same_state_as_in_order(store: Store) -> None:
-    journey = [page(T0, "/"), page(T0 + 3000, "/products/1"), page(T0 + 5000, "/"),
-               ev("rage_click", T0 + 6000, count=3), ev("scroll", T0 + 7000, depth=0.6, reversals=2),
-               page(T0 + 30_000, "/cart"), ev("idle", T0 + 40_000, ms=9000)]
+    journey = [
+        page(T0, "/"),
+        page(T0 + 3000, "/products/1"),
+        page(T0 + 5000, "/"),
+        ev("rage_click", T0 + 6000, count=3),
+        ev("scroll", T0 + 7000, depth=0.6, reversals=2),
+        page(T0 + 30_000, "/cart"),
+        ev("idle", T0 + 40_000, ms=9000),
+    ]
     in_order: dict[str, Any] = {"visitor": "v_inorder01"}
     shuffled: dict[str, Any] = {"visitor": "v_shuffle01"}
     for i in range(0, len(journey), 2):
-        await store.ingest(prepared(journey[i:i + 2], **in_order))
+        await store.ingest(prepared(journey[i : i + 2], **in_order))
     for i in reversed(range(0, len(journey), 2)):
-        await store.ingest(prepared(journey[i:i + 2], **shuffled))
+        await store.ingest(prepared(journey[i : i + 2], **shuffled))
 
     now = T0 + 50_000
     a = extract(*await store.load_visitor("demo", "v_inorder01"), now)
@@ -130,8 +138,9 @@ async def test_ingest__late_batch_of_previous_session__logged_not_folded(store: 
 
 
 async def test_read_log__entries_hold_corrected_times_once(store: Store) -> None:
-    skewed = prepared([page(T0, "/a"), ev("click", T0 + 10, x=1, y=2)], sent_at=T0 + 100,
-                      received_ms=T0 + 5100)  # the browser clock is 5 s behind
+    skewed = prepared(
+        [page(T0, "/a"), ev("click", T0 + 10, x=1, y=2)], sent_at=T0 + 100, received_ms=T0 + 5100
+    )  # the browser clock is 5 s behind
     await store.ingest(skewed)
     await store.ingest(skewed)
 
@@ -179,13 +188,17 @@ async def test_site_config__put_get_list(store: Store) -> None:
 
 
 async def test_ingest__invite_outcomes_and_custom_events__visitor_history(store: Store) -> None:
-    result = await store.ingest(prepared([
-        page(T0, "/"),
-        ev("invite_shown", T0 + 1000, invite="i_invite001"),
-        ev("invite_dismissed", T0 + 2000, invite="i_invite001"),
-        ev("custom", T0 + 3000, name="added_to_cart", value=12.5),
-        ev("conversion", T0 + 4000, value=12.5),
-    ]))
+    result = await store.ingest(
+        prepared(
+            [
+                page(T0, "/"),
+                ev("invite_shown", T0 + 1000, invite="i_invite001"),
+                ev("invite_dismissed", T0 + 2000, invite="i_invite001"),
+                ev("custom", T0 + 3000, name="added_to_cart", value=12.5),
+                ev("conversion", T0 + 4000, value=12.5),
+            ]
+        )
+    )
     from tracker.features import describe
 
     facts = describe(result.session, result.visitor, T0 + 5000)
@@ -216,7 +229,7 @@ def _random_journey(seed: int, count: int = 120) -> list[dict[str, Any]]:
 async def test_ingest__batches_overtaken_and_retried__identical_features(store: Store) -> None:
     """What the network does: a batch overtaken by the next one, and a retry of one already stored."""
     events = _random_journey(7)
-    batches = [events[i:i + 5] for i in range(0, len(events), 5)]
+    batches = [events[i : i + 5] for i in range(0, len(events), 5)]
     overtaken = list(range(len(batches)))
     for i in range(0, len(overtaken) - 1, 2):
         overtaken[i], overtaken[i + 1] = overtaken[i + 1], overtaken[i]
@@ -239,7 +252,7 @@ async def test_stores__any_arrival_order__memory_and_redis_agree(redis_store: Re
     rng = random.Random(11)
     for seed in range(4):
         events = _random_journey(seed)
-        batches = [events[i:i + 10] for i in range(0, len(events), 10)]
+        batches = [events[i : i + 10] for i in range(0, len(events), 10)]
         visitor = f"v_agree{seed:04d}"
         for i in [*rng.sample(range(len(batches)), len(batches)), 0, 5]:
             for target in (memory, redis_store):

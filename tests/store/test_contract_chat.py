@@ -34,8 +34,7 @@ async def test_append_entry__ids_count_up__dedup_returns_first_id(store: Store) 
 
 async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: Store) -> None:
     await store.append_entry("s1", "warm-up", {})  # a fresh Cluster client's very first commands must not race
-    results = await asyncio.gather(*(store.append_entry("s1", "log", {"n": n}, dedup=f"d{n % 10}")
-                                     for n in range(40)))
+    results = await asyncio.gather(*(store.append_entry("s1", "log", {"n": n}, dedup=f"d{n % 10}") for n in range(40)))
     fresh = sorted(entry_id for entry_id, duplicate in results if not duplicate)
     assert fresh == list(range(1, 11))
 

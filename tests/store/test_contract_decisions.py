@@ -12,8 +12,9 @@ from tracker.store.base import day_of
 async def test_apply_ops__current_session__session_and_visitor_change(store: Store) -> None:
     await store.ingest(prepared([page(T0, "/")]))
 
-    applied = await store.apply_ops("demo", "v_visitor01", "s_session01",
-                                    [Op("s", "io", "+", "1"), Op("v", "li", ">", str(T0 + 5))])
+    applied = await store.apply_ops(
+        "demo", "v_visitor01", "s_session01", [Op("s", "io", "+", "1"), Op("v", "li", ">", str(T0 + 5))]
+    )
 
     session, visitor = await store.load_visitor("demo", "v_visitor01")
     assert applied and session["io"] == "1" and visitor["li"] == str(T0 + 5)
@@ -23,8 +24,9 @@ async def test_apply_ops__current_session__session_and_visitor_change(store: Sto
 async def test_apply_ops__session_already_replaced__only_visitor_changes(store: Store) -> None:
     await store.ingest(prepared([page(T0, "/")], session="s_session02"))
 
-    applied = await store.apply_ops("demo", "v_visitor01", "s_session01",
-                                    [Op("s", "io", "+", "1"), Op("v", "li", ">", str(T0))])
+    applied = await store.apply_ops(
+        "demo", "v_visitor01", "s_session01", [Op("s", "io", "+", "1"), Op("v", "li", ">", str(T0))]
+    )
 
     session, visitor = await store.load_visitor("demo", "v_visitor01")
     assert not applied and "io" not in session and visitor["li"] == str(T0)
@@ -59,8 +61,9 @@ async def test_labels__read_once_then_redelivered_until_committed(store: Store) 
     assert [record for _, record in first] == [{"k": "decision", "invite": "i_1"}, {"k": "shown", "invite": "i_1"}]
     assert await store.read_labels("demo", count=10, block_ms=10) == []
     # a learner that restarts before committing gets them again
-    assert [r for _, r in await store.read_labels("demo", count=10, block_ms=0, pending=True)] == \
-        [record for _, record in first]
+    assert [r for _, r in await store.read_labels("demo", count=10, block_ms=0, pending=True)] == [
+        record for _, record in first
+    ]
 
     await store.commit_learning("demo", b"model-1", b"state-1", 7, {"auc": 0.8}, [first[0][0], first[1][0]])
 

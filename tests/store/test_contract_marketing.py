@@ -68,6 +68,8 @@ async def test_load_samples__one_per_minute__later_sample_replaces(store: Store)
 
     samples = await store.read_load_samples("demo", minute, minute + 10 * LOAD_SAMPLE_MS)
 
-    assert samples == [{"slots": 3, "active": 2, "at_ms": minute},
-                       {"slots": 6, "active": 0, "at_ms": minute + LOAD_SAMPLE_MS}]
+    assert samples == [
+        {"slots": 3, "active": 2, "at_ms": minute},
+        {"slots": 6, "active": 0, "at_ms": minute + LOAD_SAMPLE_MS},
+    ]
     assert await store.read_load_samples("demo", minute + 2 * LOAD_SAMPLE_MS, minute + 3 * LOAD_SAMPLE_MS) == []

@@ -23,8 +23,12 @@ from tracker.store.base import day_of, shard_of
 
 pytestmark = pytest.mark.redis
 
-TEN_EVENTS = [page(T0, "/checkout"), *[ev("click", T0 + i * 100, x=i, y=i) for i in range(1, 8)],
-              ev("form_error", T0 + 900, field="zip"), ev("rage_click", T0 + 950, count=3)]
+TEN_EVENTS = [
+    page(T0, "/checkout"),
+    *[ev("click", T0 + i * 100, x=i, y=i) for i in range(1, 8)],
+    ev("form_error", T0 + 900, field="zip"),
+    ev("rage_click", T0 + 950, count=3),
+]
 
 
 @pytest.fixture
@@ -48,8 +52,7 @@ async def _keys_by_node(store: RedisStore) -> dict[str, list[bytes]]:
     return held
 
 
-async def test_collect__on_a_cluster__every_key_it_writes_in_the_visitor_shard_slot(
-        cluster_store: RedisStore) -> None:
+async def test_collect__on_a_cluster__every_key_it_writes_in_the_visitor_shard_slot(cluster_store: RedisStore) -> None:
     await cluster_store.ingest(prepared(TEN_EVENTS, visitor="v_slotcheck1"))
 
     held = await _keys_by_node(cluster_store)
@@ -62,7 +65,8 @@ async def test_collect__on_a_cluster__every_key_it_writes_in_the_visitor_shard_s
 
 
 async def test_collect__a_sites_visitors__spread_over_every_master_and_read_back_whole(
-        cluster_store: RedisStore) -> None:
+    cluster_store: RedisStore,
+) -> None:
     visitors = [f"v_spread{n:04d}" for n in range(40)]
     for visitor in visitors:
         await cluster_store.ingest(prepared(TEN_EVENTS, visitor=visitor))
@@ -76,8 +80,9 @@ async def test_collect__a_sites_visitors__spread_over_every_master_and_read_back
     assert counters["sessions"] == len(visitors) and counters["e.click"] == 7 * len(visitors)
 
 
-async def test_collect__on_a_cluster__one_request_per_collect(cluster_store: RedisStore,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_collect__on_a_cluster__one_request_per_collect(
+    cluster_store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sends: list[str] = []
     send = Connection.send_packed_command
 
@@ -113,8 +118,9 @@ async def test_collect__one_master_down__its_visitors_unavailable_the_others_ser
             await store.ingest(prepared(TEN_EVENTS, visitor=visitor))
         assert isinstance(store.client, aioredis.RedisCluster)
         down = cluster.nodes[1]
-        owners = {visitor: store.client.get_node_from_key(store._visitor_keys("demo", visitor)[0])
-                  for visitor in visitors}
+        owners = {
+            visitor: store.client.get_node_from_key(store._visitor_keys("demo", visitor)[0]) for visitor in visitors
+        }
         on_down_node = {visitor for visitor, node in owners.items() if node is not None and node.port == down.port}
         down.stop()
 

@@ -18,8 +18,12 @@ from tracker.store.redis import _COLLECT_LUA, ROUND_TRIPS, _counting
 
 pytestmark = pytest.mark.redis
 
-TEN_EVENTS = [page(T0, "/checkout"), *[ev("click", T0 + i * 100, x=i, y=i) for i in range(1, 8)],
-              ev("form_error", T0 + 900, field="zip"), ev("rage_click", T0 + 950, count=3)]
+TEN_EVENTS = [
+    page(T0, "/checkout"),
+    *[ev("click", T0 + i * 100, x=i, y=i) for i in range(1, 8)],
+    ev("form_error", T0 + 900, field="zip"),
+    ev("rage_click", T0 + 950, count=3),
+]
 
 
 def _round_trips() -> int:
@@ -53,7 +57,8 @@ async def test_collect__steady_state__one_round_trip_per_request(redis_url: str,
 
 
 async def test_collect__retry_merged_with_new_events__second_call_with_each_events_ops(
-        redis_url: str, key_prefix: str) -> None:
+    redis_url: str, key_prefix: str
+) -> None:
     """The usual call leaves each event's own ops out; a batch mixing seen and new events costs a second."""
     store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
     await store.ingest(prepared(TEN_EVENTS[:4], visitor="v_mixed0001"))
@@ -85,8 +90,12 @@ async def test_collect__busy_session__visitor_state_stays_under_one_kib(redis_st
         start = T0 + b * 10_000
         batch = [page(start, paths[b % len(paths)], vw=1280, ref="https://www.example.org/")]
         batch += [ev("click", start + i * 500, x=i, y=i) for i in range(1, 6)]
-        batch += [ev("rage_click", start + 3000, count=4), ev("form_error", start + 3500, field=f"f{b % 5}"),
-                  ev("scroll", start + 4000, depth=0.5, reversals=1), ev("custom", start + 4500, name="x")]
+        batch += [
+            ev("rage_click", start + 3000, count=4),
+            ev("form_error", start + 3500, field=f"f{b % 5}"),
+            ev("scroll", start + 4000, depth=0.5, reversals=1),
+            ev("custom", start + 4500, name="x"),
+        ]
         await redis_store.ingest(prepared(batch, visitor="v_busy0001"))
 
     client = redis_store.client
@@ -100,8 +109,9 @@ async def test_collect__busy_session__visitor_state_stays_under_one_kib(redis_st
 
 
 async def test_collect__redis_down__store_unavailable_and_nothing_half_written(key_prefix: str) -> None:
-    store = RedisStore(aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5),
-                       prefix=key_prefix)
+    store = RedisStore(
+        aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5), prefix=key_prefix
+    )
 
     try:
         with pytest.raises(StoreUnavailable):
@@ -119,7 +129,8 @@ def test_collect_script__reads_no_key_it_is_not_given() -> None:
 
 
 async def test_collect__concurrent_requests__share_round_trips_and_each_gets_its_own_state(
-        redis_url: str, key_prefix: str) -> None:
+    redis_url: str, key_prefix: str
+) -> None:
     import asyncio
 
     observer = aioredis.Redis.from_url(redis_url)
@@ -128,8 +139,9 @@ async def test_collect__concurrent_requests__share_round_trips_and_each_gets_its
 
     trips = _round_trips()
     before = await _commandstats(observer)
-    results = await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS[: 1 + i % 10], visitor=f"v_together{i:03d}"))
-                                     for i in range(40)))
+    results = await asyncio.gather(
+        *(store.ingest(prepared(TEN_EVENTS[: 1 + i % 10], visitor=f"v_together{i:03d}")) for i in range(40))
+    )
     trips = _round_trips() - trips
     after = await _commandstats(observer)
     states = [await store.load_visitor("demo", f"v_together{i:03d}") for i in range(40)]
@@ -147,16 +159,25 @@ async def test_auto_pipeline__one_failing_call__fails_alone(redis_client: aiored
     import asyncio
 
     script = redis_client.register_script(
-        "if ARGV[1] == 'bad' then return redis.error_reply('refused ' .. ARGV[1]) end return ARGV[1]")
+        "if ARGV[1] == 'bad' then return redis.error_reply('refused ' .. ARGV[1]) end return ARGV[1]"
+    )
     await script(keys=[], args=["load"])
     pipeline = AutoPipeline(redis_client, script)
 
-    outcomes = await asyncio.gather(*(pipeline([], ["bad" if i == 4 else f"ok{i}"]) for i in range(7)),
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(pipeline([], ["bad" if i == 4 else f"ok{i}"]) for i in range(7)), return_exceptions=True
+    )
     await pipeline.close()
 
     assert [o if isinstance(o, bytes) else type(o).__name__ for o in outcomes] == [
-        b"ok0", b"ok1", b"ok2", b"ok3", "ResponseError", b"ok5", b"ok6"]
+        b"ok0",
+        b"ok1",
+        b"ok2",
+        b"ok3",
+        "ResponseError",
+        b"ok5",
+        b"ok6",
+    ]
     assert "refused bad" in str(outcomes[4])
 
 
@@ -173,7 +194,8 @@ async def own_redis() -> AsyncIterator[tuple[RedisServer, aioredis.Redis]]:
 
 
 async def test_auto_pipeline__script_cache_flushed__reloads_and_answers(
-        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
+    own_redis: tuple[RedisServer, aioredis.Redis],
+) -> None:
     import asyncio
 
     _, client = own_redis
@@ -195,7 +217,8 @@ end
 
 
 async def test_auto_pipeline__redis_stops_answering__waiting_calls_time_out_then_it_recovers(
-        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
+    own_redis: tuple[RedisServer, aioredis.Redis],
+) -> None:
     import asyncio
     import time
 
@@ -217,7 +240,8 @@ async def test_auto_pipeline__redis_stops_answering__waiting_calls_time_out_then
 
 
 async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_the_next_reconnects(
-        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
+    own_redis: tuple[RedisServer, aioredis.Redis],
+) -> None:
     import asyncio
 
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -240,7 +264,8 @@ async def test_auto_pipeline__connection_dropped__calls_on_their_way_fail_and_th
 
 
 async def test_auto_pipeline__unasked_push_messages__every_caller_still_gets_its_own_answer(
-        own_redis: tuple[RedisServer, aioredis.Redis]) -> None:
+    own_redis: tuple[RedisServer, aioredis.Redis],
+) -> None:
     """RESP3 lets Redis send news nobody asked for (here key invalidations, redirected to the collect
     connection; on managed Redis, maintenance notices): they are no call's answer."""
     import asyncio
@@ -274,7 +299,8 @@ async def test_auto_pipeline__unasked_push_messages__every_caller_still_gets_its
 
 
 async def test_auto_pipeline__write_refused__the_call_fails_instead_of_waiting_forever(
-        redis_client: aioredis.Redis) -> None:
+    redis_client: aioredis.Redis,
+) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     pipeline = AutoPipeline(redis_client, redis_client.register_script("return ARGV[1]"))
@@ -298,7 +324,8 @@ async def test_auto_pipeline__write_refused__the_call_fails_instead_of_waiting_f
 
 
 async def test_auto_pipeline__closed_while_opening__callers_see_an_outage_not_a_cancel(
-        redis_url: str, key_prefix: str) -> None:
+    redis_url: str, key_prefix: str
+) -> None:
     import asyncio
 
     store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
@@ -316,22 +343,28 @@ async def test_collect__redis_gone__every_waiting_call_fails_with_store_unavaila
     import asyncio
 
     port = free_port()
-    store = RedisStore(aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5),
-                       prefix="gone", shards=4)
+    store = RedisStore(
+        aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5), prefix="gone", shards=4
+    )
 
-    outcomes = await asyncio.gather(*(store.ingest(prepared(TEN_EVENTS, visitor=f"v_nobody{i:04d}"))
-                                      for i in range(5)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(store.ingest(prepared(TEN_EVENTS, visitor=f"v_nobody{i:04d}")) for i in range(5)), return_exceptions=True
+    )
     await store.close()
 
     assert [type(o) for o in outcomes] == [StoreUnavailable] * 5
 
 
-@pytest.mark.parametrize("args", [
-    ("EVALSHA", "a" * 40, 2, "tf:{demo:03}:s:v1", "tf:{demo:03}:v:v1", 1_764_000_000_000, b"\x00\xff\x10", "é"),
-    ("CONFIG GET", "maxmemory"),  # a two-word name is split, as redis-py does
-    (b"SET", memoryview(b"ab"), bytearray(b"cd")),
-    ("ZADD", "k", 1.5, "m", 10**30, -3),
-], ids=["script-call", "two-word-name", "buffers", "numbers"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("EVALSHA", "a" * 40, 2, "tf:{demo:03}:s:v1", "tf:{demo:03}:v:v1", 1_764_000_000_000, b"\x00\xff\x10", "é"),
+        ("CONFIG GET", "maxmemory"),  # a two-word name is split, as redis-py does
+        (b"SET", memoryview(b"ab"), bytearray(b"cd")),
+        ("ZADD", "k", 1.5, "m", 10**30, -3),
+    ],
+    ids=["script-call", "two-word-name", "buffers", "numbers"],
+)
 def test_store_connections__hiredis_packer__same_bytes_as_redis_py(args: tuple[Any, ...]) -> None:
     ours, theirs = _counting(Connection)(), Connection()
 

@@ -25,8 +25,11 @@ def _op(kind: str) -> st.SearchStrategy[Op]:
         "pv": st.tuples(STAMPS, st.sampled_from(["a1", "b2", "c3"])).map(lambda p: f"{p[0]}|{p[1]}"),
     }[kind]
     # A field keeps one kind, as the event ops do; '+k' fields are many (its cap is per record).
-    fields = st.text("xyz", min_size=1, max_size=2).map(lambda f: f"k.{f}") if kind == "+k" \
+    fields = (
+        st.text("xyz", min_size=1, max_size=2).map(lambda f: f"k.{f}")
+        if kind == "+k"
         else st.sampled_from(FIELDS).map(lambda f: f"{kind}{f}")
+    )
     return st.builds(Op, st.sampled_from(["s", "v"]), fields, st.just(kind), values)
 
 
@@ -71,8 +74,13 @@ def test_combine__one_op_per_field_and_kind__page_views_kept(ops: list[Op]) -> N
 
 def test_combine__keyed_fields_at_the_cap__the_same_fields_admitted() -> None:
     start = {f"k.{i}": "1" for i in range(MAX_KEYED_FIELDS - 2)}
-    ops = [Op("s", "k.new1", "+k", "1"), Op("s", "k.new2", "+k", "1"), Op("s", "k.new3", "+k", "1"),
-           Op("s", "k.new1", "+k", "2"), Op("s", "k.new3", "+k", "5")]
+    ops = [
+        Op("s", "k.new1", "+k", "1"),
+        Op("s", "k.new2", "+k", "1"),
+        Op("s", "k.new3", "+k", "1"),
+        Op("s", "k.new1", "+k", "2"),
+        Op("s", "k.new3", "+k", "5"),
+    ]
 
     session, _ = _apply(combine(ops), start)
 
@@ -81,8 +89,14 @@ def test_combine__keyed_fields_at_the_cap__the_same_fields_admitted() -> None:
 
 
 def test_combine__ties_keep_the_first_value_like_apply() -> None:
-    ops = [Op("s", "cp", "=", "5|/a"), Op("s", "cp", "=", "5|/b"), Op("s", "rf", "f", "5|x"),
-           Op("s", "rf", "f", "5|y"), Op("s", "sd", ">", "1"), Op("s", "sd", ">", "1.0")]
+    ops = [
+        Op("s", "cp", "=", "5|/a"),
+        Op("s", "cp", "=", "5|/b"),
+        Op("s", "rf", "f", "5|x"),
+        Op("s", "rf", "f", "5|y"),
+        Op("s", "sd", ">", "1"),
+        Op("s", "sd", ">", "1.0"),
+    ]
 
     assert combine(ops) == [Op("s", "cp", "=", "5|/a"), Op("s", "rf", "f", "5|x"), Op("s", "sd", ">", "1")]
 

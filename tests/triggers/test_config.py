@@ -104,8 +104,11 @@ def test_hours__next_opening__kept_answers_match_a_fresh_search_and_copies_start
     """Collects of a closed site all ask for the next opening: the kept answer must be the searched one."""
     import random
 
-    hours = BusinessHours(timezone="America/New_York", weekly={"mon": ["09:00-17:00"], "sat": ["10:00-10:30"]},
-                          closed_dates=[dt.date(2026, 3, 9)])
+    hours = BusinessHours(
+        timezone="America/New_York",
+        weekly={"mon": ["09:00-17:00"], "sat": ["10:00-10:30"]},
+        closed_dates=[dt.date(2026, 3, 9)],
+    )
     start = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000)  # across a DST change and a holiday
     asked = [start + minute * 60_000 for minute in range(0, 30 * 24 * 60, 7)]
     asked += random.Random(5).sample(asked, 500)  # and back in time, out of order

@@ -22,10 +22,23 @@ def _permissive(context: DecisionContext) -> DecisionContext:
     """The same context with every respect and timing rule satisfied: long on the site, never invited or
     dismissed, no chat, no privacy signal, a high score held for ten minutes."""
     long_ago = context.now_ms - 600_000
-    clean = with_facts(context, opted_out=False, invites_shown_session=0, invites_shown_today=0,
-                       last_invite_ms=None, last_dismissed_ms=None, session_started_ms=long_ago)
-    return clean.model_copy(update={"in_chat": False, "privacy": Privacy(), "score": max(clean.score, 0.95),
-                                    "above_threshold_since_ms": long_ago})
+    clean = with_facts(
+        context,
+        opted_out=False,
+        invites_shown_session=0,
+        invites_shown_today=0,
+        last_invite_ms=None,
+        last_dismissed_ms=None,
+        session_started_ms=long_ago,
+    )
+    return clean.model_copy(
+        update={
+            "in_chat": False,
+            "privacy": Privacy(),
+            "score": max(clean.score, 0.95),
+            "above_threshold_since_ms": long_ago,
+        }
+    )
 
 
 def inviting() -> st.SearchStrategy[DecisionContext]:

@@ -12,8 +12,9 @@ NOON_WEDNESDAY_MS = 1_764_158_400_000  # 12:00 in London: the demo is open
 NIGHT_WEDNESDAY_MS = NOON_WEDNESDAY_MS + 11 * 3_600_000  # 23:00: closed
 
 
-SHOP_HOURS = BusinessHours.model_validate({"timezone": "Europe/London",
-                                          "weekly": {"wed": ["08:00-20:00"], "thu": ["08:00-20:00"]}})
+SHOP_HOURS = BusinessHours.model_validate(
+    {"timezone": "Europe/London", "weekly": {"wed": ["08:00-20:00"], "thu": ["08:00-20:00"]}}
+)
 
 
 def _demo(**fallback: Any) -> SiteConfig:

@@ -49,16 +49,25 @@ _PUSH: Any = getattr(hiredis, "PushNotification", ())
 class _Link(asyncio.Protocol):
     """One Redis connection's transport and the futures of the calls it has sent, in order."""
 
-    def __init__(self, timeout_s: float, on_close: Callable[[_Link], None], count: Callable[[], None],
-                 connection: Any, previous: asyncio.BaseProtocol) -> None:
+    def __init__(
+        self,
+        timeout_s: float,
+        on_close: Callable[[_Link], None],
+        count: Callable[[], None],
+        connection: Any,
+        previous: asyncio.BaseProtocol,
+    ) -> None:
         self.transport: asyncio.Transport | None = None
         self.connection = connection
         """redis-py's connection, whose transport this link took over: closing it closes the link."""
         self._previous = previous
         """The transport's protocol before: it hears of the close too, for the connection's own wait on it."""
         self.waiting: deque[asyncio.Future[Any]] = deque()
-        self.reader = hiredis.Reader(protocolError=redis_errors.InvalidResponse, replyError=BaseParser.parse_error,
-                                     notEnoughData=_NOT_ENOUGH_DATA)
+        self.reader = hiredis.Reader(
+            protocolError=redis_errors.InvalidResponse,
+            replyError=BaseParser.parse_error,
+            notEnoughData=_NOT_ENOUGH_DATA,
+        )
         self.closed: BaseException | None = None
         self._timeout_s = timeout_s
         self._on_close = on_close
@@ -162,8 +171,13 @@ class _Link(asyncio.Protocol):
 class AutoPipeline:
     """Calls of one Lua script (``client.register_script``), pipelined on a connection of their own."""
 
-    def __init__(self, client: aioredis.Redis, script: Any, timeout_s: float = TIMEOUT_S,
-                 count: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        script: Any,
+        timeout_s: float = TIMEOUT_S,
+        count: Callable[[], None] = lambda: None,
+    ) -> None:
         """``count`` is called once per write to Redis (a round trip, however many calls it carries)."""
         self.client = client
         self.script = script
@@ -183,7 +197,8 @@ class AutoPipeline:
         except redis_errors.NoScriptError:
             # EVAL with the whole text runs it and caches it again: the next calls find it by its sha.
             return await (await self._connected()).send(
-                hiredis.pack_command(("EVAL", self.script.script, len(keys), *keys, *args)))
+                hiredis.pack_command(("EVAL", self.script.script, len(keys), *keys, *args))
+            )
 
     async def _connected(self) -> _Link:
         if self._link is not None:
@@ -219,8 +234,10 @@ class AutoPipeline:
         writer = getattr(connection, "_writer", None)
         if writer is None:
             await pool.release(connection)
-            raise RuntimeError("redis-py's connection no longer exposes its stream writer; "
-                               "AutoPipeline needs updating for this redis-py version")
+            raise RuntimeError(
+                "redis-py's connection no longer exposes its stream writer; "
+                "AutoPipeline needs updating for this redis-py version"
+            )
         link = _Link(self.timeout_s, self._closed, self._count, connection, writer.transport.get_protocol())
         writer.transport.set_protocol(link)
         link.connection_made(writer.transport)

@@ -91,8 +91,9 @@ class Store(Protocol):
         """(session record, visitor record); empty dicts for an unknown visitor."""
         ...
 
-    async def read_log(self, site: str, start_ms: int = 0, end_ms: int | None = None,
-                       limit: int = 100_000) -> list[LogEntry]:
+    async def read_log(
+        self, site: str, start_ms: int = 0, end_ms: int | None = None, limit: int = 100_000
+    ) -> list[LogEntry]:
         """Log entries received in [start_ms, end_ms], oldest first, across all shards."""
         ...
 
@@ -122,8 +123,7 @@ class Store(Protocol):
 
     # -- availability: who can answer, who is waiting ---------------------------------------
 
-    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
-                           expires_ms: int) -> None:
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any], expires_ms: int) -> None:
         """Put ``member`` in one of the site's small expiring tables (agents, pending invites, pool)."""
         ...
 
@@ -139,14 +139,22 @@ class Store(Protocol):
         """Append decision snapshots and outcomes for the site's single learner."""
         ...
 
-    async def read_labels(self, site: str, count: int, block_ms: int,
-                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    async def read_labels(
+        self, site: str, count: int, block_ms: int, pending: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
         """New records for the learner (waiting up to ``block_ms`` for some); with ``pending``, the
         records handed out before but never committed (what a restarted learner must redo)."""
         ...
 
-    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
-                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+    async def commit_learning(
+        self,
+        site: str,
+        model: bytes,
+        learner_state: bytes,
+        version: int,
+        quality: Mapping[str, Any],
+        label_ids: Sequence[str],
+    ) -> None:
         """Publish a model and acknowledge the labels it learned from, atomically: after a crash the
         learner resumes from the last commit without losing or double-learning a label."""
         ...
@@ -191,8 +199,9 @@ class Store(Protocol):
 
     async def drop_record(self, site: str, kind: str, key: str) -> None: ...
 
-    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
-                           dedup: str | None = None) -> tuple[int, bool]:
+    async def append_entry(
+        self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
+    ) -> tuple[int, bool]:
         """Append to a per-site log; returns (id, duplicate). Ids count 1, 2, 3... in append order.
 
         With ``dedup`` (a client's id for the entry), appending the same ``dedup`` again appends
@@ -201,8 +210,9 @@ class Store(Protocol):
         """
         ...
 
-    async def read_entries(self, site: str, log: str, after: int = 0,
-                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+    async def read_entries(
+        self, site: str, log: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Entries with an id greater than ``after``, oldest first."""
         ...
 
@@ -227,8 +237,9 @@ class Store(Protocol):
 
     # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
 
-    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
-                                  meta: Mapping[str, Any]) -> bool:
+    async def save_config_version(
+        self, site: str, version: int, document: dict[str, Any], meta: Mapping[str, Any]
+    ) -> bool:
         """Record ``document`` as the site's config version ``version`` (with ``meta``: author, at_ms,
         note, changes) and make it the site's config. False, and nothing written, when that version
         number is taken: someone else saved first."""

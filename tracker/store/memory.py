@@ -109,7 +109,10 @@ class MemoryStore:
             stored.get("sid"),
             int(stored["st"]) if "st" in stored else None,
             int(stored["ls"]) if "ls" in stored else None,
-            batch.session, batch.first_ms, batch.last_ms, self._idle_ms,
+            batch.session,
+            batch.first_ms,
+            batch.last_ms,
+            self._idle_ms,
         )
         counters = self._counters[(batch.site, day_of(batch.received_ms))]
         if state == "new":
@@ -137,8 +140,12 @@ class MemoryStore:
             records = [orjson.loads(batch.events[i].record) for i in fresh]
             self._append_log(LogEntry(batch.site, batch.visitor, batch.session, batch.received_ms, records))
         return IngestResult(
-            dict(entry.session), dict(entry.visitor), tuple(fresh) if state != "stale" else (),
-            duplicates, state == "new", state == "stale",
+            dict(entry.session),
+            dict(entry.visitor),
+            tuple(fresh) if state != "stale" else (),
+            duplicates,
+            state == "new",
+            state == "stale",
         )
 
     async def load_visitor(self, site: str, visitor: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -201,10 +208,14 @@ class MemoryStore:
                 except (orjson.JSONDecodeError, TypeError, KeyError):
                     continue  # a torn last line after a crash: the entries before it stand
 
-    async def read_log(self, site: str, start_ms: int = 0, end_ms: int | None = None,
-                       limit: int = 100_000) -> list[LogEntry]:
-        entries = [e for e in self._log.get(site, ()) if e.received_ms >= start_ms
-                   and (end_ms is None or e.received_ms <= end_ms)]
+    async def read_log(
+        self, site: str, start_ms: int = 0, end_ms: int | None = None, limit: int = 100_000
+    ) -> list[LogEntry]:
+        entries = [
+            e
+            for e in self._log.get(site, ())
+            if e.received_ms >= start_ms and (end_ms is None or e.received_ms <= end_ms)
+        ]
         return entries[:limit]
 
     async def counters(self, site: str, day: int) -> dict[str, int]:
@@ -223,8 +234,7 @@ class MemoryStore:
 
     # -- availability ---------------------------------------------------------------------
 
-    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
-                           expires_ms: int) -> None:
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any], expires_ms: int) -> None:
         self._expiring[(site, table)][member] = (expires_ms, payload)
 
     async def drop_expiring(self, site: str, table: str, member: str) -> None:
@@ -244,10 +254,11 @@ class MemoryStore:
             self._labels[site].append((str(self._label_seq), dict(record)))
         self._label_arrived.set()
 
-    async def read_labels(self, site: str, count: int, block_ms: int,
-                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    async def read_labels(
+        self, site: str, count: int, block_ms: int, pending: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
         if pending:
-            return self._labels[site][:min(count, self._label_read[site])]
+            return self._labels[site][: min(count, self._label_read[site])]
         if self._label_read[site] >= len(self._labels[site]) and block_ms > 0:
             self._label_arrived.clear()
             try:
@@ -255,12 +266,19 @@ class MemoryStore:
             except TimeoutError:
                 return []
         start = self._label_read[site]
-        records = self._labels[site][start:start + count]
+        records = self._labels[site][start : start + count]
         self._label_read[site] = start + len(records)
         return records
 
-    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
-                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+    async def commit_learning(
+        self,
+        site: str,
+        model: bytes,
+        learner_state: bytes,
+        version: int,
+        quality: Mapping[str, Any],
+        label_ids: Sequence[str],
+    ) -> None:
         self._models[site] = (version, model, dict(quality))
         self._learner_states[site] = learner_state
         if label_ids:
@@ -342,8 +360,9 @@ class MemoryStore:
     async def drop_record(self, site: str, kind: str, key: str) -> None:
         self._chat_state().records[(site, kind)].pop(key, None)
 
-    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
-                           dedup: str | None = None) -> tuple[int, bool]:
+    async def append_entry(
+        self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
+    ) -> tuple[int, bool]:
         state = self._chat_state()
         seen = state.dedup[(site, log)]
         if dedup is not None and dedup in seen:
@@ -354,10 +373,11 @@ class MemoryStore:
             seen[dedup] = len(entries)
         return len(entries), False
 
-    async def read_entries(self, site: str, log: str, after: int = 0,
-                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+    async def read_entries(
+        self, site: str, log: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, dict[str, Any]]]:
         entries = self._chat_state().logs.get((site, log), [])
-        return [(after + i + 1, orjson.loads(raw)) for i, raw in enumerate(entries[after:after + limit])]
+        return [(after + i + 1, orjson.loads(raw)) for i, raw in enumerate(entries[after : after + limit])]
 
     async def drop_log(self, site: str, log: str) -> None:
         state = self._chat_state()
@@ -399,8 +419,9 @@ class MemoryStore:
     # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
     # Kept in this process only: like the counters, they start afresh on a restart.
 
-    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
-                                  meta: Mapping[str, Any]) -> bool:
+    async def save_config_version(
+        self, site: str, version: int, document: dict[str, Any], meta: Mapping[str, Any]
+    ) -> bool:
         versions = self._marketing.versions[site]
         if version in versions:
             return False
@@ -419,7 +440,7 @@ class MemoryStore:
         journal = self._marketing.journal[site]
         for record in records:
             bisect.insort(journal, dict(record), key=lambda r: r["ts"])
-        del journal[:max(0, len(journal) - JOURNAL_MAX_RECORDS)]
+        del journal[: max(0, len(journal) - JOURNAL_MAX_RECORDS)]
 
     async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         journal = self._marketing.journal.get(site, [])

@@ -65,6 +65,7 @@ def _counting(connection_class: type[Any]) -> type[Any]:
     21 us for a collect's 23-argument script call, against 4 us for hiredis's C packer (the one
     redis-py's own synchronous connections use). It was the costliest step of a collect's Redis call.
     """
+
     async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
         _count_round_trip()
         await connection_class.send_packed_command(self, command, check_health)
@@ -99,8 +100,13 @@ _APPLY_LUA = _script("apply.lua")
 LEARNER_GROUP = "learner"
 
 RING_FIELD = re.compile(rb"^f\d$")
-UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError,
-               redis_errors.ClusterDownError, OSError)
+UNAVAILABLE = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+    redis_errors.ClusterDownError,
+    OSError,
+)
 
 
 @contextmanager
@@ -187,8 +193,11 @@ class RedisStore:
         collect_script = client.register_script(_COLLECT_LUA)
         # On a Cluster, collects go one by one through its client: it routes each by slot and follows
         # MOVED and ASK redirections.
-        self._collect: Any = AutoPipeline(client, collect_script, count=_count_round_trip) \
-            if isinstance(client, aioredis.Redis) else collect_script
+        self._collect: Any = (
+            AutoPipeline(client, collect_script, count=_count_round_trip)
+            if isinstance(client, aioredis.Redis)
+            else collect_script
+        )
         self._apply = client.register_script(_APPLY_LUA)
         self._groups_ready: set[str] = set()
 
@@ -202,12 +211,21 @@ class RedisStore:
         """
         if cluster:
             client: RedisClient = aioredis.RedisCluster.from_url(
-                url, socket_timeout=2.0, socket_connect_timeout=2.0, connection_class=_counting(Connection),
-                max_connections=max_connections)
+                url,
+                socket_timeout=2.0,
+                socket_connect_timeout=2.0,
+                connection_class=_counting(Connection),
+                max_connections=max_connections,
+            )
         else:
             pool = aioredis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=2.0, socket_timeout=2.0, socket_connect_timeout=2.0,
-                health_check_interval=15)
+                url,
+                max_connections=max_connections,
+                timeout=2.0,
+                socket_timeout=2.0,
+                socket_connect_timeout=2.0,
+                health_check_interval=15,
+            )
             client = aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
         return cls(client, **options)
 
@@ -232,14 +250,31 @@ class RedisStore:
         shard = shard_of(batch.visitor, self.shards)
         session_key, visitor_key = self._visitor_keys(batch.site, batch.visitor)
         log_key = self._log_key(batch.site, shard)
-        keys = [session_key, visitor_key, log_key,
-                self._counters_key(batch.site, shard, day_of(batch.received_ms)), f"{log_key}:t"]
+        keys = [
+            session_key,
+            visitor_key,
+            log_key,
+            self._counters_key(batch.site, shard, day_of(batch.received_ms)),
+            f"{log_key}:t",
+        ]
         args: list[Any] = [
-            batch.session, batch.visitor, batch.received_ms, self._idle_ms, self._visitor_ttl_ms,
-            DEDUP_WINDOW * FINGERPRINT_BYTES, self._log_max_entries, COUNTER_TTL_MS,
-            batch.first_ms, batch.last_ms, len(batch.events), max(0, batch.received_ms - LOG_MAX_AGE_MS),
-            batch.fingerprint, b"", b"".join(event.fingerprint for event in batch.events),
-            _pack_batch(batch), _log_value(batch),
+            batch.session,
+            batch.visitor,
+            batch.received_ms,
+            self._idle_ms,
+            self._visitor_ttl_ms,
+            DEDUP_WINDOW * FINGERPRINT_BYTES,
+            self._log_max_entries,
+            COUNTER_TTL_MS,
+            batch.first_ms,
+            batch.last_ms,
+            len(batch.events),
+            max(0, batch.received_ms - LOG_MAX_AGE_MS),
+            batch.fingerprint,
+            b"",
+            b"".join(event.fingerprint for event in batch.events),
+            _pack_batch(batch),
+            _log_value(batch),
         ]
         with _guarded():
             reply = await self._collect(keys=keys, args=args)
@@ -248,8 +283,9 @@ class RedisStore:
                 args[13] = _pack_events(batch)
                 reply = await self._collect(keys=keys, args=args)
                 fresh, duplicates, state, session, visitor = _decode_collect_reply(reply)
-        return IngestResult(_pairs(session), _pairs(visitor), tuple(fresh), duplicates, state == "new",
-                            state == "stale")
+        return IngestResult(
+            _pairs(session), _pairs(visitor), tuple(fresh), duplicates, state == "new", state == "stale"
+        )
 
     async def load_visitor(self, site: str, visitor: str) -> tuple[dict[str, str], dict[str, str]]:
         session_key, visitor_key = self._visitor_keys(site, visitor)
@@ -286,18 +322,29 @@ class RedisStore:
 
     # -- log and counters -------------------------------------------------------------------
 
-    async def read_log(self, site: str, start_ms: int = 0, end_ms: int | None = None,
-                       limit: int = 100_000) -> list[LogEntry]:
+    async def read_log(
+        self, site: str, start_ms: int = 0, end_ms: int | None = None, limit: int = 100_000
+    ) -> list[LogEntry]:
         with _guarded():
             async with self.client.pipeline(transaction=False) as pipe:
                 for shard in range(self.shards):
-                    pipe.xrange(self._log_key(site, shard), min=str(start_ms),
-                                max="+" if end_ms is None else str(end_ms), count=limit)
+                    pipe.xrange(
+                        self._log_key(site, shard),
+                        min=str(start_ms),
+                        max="+" if end_ms is None else str(end_ms),
+                        count=limit,
+                    )
                 per_shard = await pipe.execute()
         entries = (
-            LogEntry(site, fields[b"v"].decode(), fields[b"s"].decode(), int(entry_id.split(b"-")[0]),
-                     orjson.loads(fields[b"e"]))
-            for shard in per_shard for entry_id, fields in shard
+            LogEntry(
+                site,
+                fields[b"v"].decode(),
+                fields[b"s"].decode(),
+                int(entry_id.split(b"-")[0]),
+                orjson.loads(fields[b"e"]),
+            )
+            for shard in per_shard
+            for entry_id, fields in shard
         )
         return heapq.nsmallest(limit, entries, key=lambda entry: entry.received_ms)
 
@@ -334,11 +381,11 @@ class RedisStore:
     def _site_key(self, site: str, name: str) -> str:
         return f"{self.prefix}:{{{site}}}:{name}"
 
-    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any],
-                           expires_ms: int) -> None:
+    async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any], expires_ms: int) -> None:
         with _guarded():
-            await self.client.hset(self._site_key(site, f"x:{table}"), member,
-                                   b"%d|" % expires_ms + orjson.dumps(payload))
+            await self.client.hset(
+                self._site_key(site, f"x:{table}"), member, b"%d|" % expires_ms + orjson.dumps(payload)
+            )
 
     async def drop_expiring(self, site: str, table: str, member: str) -> None:
         with _guarded():
@@ -380,22 +427,46 @@ class RedisStore:
                 raise
         self._groups_ready.add(key)
 
-    async def read_labels(self, site: str, count: int, block_ms: int,
-                          pending: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    async def read_labels(
+        self, site: str, count: int, block_ms: int, pending: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
         key = self._site_key(site, "labels")
         with _guarded():
             await self._ensure_group(key)
-            reply: Any = await self.client.xreadgroup(LEARNER_GROUP, "learner", {key: "0" if pending else ">"},
-                                                 count=count, block=None if pending or not block_ms else block_ms)
-        return [(entry_id.decode(), orjson.loads(fields[b"r"]))
-                for _, entries in (reply or []) for entry_id, fields in entries if fields]
+            reply: Any = await self.client.xreadgroup(
+                LEARNER_GROUP,
+                "learner",
+                {key: "0" if pending else ">"},
+                count=count,
+                block=None if pending or not block_ms else block_ms,
+            )
+        return [
+            (entry_id.decode(), orjson.loads(fields[b"r"]))
+            for _, entries in (reply or [])
+            for entry_id, fields in entries
+            if fields
+        ]
 
-    async def commit_learning(self, site: str, model: bytes, learner_state: bytes, version: int,
-                              quality: Mapping[str, Any], label_ids: Sequence[str]) -> None:
+    async def commit_learning(
+        self,
+        site: str,
+        model: bytes,
+        learner_state: bytes,
+        version: int,
+        quality: Mapping[str, Any],
+        label_ids: Sequence[str],
+    ) -> None:
         with _guarded():
             async with self.client.pipeline(transaction=True) as pipe:  # MULTI: all of it or none
-                pipe.hset(self._site_key(site, "model"), mapping={
-                    "version": version, "model": model, "quality": orjson.dumps(quality), "state": learner_state})
+                pipe.hset(
+                    self._site_key(site, "model"),
+                    mapping={
+                        "version": version,
+                        "model": model,
+                        "quality": orjson.dumps(quality),
+                        "state": learner_state,
+                    },
+                )
                 if label_ids:
                     pipe.xack(self._site_key(site, "labels"), LEARNER_GROUP, *label_ids)
                     pipe.xdel(self._site_key(site, "labels"), *label_ids)
@@ -408,8 +479,7 @@ class RedisStore:
 
     async def get_model(self, site: str) -> tuple[int, bytes, dict[str, Any]] | None:
         with _guarded():
-            reply: Any = await self.client.hmget(self._site_key(site, "model"),
-                                              ["version", "model", "quality"])
+            reply: Any = await self.client.hmget(self._site_key(site, "model"), ["version", "model", "quality"])
         version, model, quality = reply
         if version is None or model is None:
             return None
@@ -470,15 +540,17 @@ class RedisStore:
         with _guarded():
             await self.client.hdel(self._site_key(site, f"r:{kind}"), key)
 
-    async def append_entry(self, site: str, log: str, entry: Mapping[str, Any],
-                           dedup: str | None = None) -> tuple[int, bool]:
+    async def append_entry(
+        self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
+    ) -> tuple[int, bool]:
         keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d")]
         with _guarded():
             entry_id, duplicate = await self._chat_script("append")(keys=keys, args=[orjson.dumps(entry), dedup or ""])
         return int(entry_id), bool(duplicate)
 
-    async def read_entries(self, site: str, log: str, after: int = 0,
-                           limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+    async def read_entries(
+        self, site: str, log: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, dict[str, Any]]]:
         with _guarded():
             raw: Any = await self.client.lrange(self._site_key(site, f"l:{log}"), after, after + limit - 1)
         return [(after + i + 1, orjson.loads(value)) for i, value in enumerate(raw)]
@@ -489,8 +561,9 @@ class RedisStore:
 
     async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
         with _guarded():
-            value = await self._chat_script("bounded_add")(keys=[self._site_key(site, f"c:{name}")],
-                                            args=[delta, -1 if limit is None else limit])
+            value = await self._chat_script("bounded_add")(
+                keys=[self._site_key(site, f"c:{name}")], args=[delta, -1 if limit is None else limit]
+            )
         return None if int(value) < 0 else int(value)
 
     async def put_counter(self, site: str, name: str, value: int) -> None:
@@ -499,9 +572,10 @@ class RedisStore:
 
     async def compare_and_set(self, site: str, name: str, expected: str | None, new: str | None) -> bool:
         with _guarded():
-            done = await self._chat_script("compare_and_set")(keys=[self._site_key(site, f"k:{name}")],
-                                               args=[expected or "", 0 if expected is None else 1,
-                                                     new or "", 0 if new is None else 1])
+            done = await self._chat_script("compare_and_set")(
+                keys=[self._site_key(site, f"k:{name}")],
+                args=[expected or "", 0 if expected is None else 1, new or "", 0 if new is None else 1],
+            )
         return bool(done)
 
     async def get_value(self, site: str, name: str) -> str | None:
@@ -525,11 +599,15 @@ class RedisStore:
     # Site-wide keys under the site's own hash tag. A version number is claimed with HSETNX, so two
     # admins saving at once cannot both become version N; the current document follows the claim.
 
-    async def save_config_version(self, site: str, version: int, document: dict[str, Any],
-                                  meta: Mapping[str, Any]) -> bool:
+    async def save_config_version(
+        self, site: str, version: int, document: dict[str, Any], meta: Mapping[str, Any]
+    ) -> bool:
         with _guarded():
-            claimed = await self.client.hsetnx(self._site_key(site, "config:versions"), str(version),
-                                               orjson.dumps({**meta, "version": version, "document": document}))
+            claimed = await self.client.hsetnx(
+                self._site_key(site, "config:versions"),
+                str(version),
+                orjson.dumps({**meta, "version": version, "document": document}),
+            )
         if not claimed:
             return False
         await self.put_site_config(site, document)
@@ -538,7 +616,8 @@ class RedisStore:
     async def config_versions(self, site: str) -> list[dict[str, Any]]:
         with _guarded():
             raw: dict[bytes, bytes] = await self.client.hgetall(  # type: ignore[assignment]
-                self._site_key(site, "config:versions"))
+                self._site_key(site, "config:versions")
+            )
         versions = sorted((orjson.loads(value) for value in raw.values()), key=lambda v: int(v["version"]))
         return [{k: v for k, v in version.items() if k != "document"} for version in versions]
 
@@ -554,15 +633,17 @@ class RedisStore:
         with _guarded():
             async with self.client.pipeline(transaction=False) as pipe:
                 # Members are the records themselves: the same record from two workers is kept once.
-                pipe.zadd(key, {orjson.dumps(record, option=orjson.OPT_SORT_KEYS): int(record["ts"])
-                                for record in records})
+                pipe.zadd(
+                    key, {orjson.dumps(record, option=orjson.OPT_SORT_KEYS): int(record["ts"]) for record in records}
+                )
                 pipe.zremrangebyrank(key, 0, -JOURNAL_MAX_RECORDS - 1)
                 await pipe.execute()
 
     async def read_journal(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         with _guarded():
             members: list[bytes] = await self.client.zrangebyscore(  # type: ignore[assignment]
-                self._site_key(site, "journal"), start_ms, end_ms)
+                self._site_key(site, "journal"), start_ms, end_ms
+            )
         return [orjson.loads(member) for member in members]
 
     async def put_load_sample(self, site: str, at_ms: int, sample: Mapping[str, Any]) -> None:
@@ -578,7 +659,8 @@ class RedisStore:
     async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         with _guarded():
             members: list[bytes] = await self.client.zrangebyscore(  # type: ignore[assignment]
-                self._site_key(site, "load"), f"({start_ms - LOAD_SAMPLE_MS}", end_ms)
+                self._site_key(site, "load"), f"({start_ms - LOAD_SAMPLE_MS}", end_ms
+            )
         return [orjson.loads(member) for member in members]
 
 
@@ -617,5 +699,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
-_CHAT_LUA = {"append": _APPEND_ENTRY_LUA, "bounded_add": _BOUNDED_ADD_LUA, "compare_and_set": _COMPARE_AND_SET_LUA,
-             "claim": _CLAIM_LUA}
+_CHAT_LUA = {
+    "append": _APPEND_ENTRY_LUA,
+    "bounded_add": _BOUNDED_ADD_LUA,
+    "compare_and_set": _COMPARE_AND_SET_LUA,
+    "claim": _CLAIM_LUA,
+}
