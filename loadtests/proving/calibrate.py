@@ -108,4 +108,26 @@ def calibration(x: np.ndarray, y: np.ndarray, bias: float, weights: dict[str, fl
     )
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
     loss = float(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)).mean())
-    return {"calibration_error": round(float(ece), 4), "log_loss": round(loss, 4), "moments": len(y)}
+    return {"calibration_error": round(float(ece), 4), "log_loss": round(float(loss), 4), "moments": len(y)}
+
+
+def calibrate(
+    config: SiteConfig, fit_seeds: tuple[int, ...] = (101, 102), held_out_seed: int = 103, visitors: int = 2000
+) -> dict[str, Any]:
+    """Fit the prior on ``fit_seeds`` and measure it, and the prior in use, on ``held_out_seed``: never the
+    seeds the proving ground reports on. What ``tactful simulate --calibrate`` prints."""
+    from loadtests.proving import START_MS
+    from scoring.prior import PRIOR_BIAS, PRIOR_WEIGHTS
+
+    parts = [moments(config, visitors, seed, START_MS) for seed in fit_seeds]
+    x = np.vstack([features for features, _ in parts])
+    y = np.concatenate([targets for _, targets in parts])
+    bias, weights = fit(x, y)
+    held_x, held_y = moments(config, visitors, held_out_seed, START_MS)
+    return {
+        "fit": {"bias": round(float(bias), 2)}
+        | {name: round(float(w), 2) for name, w in weights.items() if abs(w) >= 0.025},
+        "fit_held_out": calibration(held_x, held_y, bias, weights),
+        "prior_in_use_held_out": calibration(held_x, held_y, PRIOR_BIAS, dict(PRIOR_WEIGHTS)),
+        "seeds": {"fit": list(fit_seeds), "held_out": held_out_seed},
+    }

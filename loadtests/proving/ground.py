@@ -156,6 +156,8 @@ class ProvingGround:
         """The visit whose batch is being collected (for observers of the decider)."""
         self._queue: list[tuple[int, int, str, Any]] = []
         self._seq = 0
+        self._unsent: dict[int, list[list[dict[str, Any]]]] = {}
+        """Per visit, the batches still waiting for their flush: what the tracker holds in its outbox."""
 
     def _at(self, ms: int, kind: str, payload: Any) -> None:
         self._seq += 1
@@ -199,7 +201,9 @@ class ProvingGround:
             _Periodic(10_000, self.counters.flush),
         ]
         for index, visit in enumerate(self.visits):
-            for ms, events in batches(visit):
+            planned = batches(visit)
+            self._unsent[index] = [events for _, events in planned]
+            for ms, events in planned:
                 self._at(ms, "batch", (index, events))
         while self._queue:
             ms, _, kind, payload = heapq.heappop(self._queue)
@@ -218,15 +222,33 @@ class ProvingGround:
             await self._learn()
         return self
 
+    def _take_held(self, index: int, now_ms: int) -> list[dict[str, Any]]:
+        """The events recorded by ``now_ms`` and not sent yet: an urgent send (a recheck's heartbeat) takes
+        them along, as the tracker's outbox sends everything it holds. Their planned batch sends the rest."""
+        held: list[dict[str, Any]] = []
+        for events in self._unsent.get(index, ()):
+            due = [event for event in events if event["ts"] <= now_ms]
+            if due:
+                held.extend(due)
+                events[:] = [event for event in events if event["ts"] > now_ms]
+        return held
+
     async def _send(self, index: int, events: list[dict[str, Any]]) -> None:
         result = self.results[index]
         visit = result.visit
+        if not events:
+            return  # a planned batch whose events all went with an earlier urgent send
         if result.helped_ms is not None and events[0]["t"] not in (
             "invite_shown",
             "invite_accepted",
             "invite_dismissed",
         ):
             return  # in a chat: the rest of the script never happens
+        unsent = self._unsent.get(index)
+        if unsent and any(events is planned for planned in unsent):
+            unsent[:] = [planned for planned in unsent if planned is not events]
+        else:  # sent early (a recheck, an answer to an invitation): with what the outbox holds
+            events = self._take_held(index, events[0]["ts"]) + events
         body = orjson.dumps(
             {
                 "v": 1,

@@ -107,7 +107,7 @@ class Visit:
     severity: float = 0.0
     """How hard the struggle is (its number of acts, up to 8, as 0 to 1)."""
     prelude: bool = False
-    """An earlier visit of a returning visitor: not one of the run's counted visits."""
+    """An earlier visit of a returning visitor (one to seven days before the counted visits begin)."""
     converts: bool = False
 
     @property
@@ -118,7 +118,7 @@ class Visit:
 
     @property
     def wanted(self) -> bool:
-        return self.kind in WANTED and not self.prelude
+        return self.kind in WANTED
 
 
 def _pick(rng: random.Random, table: dict[str, Any]) -> str:
@@ -426,7 +426,9 @@ def generate(
     """``count`` visits arriving as a Poisson stream of ``per_hour``, and the earlier visits of returning ones.
 
     The same seed gives the same visits. A returning visitor's earlier visit happened one to seven days
-    before (a short browse), so the engine knows them from their own history, never from the persona."""
+    before, drawn from the same mix (a visitor who struggled then may be back), so the engine knows them
+    from their own history, never from the persona. Earlier visits are visits like any other: they are
+    measured by their own kind, and they are the traffic a site learns from before the counted ones."""
     rng = random.Random(seed)
     shares = mix or MIX
     kinds, weights = list(shares), list(shares.values())
@@ -439,6 +441,7 @@ def generate(
         returning = rng.random() < returning_share
         if returning:
             earlier = now - int(rng.uniform(1, 7) * 86_400_000)
-            visits.append(_visit(rng, "browser", visitor, index, earlier, False, prelude=True))
+            before = rng.choices(kinds, weights)[0]
+            visits.append(_visit(rng, before, visitor, index, earlier, False, prelude=True))
         visits.append(_visit(rng, kind, visitor, index, now, returning))
     return visits

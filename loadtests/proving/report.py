@@ -44,17 +44,13 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
     """The figures over some visits (all of a run, or one slice of it)."""
-    counted = [r for r in results if not r.visit.prelude]
+    counted = list(results)
     invitations = [inv for r in results for inv in r.invitations]
     eligible = [r for r in counted if r.visit.wanted and r.group != "holdout"]
     reached = [(r, inv) for r in eligible if (inv := _reaching(r)) is not None]
     latencies = [(inv.at_ms - (r.visit.onset_ms or 0)) / 1000 for r, inv in reached]
     reaching = sum(1 for r in results for inv in r.invitations if inv is _reaching(r))
-    unneeded = Counter(
-        r.visit.kind if not r.visit.prelude else "returning_earlier_visit"
-        for r in results
-        if r.invitations and not r.visit.wanted
-    )
+    unneeded = Counter(r.visit.kind for r in results if r.invitations and not r.visit.wanted)
     by_kind: dict[str, dict[str, Any]] = {}
     for kind in sorted({r.visit.kind for r in counted}):
         of_kind = [r for r in counted if r.visit.kind == kind and r.group != "holdout"]
@@ -82,7 +78,7 @@ def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
 
 def slices(results: Sequence[VisitResult], count: int) -> list[dict[str, Any]]:
     """The run cut into ``count`` equal parts by arrival: how the figures move as the site learns."""
-    counted = sorted((r for r in results if not r.visit.prelude), key=lambda r: r.visit.arrive_ms)
+    counted = sorted(results, key=lambda r: r.visit.arrive_ms)
     size = max(1, len(counted) // count)
     parts = []
     for index in range(count):
@@ -98,7 +94,7 @@ def fixed_delay(results: Sequence[VisitResult], target_recall: float | None) -> 
     Scored on the same visits by their ground truth: it reaches a wanted struggler when the delay falls
     between their onset and their leaving. The delay reported is the most precise one whose recall is at
     least the engine's (the most favourable to the rule); when none gets there, the one with the best recall."""
-    counted = [r for r in results if not r.visit.prelude and r.group != "holdout"]
+    counted = [r for r in results if r.group != "holdout"]
     wanted = [r for r in counted if r.visit.wanted]
     rows: list[dict[str, Any]] = []
     for delay_s in range(0, 601, 5):

@@ -3,12 +3,14 @@ visitors driving the real engine. Big runs are a benchmark (``tactful simulate -
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
 from loadtests.proving import TARGETS, prove, shop_config
-from loadtests.proving.ground import Scenario, batches, run
+from loadtests.proving.ground import ProvingGround, Scenario, VisitResult, batches, run
 from loadtests.proving.personas import generate
 from loadtests.proving.report import summarise
 
@@ -93,3 +95,61 @@ def test_scarce_agents__slots_go_to_the_visitors_who_need_them_most(result: dict
     benefit, first_come = scarce["benefit"], scarce["first_come"]
     assert benefit["agent_invitations"] > 0 and first_come["agent_invitations"] > 0
     assert benefit["mean_need_of_invited"] > first_come["mean_need_of_invited"]
+
+
+def test_early_send__takes_the_events_the_tracker_holds__each_sent_once() -> None:
+    """A recheck's heartbeat (or an answer to an invitation) is urgent: the tracker's outbox sends what it
+    holds with it, so the engine decides on everything recorded so far, as in a browser."""
+    visit = next(v for v in generate(40, seed=5, start_ms=1_780_300_800_000) if v.kind == "converter")
+    ground = ProvingGround(Scenario(shop_config(), learn=False), [visit])
+    planned = batches(visit)
+    held_at, held = next((at, events) for at, events in planned if len(events) >= 2)
+    cut = held[0]["ts"]  # an early send after the first held event, before the planned flush
+    recorded = [f"{e['t']}@{e['ts']}" for e in held]
+    before = sum(1 for e in held if e["ts"] <= cut)
+    sent: list[list[str]] = []
+    collect = ground.engine.collect
+
+    async def spying(body: bytes, origin: str) -> Any:
+        sent.append([f"{e['t']}@{e['ts']}" for e in orjson.loads(body)["events"]])
+        return await collect(body, origin)
+
+    ground.engine.collect = spying  # type: ignore[method-assign,assignment]
+
+    async def play() -> None:
+        await ground.sites.put(ground.config)
+        ground._unsent[0] = [held]
+        await ground._send(0, [{"t": "heartbeat", "ts": cut, "visible": True}])
+        await ground._send(0, held)
+
+    asyncio.run(play())
+    early, later = sent
+    assert 0 < before < len(recorded) and held_at > cut
+    assert early == [*recorded[:before], f"heartbeat@{cut}"]
+    assert later == recorded[before:]
+
+
+def test_earlier_visits__drawn_from_the_same_mix_and_measured_by_kind() -> None:
+    visits = generate(300, seed=7, start_ms=1_780_300_800_000, returning_share=1.0)
+    earlier = [v for v in visits if v.prelude]
+    assert len(earlier) == 300
+    assert {v.kind for v in earlier} >= {"browser", "reader", "checkout_struggler"}
+    assert any(v.wanted for v in earlier)
+    assert summarise([VisitResult(v, "rollout") for v in visits])["visits"] == 600
+
+
+def test_simulate_calibrate__fits_the_prior_on_its_own_seeds_and_measures_it_held_out() -> None:
+    from click.testing import CliRunner
+
+    from loadtests.proving.calibrate import NON_NEGATIVE
+    from loadtests.proving.cli import simulate_command
+
+    answer = CliRunner().invoke(simulate_command, ["--calibrate", "--visitors", "300"])
+    assert answer.exit_code == 0, answer.output
+    report = orjson.loads(answer.output)
+    assert report["seeds"] == {"fit": [101, 102], "held_out": 103}
+    fit = report["fit"]
+    assert fit["bias"] < -2 and fit.get("struggle_kinds", 0) > 0.5
+    assert all(weight >= 0 for name, weight in fit.items() if name in NON_NEGATIVE)
+    for measured in (report["fit_held_out"], report["prior_in_use_held_out"]):
+        assert measured["moments"] > 1000 and 0 <= measured["calibration_error"] < 0.05
