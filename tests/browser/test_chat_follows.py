@@ -252,3 +252,28 @@ def test_chat_follows__agent_closes_the_browser_after_replying__ended_by_the_age
         shop.screenshot(path=str(SCREENSHOTS / "chat-follows-agent-left.png"))
     finally:
         visitor.close()
+
+
+def test_invitation__every_agent_leaves_while_it_is_on_show__card_becomes_the_fallback(
+    browser: Any, follow_server: Server
+) -> None:
+    """Issue #18, capacity: the agent card was made while an agent was online; the agent signs out while it
+    is on show; within a few seconds the card is the site's bot answers, with no "Start chat" and no "Talk to
+    a person", so the visitor cannot accept into a void."""
+    server = follow_server
+    console = sign_in_solo(browser, server, "Quinn")
+    visitor = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        shop = visitor.new_page()
+        struggle_until_invited(Watched(shop, server))
+        card = shop.locator(CARD)
+        card.get_by_role("button", name="Start chat").wait_for()
+        console.context.close()
+        card.get_by_role("heading", name="Quick help").wait_for(timeout=10_000)
+        assert card.get_by_role("button", name="Start chat").count() == 0
+        assert card.get_by_role("button", name="Talk to a person").count() == 0
+        card.get_by_role("button", name="Payment problems").click()
+        card.locator(".answer").filter(has_text="We accept cards").wait_for()
+        shop.screenshot(path=str(SCREENSHOTS / "invitation-withdrawn-to-fallback.png"))
+    finally:
+        visitor.close()
