@@ -285,6 +285,9 @@ class ChatHub:
             for chat_id in await self.service.agent_chats(site, agent_id):
                 link.sent[chat_id] = int(resume.get(chat_id, 0) or 0)
                 await self._open_chat(link, subscription, chat_id)
+                # Someone routes (and watches both sides of) every open chat, even when the worker that
+                # did went down while the visitor was between pages.
+                self.ensure_routing(site, chat_id)
             for offered in await self.service.agent_offers(site, agent_id):
                 await link.send({"type": "offer", "chat": offered})
 
