@@ -179,7 +179,11 @@ def agent_frame(raw: Any) -> AgentFrame | None:
         return None
 
 
-class StateFrame(msgspec.Struct, tag_field="type", tag="state", omit_defaults=True):
+class Out(msgspec.Struct, tag_field="type", omit_defaults=True):
+    """A frame to a panel or a console. Fields with a default are left out while they have it."""
+
+
+class StateFrame(Out, tag="state"):
     """A chat's state as the visitor's panel (and, with ``chat``, the console) is told it."""
 
     state: str
@@ -190,12 +194,86 @@ class StateFrame(msgspec.Struct, tag_field="type", tag="state", omit_defaults=Tr
     chat: str | None = None
 
 
-class PresenceFrame(msgspec.Struct, tag_field="type", tag="visitor"):
+class PresenceFrame(Out, tag="visitor"):
     """To the console: whether any tab of the visitor has the chat open now."""
 
     chat: str
     online: bool
 
 
-def frame_dict(frame: msgspec.Struct) -> dict[str, Any]:
+class MessageFrame(Out, tag="msg"):
+    id: int
+    from_: str = msgspec.field(name="from")
+    text: str = ""
+    ts: int = 0
+    name: str | None = None
+    cid: str | None = None
+    chat: str | None = None
+
+
+class AckFrame(Out, tag="ack"):
+    cid: str | None
+    id: int | None
+    chat: str | None = None
+
+
+class TypingFrame(Out, tag="typing"):
+    chat: str | None = None
+
+
+class RatedFrame(Out, tag="rated"):
+    ok: bool
+
+
+class ErrorFrame(Out, tag="error"):
+    error: str
+    message: str | None = None
+    chat: str | None = None
+
+
+class HelloFrame(Out, tag="hello"):
+    agent: dict[str, Any]
+    status: str
+    canned: list[Any]
+
+
+class StatusFrame(Out, tag="status"):
+    status: str
+
+
+class ChatFrame(Out, tag="chat"):
+    """To the console: the whole chat record, when it opens (accepted, or on a reconnect)."""
+
+    chat: dict[str, Any]
+
+
+class OfferFrame(Out, tag="offer"):
+    chat: dict[str, Any]
+    expires_in: float | None = None
+
+
+class WithdrawnFrame(Out, tag="withdrawn"):
+    chat: str
+
+
+class EndedFrame(Out, tag="ended"):
+    chat: str
+
+
+class ClosedFrame(Out, tag="closed"):
+    chat: str
+
+
+class OfferGoneFrame(Out, tag="offer_gone"):
+    chat: str
+
+
+_frames = msgspec.json.Encoder()
+
+
+def encode_frame(frame: Out) -> str:
+    return _frames.encode(frame).decode()
+
+
+def frame_dict(frame: Out) -> dict[str, Any]:
     return msgspec.to_builtins(frame)  # type: ignore[no-any-return]

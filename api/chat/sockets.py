@@ -15,25 +15,40 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
 from api.chat.bus import ChatBus, Subscription
 from api.chat.models import (
     Accept,
+    AckFrame,
     AgentFrame,
+    ChatFrame,
+    ClosedFrame,
     Decline,
     End,
+    EndedFrame,
+    ErrorFrame,
+    HelloFrame,
+    MessageFrame,
+    OfferFrame,
+    OfferGoneFrame,
+    Out,
     PresenceFrame,
     Rate,
+    RatedFrame,
     Say,
     StateFrame,
     Status,
+    StatusFrame,
     Typing,
+    TypingFrame,
     VerdictFrame,
     VisitorFrame,
+    WithdrawnFrame,
     agent_frame,
-    frame_dict,
+    encode_frame,
     visitor_frame,
 )
 from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
@@ -61,15 +76,24 @@ class Link:
         self.sent: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def send(self, event: dict[str, Any]) -> None:
+    async def send(self, frame: Out) -> None:
         async with self._lock:
-            await self.socket.send_json(event)
+            await self.socket.send_text(encode_frame(frame))
 
     async def flush(self, chat_id: str, tagged: bool = False) -> None:
         """Send the chat's messages after the last one sent, in order, once each."""
         async with self._lock:
             for message in await self.service.messages(self.site, chat_id, self.sent.get(chat_id, 0)):
-                await self.socket.send_json({"type": "msg", **message} | ({"chat": chat_id} if tagged else {}))
+                frame = MessageFrame(
+                    id=message["id"],
+                    from_=message["from"],
+                    text=message["text"],
+                    ts=message["ts"],
+                    name=message.get("name"),
+                    cid=message.get("cid"),
+                    chat=chat_id if tagged else None,
+                )
+                await self.socket.send_text(encode_frame(frame))
                 self.sent[chat_id] = message["id"]
 
 
@@ -174,14 +198,12 @@ class ChatHub:
             if not final:
                 await self.service.visitor_here(site, chat_id, connection)
             await link.send(
-                frame_dict(
-                    StateFrame(
-                        state=chat["state"],
-                        agent_name=chat.get("agent_name") if chat["state"] == "active" else None,
-                        fallback=chat.get("fallback"),
-                        ended_by=chat.get("ended_by"),
-                        end_reason=chat.get("end_reason"),
-                    )
+                StateFrame(
+                    state=chat["state"],
+                    agent_name=chat.get("agent_name") if chat["state"] == "active" else None,
+                    fallback=chat.get("fallback"),
+                    ended_by=chat.get("ended_by"),
+                    end_reason=chat.get("end_reason"),
                 )
             )
             await link.flush(chat_id)
@@ -196,10 +218,10 @@ class ChatHub:
                 if kind == "msg":
                     await link.flush(chat_id)
                 elif kind == "typing" and event.get("from") == "agent":
-                    await link.send({"type": "typing"})
+                    await link.send(TypingFrame())
                 elif kind == "state":
                     await link.flush(chat_id)
-                    await link.send(event)
+                    await link.send(msgspec.convert(event, StateFrame))
                 return True
 
             async def read() -> None:
@@ -230,14 +252,14 @@ class ChatHub:
                 return
             cid = (frame.cid or "")[:64] or None
             message_id = await self.service.say(site, chat_id, "visitor", frame.text, cid, None)
-            await link.send({"type": "ack", "cid": cid, "id": message_id})
+            await link.send(AckFrame(cid=cid, id=message_id))
         elif isinstance(frame, Typing):
             await self.service.typing(site, chat_id, "visitor")
         elif isinstance(frame, End):
             await self.service.end(site, chat_id)
         elif isinstance(frame, Rate):
             ok = await self.service.rate(site, chat_id, visitor, frame.score)
-            await link.send({"type": "rated", "ok": ok})
+            await link.send(RatedFrame(ok=ok))
 
     # -- the agent's console --------------------------------------------------------------------
 
@@ -255,13 +277,8 @@ class ChatHub:
             await self._close(socket, CLOSE_TRY_AGAIN, "try again later")  # the console reconnects
             return
         if agent is None:
-            await socket.send_json(
-                {
-                    "type": "error",
-                    "error": "invalid_token",
-                    "message": "this token is not valid (or the agent is disabled)",
-                }
-            )
+            frame = ErrorFrame(error="invalid_token", message="this token is not valid (or the agent is disabled)")
+            await socket.send_text(encode_frame(frame))
             await self._close(socket, CLOSE_UNAUTHORISED, "invalid token")
             return
         site, agent_id, connection = agent["site"], agent["id"], uuid.uuid4().hex
@@ -274,12 +291,7 @@ class ChatHub:
             await self.service.agent_connected(site, agent_id)
             await self.service.heartbeat(site, agent, status["value"])
             await link.send(
-                {
-                    "type": "hello",
-                    "agent": public(agent),
-                    "status": status["value"],
-                    "canned": await self.agents.canned(site),
-                }
+                HelloFrame(agent=public(agent), status=status["value"], canned=await self.agents.canned(site))
             )
             resume = hello.get("last") if isinstance(hello.get("last"), dict) else {}
             for chat_id in await self.service.agent_chats(site, agent_id):
@@ -289,7 +301,7 @@ class ChatHub:
                 # did went down while the visitor was between pages.
                 self.ensure_routing(site, chat_id)
             for offered in await self.service.agent_offers(site, agent_id):
-                await link.send({"type": "offer", "chat": offered})
+                await link.send(OfferFrame(chat=offered))
 
             async def heartbeat() -> None:
                 while True:
@@ -322,10 +334,10 @@ class ChatHub:
         if chat is None:
             return
         subscription.follow(chat_channel(link.site, chat_id))
-        await link.send({"type": "chat", "chat": chat})
+        await link.send(ChatFrame(chat=chat))
         await link.flush(chat_id, tagged=True)
         online = await self.service.visitor_online(link.site, chat_id)
-        await link.send(frame_dict(PresenceFrame(chat=chat_id, online=online)))
+        await link.send(PresenceFrame(chat=chat_id, online=online))
 
     async def _to_agent(
         self,
@@ -348,20 +360,23 @@ class ChatHub:
                 if kind == "withdrawn":
                     subscription.unfollow(chat_channel(link.site, chat_id))
                 await link.send(
-                    {"type": kind, "chat": event["chat"]}
-                    | ({"expires_in": event.get("expires_in")} if kind == "offer" else {})
+                    OfferFrame(chat=event["chat"], expires_in=event.get("expires_in"))
+                    if kind == "offer"
+                    else WithdrawnFrame(chat=chat_id)
+                    if kind == "withdrawn"
+                    else EndedFrame(chat=chat_id)
                 )
             return True
         chat_id = channel.rsplit(":", 1)[1]
         if kind == "msg":
             await link.flush(chat_id, tagged=True)
         elif kind == "typing" and event.get("from") == "visitor":
-            await link.send({"type": "typing", "chat": chat_id})
+            await link.send(TypingFrame(chat=chat_id))
         elif kind == "presence":
-            await link.send(frame_dict(PresenceFrame(chat=chat_id, online=bool(event.get("online")))))
+            await link.send(PresenceFrame(chat=chat_id, online=bool(event.get("online"))))
         elif kind == "state":
             await link.flush(chat_id, tagged=True)
-            await link.send(event | {"chat": chat_id})
+            await link.send(msgspec.structs.replace(msgspec.convert(event, StateFrame), chat=chat_id))
         return True
 
     async def _from_agent(
@@ -376,10 +391,10 @@ class ChatHub:
         if isinstance(frame, Status):
             status["value"] = frame.status
             await self.service.heartbeat(site, agent, status["value"])
-            await link.send({"type": "status", "status": status["value"]})
+            await link.send(StatusFrame(status=status["value"]))
         elif isinstance(frame, Accept):
             if await self.service.accept(site, agent, frame.chat) is None:
-                await link.send({"type": "offer_gone", "chat": frame.chat})
+                await link.send(OfferGoneFrame(chat=frame.chat))
             else:
                 await self._open_chat(link, subscription, frame.chat)
         elif isinstance(frame, Decline):
@@ -387,11 +402,11 @@ class ChatHub:
         elif isinstance(frame, Say):
             chat_id = frame.chat
             if await self.service.state(site, chat_id) != f"active:{agent_id}":
-                await link.send({"type": "error", "error": "not_your_chat", "chat": chat_id})
+                await link.send(ErrorFrame(error="not_your_chat", chat=chat_id))
                 return
             cid = (frame.cid or "")[:64] or None
             message_id = await self.service.say(site, chat_id, "agent", frame.text, cid, agent.get("name"))
-            await link.send({"type": "ack", "chat": chat_id, "cid": cid, "id": message_id})
+            await link.send(AckFrame(cid=cid, id=message_id, chat=chat_id))
         elif isinstance(frame, Typing):
             if await self.service.state(site, frame.chat) == f"active:{agent_id}":
                 await self.service.typing(site, frame.chat, "agent")
@@ -402,7 +417,7 @@ class ChatHub:
                 await self.service.end(site, chat_id, agent_id=agent_id, verdict=verdict)
             elif verdict is not None:
                 await self.service.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
-            await link.send({"type": "closed", "chat": chat_id})
+            await link.send(ClosedFrame(chat=chat_id))
             subscription.unfollow(chat_channel(site, chat_id))
 
     def _limits(self) -> SocketLimits:
