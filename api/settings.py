@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     agent_grace_s: float = Field(
         10.0, ge=0, le=600, description="a disconnected agent's chats are re-offered after this long"
     )
+    visitor_grace_s: float = Field(
+        120.0,
+        ge=0,
+        le=86_400,
+        description="a chat ends this long after the visitor's last tab with it open went away (left the site)",
+    )
     transcript_retention_days: int = Field(90, ge=1, le=3650, description="chats are deleted this long after they end")
     transcript_sweep_s: float = Field(3600.0, gt=0, description="how often expired transcripts are deleted")
     webhook_backoff_s: float = Field(1.0, gt=0, le=600, description="first retry delay; doubles each attempt")

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from triggers.capacity import CapacitySnapshot
 from triggers.config import SiteConfig
 from triggers.fallback import BotMenu
 
@@ -53,4 +54,15 @@ def unanswered(config: SiteConfig, now_ms: int) -> Unanswered:
     return Unanswered(mode="none", message=NOBODY, leave_message=leave, **when)
 
 
-__all__ = ["NOBODY", "Unanswered", "unanswered"]
+def withdrawn(config: SiteConfig, capacity: CapacitySnapshot, now_ms: int) -> Unanswered | None:
+    """Whether an agent invitation on show still has a person behind it: None while the site is open and
+    an agent is online; otherwise what the card turns into (the same fallback ``unanswered`` gives), so
+    that no visitor accepts into a void. Agents who are merely busy do not withdraw it: the invitation
+    holds a share of their capacity, and the queue waits for a free slot."""
+    hours = config.hours
+    if capacity.agents and (hours is None or hours.is_open(now_ms)):
+        return None
+    return unanswered(config, now_ms)
+
+
+__all__ = ["NOBODY", "Unanswered", "unanswered", "withdrawn"]

@@ -19,6 +19,7 @@ from api.deps import EngineDep, SettingsDep
 from api.responses import json_response, problem
 from api.static_pages import page_file
 from tracker.protocol import SITE_KEY_PATTERN
+from triggers.unanswered import Unanswered, withdrawn
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "static" / "agent"
 CONSOLE_FILES = {"agent.js", "agent.css"}
@@ -243,6 +244,33 @@ async def leave_message(request: Request, chat: ChatDep, engine: EngineDep) -> R
     )
     headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
     return json_response({"id": stored["id"]}, 201, headers)
+
+
+class Answerable(BaseModel):
+    """Whether a person can answer an agent invitation now; if not, what the invitation turns into."""
+
+    answerable: bool
+    fallback: Unanswered | None = None
+
+
+@public.get("/v1/chat/availability", response_model=Answerable)
+async def availability(
+    request: Request,
+    engine: EngineDep,
+    site: Annotated[str, Query(pattern=SITE_KEY_PATTERN, description="the public site key")],
+) -> Response:
+    """Polled by an agent invitation while it is on show: when every agent has gone (or the site has
+    closed) since it was made, the card becomes the site's fallback (triggers/unanswered.py ``withdrawn``).
+    Read from this worker's capacity snapshot: no store round trip."""
+    config, origin = engine.sites.get(site), request.headers.get("origin")
+    if config is None:
+        return problem(401, "unknown_site", f"no site is configured with key {site!r}", "site")
+    if not config.allows_origin(origin):
+        return problem(403, "origin_not_allowed", "this origin may not read this site", "Origin")
+    offer = withdrawn(config, engine.decider.availability.capacity(site), engine.now_ms())
+    headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    body = Answerable(answerable=offer is None, fallback=offer)
+    return json_response(body.model_dump(mode="json"), 200, headers | {"Cache-Control": "no-store"})
 
 
 @public.websocket("/v1/chat/ws")

@@ -1,10 +1,11 @@
 """A chat's life: requested, offered to agents in turn, active, ended (or missed), across workers.
 
-Who may change a chat is decided by one compare-and-set value per chat in the
-Store, ``chat:<id>``: ``waiting`` → ``offered:<agent>`` → ``active:<agent>`` →
-``ended``, or ``waiting`` → ``missed``. Every transition is one atomic
-compare-and-set, so an agent accepting at the instant the offer times out either
-gets the chat or does not, on any worker.
+A chat is one record (``api/chat/models.py``: ``ChatRecord``), kept as one value in the Store,
+``chat:<id>``, and changed only by ``ChatService._change``: read, check the transition against
+the state machine (``models.TRANSITIONS``), write back with a compare-and-set against the bytes
+read, retry on a conflict. So an agent accepting at the instant the offer times out either gets
+the chat or does not, on any worker, and a verdict written by one worker is never lost by
+another's state change. A copy of the record under ``r:chat`` is the listing transcripts search.
 
 An agent's load (``load:<agent>``: active chats plus the offer they hold) is a
 counter that only grows through ``bounded_add`` up to the agent's limit: an
@@ -14,8 +15,9 @@ table, which every worker's decisions read (``api/availability.py``).
 
 The routing loop for a chat runs where the visitor's WebSocket is
 (``route``): it offers, waits, moves to the next agent, gives up into the offline
-form, and watches the agent's presence during the chat (a vanished agent's chat
-is offered again after ``agent_grace_s``). A lease makes sure that two tabs of
+form, and watches both sides during the chat: a vanished agent's chat is offered
+again after ``agent_grace_s``; a visitor with no tab open on the chat for
+``visitor_grace_s`` has left, and the chat ends. A lease makes sure that two tabs of
 one visitor do not route the same chat twice.
 """
 
@@ -24,13 +26,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from api.chat.agents import AgentDirectory, limit_of
 from api.chat.bus import ChatBus
 from api.chat.context import chat_context
+from api.chat.models import (
+    ChatRecord,
+    EndedBy,
+    EndReason,
+    Outcome,
+    StateFrame,
+    check_transition,
+    decode_chat,
+    encode_chat,
+    frame_dict,
+)
 from api.chat.webhooks import Webhooks
 from api.metrics import CHATS
 from api.settings import Settings
@@ -51,6 +67,9 @@ POLL_S = 0.2
 FINAL = ("ended", "missed")
 BUSY = "busy"
 NOBODY = "nobody"
+VISITORS = "visitors:"
+"""An expiring table per chat: the visitor's open connections to it (tabs), renewed while open."""
+CHANGE_ATTEMPTS = 50
 
 
 def chat_channel(site: str, chat: str) -> str:
@@ -61,10 +80,12 @@ def agent_channel(site: str, agent: str) -> str:
     return f"agent:{site}:{agent}"
 
 
-def summary(chat: dict[str, Any]) -> dict[str, Any]:
+def summary(chat: dict[str, Any] | ChatRecord) -> dict[str, Any]:
     """A chat as webhooks and consoles see it: everything in the record (it holds no secrets), and what a
     helpdesk asks of an ended chat in plain fields: the agent's ``verdict`` (``stuck`` / ``not_stuck``)
     and whether it was ``resolved``, from ``outcome``; ``duration_s`` from the agent joining to the end."""
+    if isinstance(chat, ChatRecord):
+        chat = chat.to_dict()
     outcome = chat.get("outcome") or {}
     started, ended = chat.get("started_ms"), chat.get("ended_ms")
     return dict(chat) | {
@@ -111,24 +132,68 @@ class ChatService:
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def state(self, site: str, chat: str) -> str | None:
-        return await self.store.get_value(site, f"chat:{chat}")
+    # -- the record and its state machine --------------------------------------------------------
 
-    async def chat(self, site: str, chat: str) -> dict[str, Any] | None:
-        return await self.store.get_record(site, CHAT, chat)
+    async def _read(self, site: str, chat_id: str) -> tuple[str | None, ChatRecord | None]:
+        raw = await self.store.get_value(site, f"chat:{chat_id}")
+        return raw, None if raw is None else decode_chat(raw)
 
-    async def _save(self, chat: dict[str, Any]) -> None:
-        await self.store.put_record(chat["site"], CHAT, chat["id"], chat)
+    async def record(self, site: str, chat_id: str) -> ChatRecord | None:
+        return (await self._read(site, chat_id))[1]
 
-    async def _update(self, site: str, chat_id: str, **changes: Any) -> dict[str, Any] | None:
-        chat = await self.chat(site, chat_id)
-        if chat is not None:
-            chat.update(changes)
-            await self._save(chat)
-        return chat
+    async def state(self, site: str, chat_id: str) -> str | None:
+        """``waiting``, ``offered:<agent>``, ``active:<agent>``, ``ended`` or ``missed`` (None: no chat)."""
+        chat = await self.record(site, chat_id)
+        return None if chat is None else chat.lock
+
+    async def chat(self, site: str, chat_id: str) -> dict[str, Any] | None:
+        chat = await self.record(site, chat_id)
+        return None if chat is None else chat.to_dict()
+
+    async def _change(
+        self, site: str, chat_id: str, change: Callable[[ChatRecord], ChatRecord | None]
+    ) -> tuple[ChatRecord, ChatRecord] | None:
+        """The one way a chat changes: ``change`` gets the current record and returns the new one (or None:
+        not from this state). Checked against the state machine, written with compare-and-set, retried
+        when someone else wrote in between. Returns (before, after), or None if nothing changed."""
+        for _ in range(CHANGE_ATTEMPTS):
+            raw, chat = await self._read(site, chat_id)
+            if raw is None or chat is None:
+                return None
+            new = change(msgspec.structs.replace(chat, agents=list(chat.agents)))
+            if new is None:
+                return None
+            check_transition(chat.state, new.state)
+            new = msgspec.structs.replace(new, rev=chat.rev + 1)
+            encoded = encode_chat(new)
+            if await self.store.compare_and_set(site, f"chat:{chat_id}", raw, encoded):
+                await self._list(site, chat_id, new, encoded)
+                return chat, new
+        log.warning("chat %s: gave up after %d conflicting writes", chat_id, CHANGE_ATTEMPTS)
+        return None
+
+    async def _list(self, site: str, chat_id: str, chat: ChatRecord, encoded: str) -> None:
+        """The listing copy transcripts search: rewritten until it is the newest (a slower writer's copy
+        that lands after a newer one is put right by whoever sees the difference)."""
+        for _ in range(5):
+            await self.store.put_record(site, CHAT, chat_id, chat.to_dict())
+            raw = await self.store.get_value(site, f"chat:{chat_id}")
+            if raw is None or raw == encoded:
+                return
+            encoded, chat = raw, decode_chat(raw)
 
     async def _tell(self, site: str, chat_id: str, event: dict[str, Any]) -> None:
         await self.bus.publish(chat_channel(site, chat_id), event)
+
+    async def _tell_state(self, chat: ChatRecord) -> None:
+        frame = StateFrame(
+            state=chat.state,
+            agent_name=chat.agent_name if chat.state == "active" else None,
+            fallback=chat.fallback,
+            ended_by=chat.ended_by,
+            end_reason=chat.end_reason,
+        )
+        await self._tell(chat.site, chat.id, frame_dict(frame))
 
     async def _system(self, site: str, chat_id: str, text: str) -> None:
         await self.say(site, chat_id, "system", text, None, None)
@@ -145,51 +210,59 @@ class ChatService:
 
     async def open_chat(self, site: str, visitor: str, invite: str, skill: str | None = None) -> dict[str, Any] | None:
         """The visitor's chat for ``invite``: created on first call, or None if the invite is not theirs."""
-        existing = await self.chat(site, invite)
+        existing = await self.record(site, invite)
         if existing is not None:
-            return existing if existing["visitor"] == visitor else None
+            return existing.to_dict() if existing.visitor == visitor else None
         now_ms = self.now_ms()
         invites = await self.store.read_expiring(site, "invites", now_ms)
         info = invites.get(invite)
         if info is None or info.get("visitor") != visitor:
             return None
         context = await chat_context(self.store, site, visitor, info, now_ms)
-        chat: dict[str, Any] = {
-            "id": invite,
-            "site": site,
-            "visitor": visitor,
-            "session": info.get("session"),
-            "skill": skill,
-            "state": "waiting",
-            "agent": None,
-            "agent_name": None,
-            "agents": [],
-            "created_ms": now_ms,
-            "started_ms": None,
-            "ended_ms": None,
-            "ended_by": None,
-            "context": context,
-            "outcome": None,
-            "csat": None,
-        }
-        if not await self.store.compare_and_set(site, f"chat:{invite}", None, "waiting"):
-            for _ in range(20):  # another tab of this visitor created it a moment ago
-                if (created := await self.chat(site, invite)) is not None:
-                    return created if created["visitor"] == visitor else None
-                await asyncio.sleep(0.05)
-            return None
-        await self._save(chat)
-        if chat["session"]:
-            await self.store.apply_ops(site, visitor, chat["session"], chat_ops(now_ms, True))
+        chat = ChatRecord(
+            id=invite,
+            site=site,
+            visitor=visitor,
+            session=info.get("session"),
+            skill=skill,
+            created_ms=now_ms,
+            context=context,
+            rev=1,
+        )
+        check_transition(None, chat.state)
+        encoded = encode_chat(chat)
+        if not await self.store.compare_and_set(site, f"chat:{invite}", None, encoded):
+            created = await self.record(site, invite)  # another tab of this visitor created it a moment ago
+            return created.to_dict() if created is not None and created.visitor == visitor else None
+        await self._list(site, invite, chat, encoded)
+        if chat.session:
+            await self.store.apply_ops(site, visitor, chat.session, chat_ops(now_ms, True))
         await self.webhooks.emit(site, "chat.requested", summary(chat))
         await self._count(site, {"chats_requested": 1})
         CHATS.labels("requested").inc()
         if not await self.signed_in(site):
             # Every agent left after the invitation was made: the visitor gets the site's fallback now,
             # not a "Connecting you..." that nobody will answer.
-            await self._missed(site, invite)
-            return await self.chat(site, invite) or chat
-        return chat
+            await self._unanswered(site, invite)
+        return await self.chat(site, invite) or chat.to_dict()
+
+    # -- the visitor's connections ---------------------------------------------------------------
+
+    def visitor_connection(self) -> str:
+        return uuid.uuid4().hex
+
+    async def visitor_here(self, site: str, chat_id: str, connection: str) -> None:
+        """A tab of the visitor has the chat open (renewed while it does)."""
+        expires_ms = self.now_ms() + int(self.settings.agent_presence_ttl_s * 1000)
+        await self.store.put_expiring(site, VISITORS + chat_id, connection, {}, expires_ms)
+
+    async def visitor_away(self, site: str, chat_id: str, connection: str) -> bool:
+        """That tab closed (or moved to another page). Returns whether another tab still has the chat."""
+        await self.store.drop_expiring(site, VISITORS + chat_id, connection)
+        return await self.visitor_online(site, chat_id)
+
+    async def visitor_online(self, site: str, chat_id: str) -> bool:
+        return bool(await self.store.read_expiring(site, VISITORS + chat_id, self.now_ms()))
 
     # -- routing (runs where the visitor's socket is) ------------------------------------------
 
@@ -214,22 +287,26 @@ class ChatService:
 
     async def route(self, site: str, chat_id: str) -> str | None:
         """Drive the chat until it is ended or missed (or the caller cancels). Returns the final state."""
-        chat = await self.chat(site, chat_id)
-        skill = chat.get("skill") if chat else None
+        chat = await self.record(site, chat_id)
+        skill = chat.skill if chat else None
         tried: set[str] = set()
         queue_deadline = self._clock() + self.settings.chat_queue_wait_s
         nobody_since: float | None = None
+        watch = _VisitorWatch(self, site, chat_id)
         while True:
             state = await self.state(site, chat_id)
             if state is None or state in FINAL:
                 return state
-            if state.startswith("offered:"):
-                await self._await_offer(site, chat_id, state.split(":", 1)[1])
+            if await watch.left():
+                await self.end(site, chat_id, reason="left")
+            elif state.startswith("offered:"):
+                await self._await_offer(site, chat_id, state.split(":", 1)[1], watch)
             elif state.startswith("active:"):
                 agent = state.split(":", 1)[1]
-                if await self._watch_agent(site, chat_id, agent):
+                if await self._watch_agent(site, chat_id, agent, watch):
                     tried = {agent}
                     queue_deadline = self._clock() + self.settings.chat_queue_wait_s
+                    nobody_since = None
             elif (offered := await self._offer_next(site, chat_id, skill, tried)) is not True:
                 # Busy agents may free a slot within the queue wait; when every console has closed,
                 # the grace a reconnecting console has is all the visitor waits.
@@ -238,7 +315,7 @@ class ChatService:
                 if now >= queue_deadline or (
                     nobody_since is not None and now - nobody_since >= self.settings.agent_grace_s
                 ):
-                    await self._missed(site, chat_id)
+                    await self._unanswered(site, chat_id)
                 else:
                     await asyncio.sleep(POLL_S)
 
@@ -249,49 +326,65 @@ class ChatService:
         for candidate in await self._free(site, present, skill, tried):
             if await self.store.bounded_add(site, f"load:{candidate.id}", 1, candidate.limit) is None:
                 continue  # someone else took the last slot a moment ago
-            if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", f"offered:{candidate.id}"):
+            changed = await self._change(site, chat_id, _offer_to(candidate.id))
+            if changed is None:
                 await self._release(site, candidate.id)
                 return True  # the chat moved on (ended by the visitor): the loop rereads its state
             tried.add(candidate.id)
             deadline_ms = self.now_ms() + int(self.settings.agent_offer_timeout_s * 1000)
             await self.store.put_record(site, OFFER, chat_id, {"agent": candidate.id, "deadline_ms": deadline_ms})
-            chat = await self._update(site, chat_id, offered_to=candidate.id)
             await self.bus.publish(
                 agent_channel(site, candidate.id),
-                {
-                    "type": "offer",
-                    "chat": summary(chat or {"id": chat_id}),
-                    "expires_in": self.settings.agent_offer_timeout_s,
-                },
+                {"type": "offer", "chat": summary(changed[1]), "expires_in": self.settings.agent_offer_timeout_s},
             )
             return True
         return BUSY if present else NOBODY
 
-    async def _await_offer(self, site: str, chat_id: str, agent: str) -> None:
-        """Until the agent accepts, the offer times out, or the agent leaves; then withdraw it."""
+    async def _await_offer(self, site: str, chat_id: str, agent: str, watch: _VisitorWatch) -> None:
+        """Until the agent accepts or declines, the offer times out, the agent leaves, or the visitor has
+        left; then withdraw it."""
         offer = await self.store.get_record(site, OFFER, chat_id) or {}
         deadline_ms = int(offer.get("deadline_ms", 0)) or self.now_ms()
         last_presence_check = 0.0
         while self.now_ms() < deadline_ms:
-            if await self.state(site, chat_id) != f"offered:{agent}":
+            if await self.state(site, chat_id) != f"offered:{agent}" or await watch.left():
                 return
             if self._clock() - last_presence_check >= 1.0:
                 last_presence_check = self._clock()
                 if not await self._present(site, agent):
                     break
             await asyncio.sleep(POLL_S)
-        if await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent}", "waiting"):
-            await self._release(site, agent)
-            await self.store.drop_record(site, OFFER, chat_id)
+        await self.withdraw(site, chat_id, agent)
+
+    async def withdraw(self, site: str, chat_id: str, agent: str, declined: bool = False) -> bool:
+        """The offer to ``agent`` goes back to the queue (timed out, agent gone, or declined by them)."""
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: (
+                msgspec.structs.replace(c, state="waiting", agent=c.agents[-1] if c.agents else None, offered_to=None)
+                if c.lock == f"offered:{agent}"
+                else None
+            ),
+        )
+        if changed is None:
+            return False
+        await self._release(site, agent)
+        await self.store.drop_record(site, OFFER, chat_id)
+        if not declined:
             await self.bus.publish(agent_channel(site, agent), {"type": "withdrawn", "chat": chat_id})
+        return True
 
     async def _present(self, site: str, agent: str) -> bool:
         return agent in await self.store.read_expiring(site, "agents", self.now_ms())
 
-    async def _watch_agent(self, site: str, chat_id: str, agent: str) -> bool:
-        """While the chat is active: True once the agent has been gone longer than the grace (re-offered)."""
+    async def _watch_agent(self, site: str, chat_id: str, agent: str, watch: _VisitorWatch) -> bool:
+        """While the chat is active: True once the agent has been gone longer than the grace (re-offered).
+        Returns False when the chat moved on, or the visitor has left (the caller ends it)."""
         gone_since: float | None = None
         while await self.state(site, chat_id) == f"active:{agent}":
+            if await watch.left():
+                return False
             if await self._present(site, agent):
                 gone_since = None
             else:
@@ -302,39 +395,58 @@ class ChatService:
         return False
 
     async def _reassign(self, site: str, chat_id: str, agent: str) -> bool:
-        if not await self.store.compare_and_set(site, f"chat:{chat_id}", f"active:{agent}", "waiting"):
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: msgspec.structs.replace(c, state="waiting") if c.lock == f"active:{agent}" else None,
+        )
+        if changed is None:
             return False
         await self._release(site, agent)
         await self.store.drop_record(site, ACTIVE, chat_id)
-        chat = await self._update(site, chat_id, state="waiting", agent=None)
-        name = (chat or {}).get("agent_name") or "Your agent"
+        name = changed[1].agent_name or "Your agent"
         await self.bus.publish(agent_channel(site, agent), {"type": "withdrawn", "chat": chat_id})
         await self._system(site, chat_id, f"{name} lost their connection. Finding someone else to help you…")
-        await self._tell(site, chat_id, {"type": "state", "state": "waiting"})
+        await self._tell_state(changed[1])
         return True
 
     async def _release(self, site: str, agent: str) -> None:
         await self.store.bounded_add(site, f"load:{agent}", -1)
 
-    async def _missed(self, site: str, chat_id: str) -> None:
-        """Nobody took the chat: the visitor is offered the site's fallback (triggers/unanswered.py)."""
-        if not await self.store.compare_and_set(site, f"chat:{chat_id}", "waiting", "missed"):
-            return
+    async def _unanswered(self, site: str, chat_id: str) -> None:
+        """Nobody (else) can take the chat: the visitor is offered the site's fallback (triggers/unanswered.py).
+        A chat nobody ever took was ``missed``; one whose agent went away and found no successor was ended
+        by that agent's leaving, and says so."""
         now_ms = self.now_ms()
         offer = unanswered(self._configs(site) or default_config(site), now_ms).model_dump(mode="json")
-        chat = await self._close(site, chat_id, "missed", ended_by="nobody", fallback=offer)
-        await self._system(site, chat_id, offer["message"])
-        await self._tell(site, chat_id, {"type": "state", "state": "missed", "fallback": offer})
-        await self._count(site, {"chats_missed": 1})
-        if chat is not None:
-            await self._ended(site, chat)
 
-    async def _close(self, site: str, chat_id: str, state: str, ended_by: str, **changes: Any) -> dict[str, Any] | None:
-        now_ms = self.now_ms()
-        chat = await self._update(site, chat_id, state=state, ended_ms=now_ms, ended_by=ended_by, **changes)
-        if chat is not None and chat.get("session"):
-            await self.store.apply_ops(site, chat["visitor"], chat["session"], chat_ops(now_ms, False))
-        return chat
+        def close(c: ChatRecord) -> ChatRecord | None:
+            if c.state != "waiting":
+                return None
+            taken = c.started_ms is not None
+            return msgspec.structs.replace(
+                c,
+                state="ended" if taken else "missed",
+                ended_by="agent" if taken else "nobody",
+                end_reason="agent_left" if taken else "unanswered",
+                ended_ms=now_ms,
+                fallback=offer,
+            )
+
+        changed = await self._change(site, chat_id, close)
+        if changed is None:
+            return
+        chat = changed[1]
+        await self._closed_session(chat, now_ms)
+        await self._system(site, chat_id, offer["message"])
+        await self._tell_state(chat)
+        if chat.state == "missed":
+            await self._count(site, {"chats_missed": 1})
+        await self._ended(site, chat)
+
+    async def _closed_session(self, chat: ChatRecord, now_ms: int) -> None:
+        if chat.session:
+            await self.store.apply_ops(chat.site, chat.visitor, chat.session, chat_ops(now_ms, False))
 
     # -- agents ---------------------------------------------------------------------------------
 
@@ -384,29 +496,40 @@ class ChatService:
 
     async def accept(self, site: str, agent: dict[str, Any], chat_id: str) -> dict[str, Any] | None:
         agent_id = agent["id"]
-        if not await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent_id}", f"active:{agent_id}"):
+        now_ms = self.now_ms()
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: (
+                msgspec.structs.replace(
+                    c,
+                    state="active",
+                    agent=agent_id,
+                    agent_name=agent.get("name"),
+                    offered_to=None,
+                    agents=[*c.agents, agent_id],
+                    started_ms=c.started_ms or now_ms,
+                )
+                if c.lock == f"offered:{agent_id}"
+                else None
+            ),
+        )
+        if changed is None:
             return None
+        before, chat = changed
         await self.store.drop_record(site, OFFER, chat_id)
         await self.store.put_record(site, ACTIVE, chat_id, {"agent": agent_id})
-        chat = await self.chat(site, chat_id)
-        if chat is None:
-            return None
-        first = chat.get("started_ms") is None  # not a chat taken over after its agent was lost
-        chat.update(
-            state="active",
-            agent=agent_id,
-            agent_name=agent.get("name"),
-            agents=[*chat.get("agents", []), agent_id],
-            started_ms=chat.get("started_ms") or self.now_ms(),
-        )
-        await self._save(chat)
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
-        await self._tell(site, chat_id, {"type": "state", "state": "active", "agent_name": agent.get("name")})
+        await self._tell_state(chat)
         await self.webhooks.emit(site, "chat.started", summary(chat))  # again for a new agent: who has it now
-        if first:
+        if before.started_ms is None:  # not a chat taken over after its agent was lost
             await self._count(site, {"chats_started": 1})
             CHATS.labels("started").inc()
-        return chat
+        return chat.to_dict()
+
+    async def decline(self, site: str, agent_id: str, chat_id: str) -> bool:
+        """The agent says no to the offer: it goes to the next agent at once."""
+        return await self.withdraw(site, chat_id, agent_id, declined=True)
 
     # -- during the chat ----------------------------------------------------------------------
 
@@ -435,52 +558,81 @@ class ChatService:
         await self._tell(site, chat_id, {"type": "typing", "from": sender})
 
     async def end(
-        self, site: str, chat_id: str, *, agent_id: str | None = None, verdict: Verdict | None = None
+        self,
+        site: str,
+        chat_id: str,
+        *,
+        agent_id: str | None = None,
+        verdict: Verdict | None = None,
+        reason: EndReason | None = None,
     ) -> dict[str, Any] | None:
-        """End the chat (by its agent, or by the visitor when ``agent_id`` is None). The agent's ``verdict``
-        is recorded first, so that chat.ended carries it; on a chat that had already ended it comes later,
-        as chat.rated."""
-        state = await self.state(site, chat_id)
-        if state is None or state in FINAL:
-            if agent_id is not None and verdict is not None:
+        """End the chat: by its agent (``agent_id``), by the visitor (``closed``), or because the visitor
+        left (``reason="left"``, from the routing loop). The agent's ``verdict`` is recorded first, so that
+        chat.ended carries it; on a chat that had already ended it comes later, as chat.rated."""
+        current = await self.record(site, chat_id)
+        if current is None or current.final:
+            if current is not None and agent_id is not None and verdict is not None:
                 await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
-            return await self.chat(site, chat_id)
-        if agent_id is not None and state != f"active:{agent_id}":
+            return None if current is None else await self.chat(site, chat_id)
+        if agent_id is not None and current.lock != f"active:{agent_id}":
             return None
         if agent_id is not None and verdict is not None:
             await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
-        if not await self.store.compare_and_set(site, f"chat:{chat_id}", state, "ended"):
+        now_ms = self.now_ms()
+        by: EndedBy = "agent" if agent_id is not None else "visitor"
+        why: EndReason = reason or ("ended" if agent_id is not None else "closed")
+
+        def close(c: ChatRecord) -> ChatRecord | None:
+            if c.final or (agent_id is not None and c.lock != f"active:{agent_id}"):
+                return None
+            return msgspec.structs.replace(
+                c,
+                state="ended",
+                ended_by=by,
+                end_reason=why,
+                ended_ms=now_ms,
+                offered_to=None,
+            )
+
+        changed = await self._change(site, chat_id, close)
+        if changed is None:
             return await self.chat(site, chat_id)
-        holder = state.split(":", 1)[1] if ":" in state else None
+        before, chat = changed
+        holder = before.agent if before.state in ("offered", "active") else None
         if holder is not None:
             await self._release(site, holder)
             await self.store.drop_record(site, ACTIVE, chat_id)
             await self.store.drop_record(site, OFFER, chat_id)
-        chat = await self._close(site, chat_id, "ended", ended_by="agent" if agent_id else "visitor")
-        await self._system(site, chat_id, "The chat has ended.")
-        await self._tell(site, chat_id, {"type": "state", "state": "ended"})
+        await self._closed_session(chat, now_ms)
+        left = "The visitor left the chat." if why == "left" else None
+        await self._system(site, chat_id, left or "The chat has ended.")
+        await self._tell_state(chat)
         if holder is not None:
             await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
-        if chat is not None:
-            await self._ended(site, chat)
-        return chat
+        await self._ended(site, chat)
+        return chat.to_dict()
 
-    async def _ended(self, site: str, chat: dict[str, Any]) -> None:
-        await self.webhooks.emit(site, "chat.ended", summary(chat), messages=lambda: self.messages(site, chat["id"]))
+    async def _ended(self, site: str, chat: ChatRecord) -> None:
+        await self.webhooks.emit(site, "chat.ended", summary(chat), messages=lambda: self.messages(site, chat.id))
 
-    async def _rated(self, site: str, chat: dict[str, Any], rating: dict[str, Any]) -> None:
+    async def _rated(self, site: str, chat: ChatRecord, rating: dict[str, Any]) -> None:
         """A rating that arrives once the chat is over (chat.ended went without it)."""
-        if await self.state(site, chat["id"]) in FINAL:
+        if chat.final:
             await self.webhooks.emit(site, "chat.rated", summary(chat), rating=rating)
 
     async def verdict(self, site: str, chat_id: str, agent_id: str, stuck: bool, resolved: bool) -> bool:
         """The agent's verdict: kept with the transcript, and a label for the site's learner."""
-        chat = await self.chat(site, chat_id)
-        if chat is None or chat.get("agent") != agent_id or chat.get("outcome") is not None:
-            return False
         now_ms = self.now_ms()
-        chat["outcome"] = {"stuck": stuck, "resolved": resolved, "agent": agent_id, "ts": now_ms}
-        await self._save(chat)
+        outcome = Outcome(stuck=stuck, resolved=resolved, agent=agent_id, ts=now_ms)
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: (
+                msgspec.structs.replace(c, outcome=outcome) if c.agent == agent_id and c.outcome is None else None
+            ),
+        )
+        if changed is None:
+            return False
         await self.store.append_labels(
             site, [{"k": "verdict_stuck" if stuck else "verdict_not_stuck", "invite": chat_id, "ts": now_ms}]
         )
@@ -492,17 +644,54 @@ class ChatService:
             },
         )
         await self._rated(
-            site, chat, {"by": "agent", "verdict": "stuck" if stuck else "not_stuck", "resolved": resolved}
+            site, changed[1], {"by": "agent", "verdict": "stuck" if stuck else "not_stuck", "resolved": resolved}
         )
         return True
 
     async def rate(self, site: str, chat_id: str, visitor: str, score: int) -> bool:
         """The visitor's satisfaction rating (1-5), once per chat, for analytics."""
-        chat = await self.chat(site, chat_id)
-        if chat is None or chat["visitor"] != visitor or chat.get("csat") is not None or not 1 <= score <= 5:
+        if not 1 <= score <= 5:
             return False
-        chat["csat"] = score
-        await self._save(chat)
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: msgspec.structs.replace(c, csat=score) if c.visitor == visitor and c.csat is None else None,
+        )
+        if changed is None:
+            return False
         await self._count(site, {"csat_n": 1, f"csat_{score}": 1, "csat_sum": score})
-        await self._rated(site, chat, {"by": "visitor", "csat": score})
+        await self._rated(site, changed[1], {"by": "visitor", "csat": score})
         return True
+
+
+def _offer_to(agent: str) -> Callable[[ChatRecord], ChatRecord | None]:
+    def change(chat: ChatRecord) -> ChatRecord | None:
+        if chat.state != "waiting":
+            return None
+        return msgspec.structs.replace(chat, state="offered", agent=agent, offered_to=agent)
+
+    return change
+
+
+class _VisitorWatch:
+    """Whether the visitor has left: no tab has had the chat open for ``visitor_grace_s`` (read at most
+    about once a second; moving to another page of the site takes well under the grace)."""
+
+    def __init__(self, service: ChatService, site: str, chat_id: str) -> None:
+        self.service, self.site, self.chat_id = service, site, chat_id
+        self._checked = 0.0
+        self._gone_since: float | None = None
+
+    async def left(self) -> bool:
+        clock = self.service._clock
+        if clock() - self._checked < 1.0:
+            return self._gone_for_long(clock())
+        self._checked = clock()
+        if await self.service.visitor_online(self.site, self.chat_id):
+            self._gone_since = None
+        else:
+            self._gone_since = self._gone_since or clock()
+        return self._gone_for_long(clock())
+
+    def _gone_for_long(self, now: float) -> bool:
+        return self._gone_since is not None and now - self._gone_since >= self.service.settings.visitor_grace_s

@@ -15,10 +15,42 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
 from api.chat.bus import ChatBus, Subscription
+from api.chat.models import (
+    Accept,
+    AckFrame,
+    AgentFrame,
+    ChatFrame,
+    ClosedFrame,
+    Decline,
+    End,
+    EndedFrame,
+    ErrorFrame,
+    HelloFrame,
+    MessageFrame,
+    OfferFrame,
+    OfferGoneFrame,
+    Out,
+    PresenceFrame,
+    Rate,
+    RatedFrame,
+    Say,
+    StateFrame,
+    Status,
+    StatusFrame,
+    Typing,
+    TypingFrame,
+    VerdictFrame,
+    VisitorFrame,
+    WithdrawnFrame,
+    agent_frame,
+    encode_frame,
+    visitor_frame,
+)
 from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
 from api.limits import SocketLimits
 from api.settings import Settings
@@ -44,15 +76,24 @@ class Link:
         self.sent: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def send(self, event: dict[str, Any]) -> None:
+    async def send(self, frame: Out) -> None:
         async with self._lock:
-            await self.socket.send_json(event)
+            await self.socket.send_text(encode_frame(frame))
 
     async def flush(self, chat_id: str, tagged: bool = False) -> None:
         """Send the chat's messages after the last one sent, in order, once each."""
         async with self._lock:
             for message in await self.service.messages(self.site, chat_id, self.sent.get(chat_id, 0)):
-                await self.socket.send_json({"type": "msg", **message} | ({"chat": chat_id} if tagged else {}))
+                frame = MessageFrame(
+                    id=message["id"],
+                    from_=message["from"],
+                    text=message["text"],
+                    ts=message["ts"],
+                    name=message.get("name"),
+                    cid=message.get("cid"),
+                    chat=chat_id if tagged else None,
+                )
+                await self.socket.send_text(encode_frame(frame))
                 self.sent[chat_id] = message["id"]
 
 
@@ -151,14 +192,25 @@ class ChatHub:
         link.sent[chat_id] = max(0, last)
         subscription = self.bus.subscribe()
         subscription.follow(chat_channel(site, chat_id))
+        connection = self.service.visitor_connection()
+        final = chat["state"] in FINAL
         try:
+            if not final:
+                await self.service.visitor_here(site, chat_id, connection)
             await link.send(
-                {"type": "state", "state": chat["state"], "agent_name": chat.get("agent_name")}
-                | ({"fallback": chat["fallback"]} if chat.get("fallback") else {})
+                StateFrame(
+                    state=chat["state"],
+                    agent_name=chat.get("agent_name") if chat["state"] == "active" else None,
+                    fallback=chat.get("fallback"),
+                    ended_by=chat.get("ended_by"),
+                    end_reason=chat.get("end_reason"),
+                )
             )
             await link.flush(chat_id)
-            await self.bus.publish(chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": True})
-            if chat["state"] not in FINAL:
+            if not final:
+                await self.bus.publish(
+                    chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": True}
+                )
                 self.ensure_routing(site, chat_id)
 
             async def on_event(channel: str, event: dict[str, Any]) -> bool:
@@ -166,46 +218,48 @@ class ChatHub:
                 if kind == "msg":
                     await link.flush(chat_id)
                 elif kind == "typing" and event.get("from") == "agent":
-                    await link.send({"type": "typing"})
+                    await link.send(TypingFrame())
                 elif kind == "state":
                     await link.flush(chat_id)
-                    await link.send(
-                        {"type": "state", "state": event["state"], "agent_name": event.get("agent_name")}
-                        | ({"fallback": event["fallback"]} if event.get("fallback") else {})
-                    )
+                    await link.send(msgspec.convert(event, StateFrame))
                 return True
 
             async def read() -> None:
                 limits = self._limits()  # frame size and rate (api/limits.py)
                 while True:
-                    frame = await limits.receive_json(socket)
-                    await self._from_visitor(link, site, visitor, chat_id, frame)
+                    frame = visitor_frame(await limits.receive_json(socket))
+                    if frame is not None:
+                        await self._from_visitor(link, site, visitor, chat_id, frame)
 
-            await _race(read(), _pump(subscription, on_event))
+            async def here() -> None:  # this tab still has the chat open (the routing loop watches it)
+                while not final:
+                    await asyncio.sleep(self.settings.agent_heartbeat_s)
+                    await self.service.visitor_here(site, chat_id, connection)
+
+            await _race(read(), _pump(subscription, on_event), here())
         finally:
             subscription.close()
-            with contextlib.suppress(StoreUnavailable):
-                await self.bus.publish(
-                    chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": False}
-                )
+            if not final:
+                with contextlib.suppress(StoreUnavailable):
+                    online = await self.service.visitor_away(site, chat_id, connection)
+                    await self.bus.publish(
+                        chat_channel(site, chat_id), {"type": "presence", "from": "visitor", "online": online}
+                    )
 
-    async def _from_visitor(self, link: Link, site: str, visitor: str, chat_id: str, frame: Any) -> None:
-        if not isinstance(frame, dict):
-            return
-        kind = frame.get("type")
-        if kind == "msg" and isinstance(frame.get("text"), str):
+    async def _from_visitor(self, link: Link, site: str, visitor: str, chat_id: str, frame: VisitorFrame) -> None:
+        if isinstance(frame, Say):
             if await self.service.state(site, chat_id) in FINAL:
                 return
-            cid = str(frame.get("cid") or "")[:64] or None
-            message_id = await self.service.say(site, chat_id, "visitor", frame["text"], cid, None)
-            await link.send({"type": "ack", "cid": cid, "id": message_id})
-        elif kind == "typing":
+            cid = (frame.cid or "")[:64] or None
+            message_id = await self.service.say(site, chat_id, "visitor", frame.text, cid, None)
+            await link.send(AckFrame(cid=cid, id=message_id))
+        elif isinstance(frame, Typing):
             await self.service.typing(site, chat_id, "visitor")
-        elif kind == "end":
+        elif isinstance(frame, End):
             await self.service.end(site, chat_id)
-        elif kind == "rate" and isinstance(frame.get("score"), int):
-            ok = await self.service.rate(site, chat_id, visitor, frame["score"])
-            await link.send({"type": "rated", "ok": ok})
+        elif isinstance(frame, Rate):
+            ok = await self.service.rate(site, chat_id, visitor, frame.score)
+            await link.send(RatedFrame(ok=ok))
 
     # -- the agent's console --------------------------------------------------------------------
 
@@ -223,13 +277,8 @@ class ChatHub:
             await self._close(socket, CLOSE_TRY_AGAIN, "try again later")  # the console reconnects
             return
         if agent is None:
-            await socket.send_json(
-                {
-                    "type": "error",
-                    "error": "invalid_token",
-                    "message": "this token is not valid (or the agent is disabled)",
-                }
-            )
+            frame = ErrorFrame(error="invalid_token", message="this token is not valid (or the agent is disabled)")
+            await socket.send_text(encode_frame(frame))
             await self._close(socket, CLOSE_UNAUTHORISED, "invalid token")
             return
         site, agent_id, connection = agent["site"], agent["id"], uuid.uuid4().hex
@@ -242,19 +291,17 @@ class ChatHub:
             await self.service.agent_connected(site, agent_id)
             await self.service.heartbeat(site, agent, status["value"])
             await link.send(
-                {
-                    "type": "hello",
-                    "agent": public(agent),
-                    "status": status["value"],
-                    "canned": await self.agents.canned(site),
-                }
+                HelloFrame(agent=public(agent), status=status["value"], canned=await self.agents.canned(site))
             )
             resume = hello.get("last") if isinstance(hello.get("last"), dict) else {}
             for chat_id in await self.service.agent_chats(site, agent_id):
                 link.sent[chat_id] = int(resume.get(chat_id, 0) or 0)
                 await self._open_chat(link, subscription, chat_id)
+                # Someone routes (and watches both sides of) every open chat, even when the worker that
+                # did went down while the visitor was between pages.
+                self.ensure_routing(site, chat_id)
             for offered in await self.service.agent_offers(site, agent_id):
-                await link.send({"type": "offer", "chat": offered})
+                await link.send(OfferFrame(chat=offered))
 
             async def heartbeat() -> None:
                 while True:
@@ -270,8 +317,8 @@ class ChatHub:
             async def read() -> None:
                 limits = self._limits()
                 while True:
-                    frame = await limits.receive_json(socket)
-                    if isinstance(frame, dict):
+                    frame = agent_frame(await limits.receive_json(socket))
+                    if frame is not None:
                         await self._from_agent(link, subscription, agent, status, frame)
 
             await _race(read(), heartbeat(), _pump(subscription, on_event))
@@ -287,8 +334,10 @@ class ChatHub:
         if chat is None:
             return
         subscription.follow(chat_channel(link.site, chat_id))
-        await link.send({"type": "chat", "chat": chat})
+        await link.send(ChatFrame(chat=chat))
         await link.flush(chat_id, tagged=True)
+        online = await self.service.visitor_online(link.site, chat_id)
+        await link.send(PresenceFrame(chat=chat_id, online=online))
 
     async def _to_agent(
         self,
@@ -311,20 +360,23 @@ class ChatHub:
                 if kind == "withdrawn":
                     subscription.unfollow(chat_channel(link.site, chat_id))
                 await link.send(
-                    {"type": kind, "chat": event["chat"]}
-                    | ({"expires_in": event.get("expires_in")} if kind == "offer" else {})
+                    OfferFrame(chat=event["chat"], expires_in=event.get("expires_in"))
+                    if kind == "offer"
+                    else WithdrawnFrame(chat=chat_id)
+                    if kind == "withdrawn"
+                    else EndedFrame(chat=chat_id)
                 )
             return True
         chat_id = channel.rsplit(":", 1)[1]
         if kind == "msg":
             await link.flush(chat_id, tagged=True)
         elif kind == "typing" and event.get("from") == "visitor":
-            await link.send({"type": "typing", "chat": chat_id})
+            await link.send(TypingFrame(chat=chat_id))
         elif kind == "presence":
-            await link.send({"type": "visitor", "chat": chat_id, "online": bool(event.get("online"))})
+            await link.send(PresenceFrame(chat=chat_id, online=bool(event.get("online"))))
         elif kind == "state":
             await link.flush(chat_id, tagged=True)
-            await link.send({"type": "state", "chat": chat_id, "state": event["state"]})
+            await link.send(msgspec.structs.replace(msgspec.convert(event, StateFrame), chat=chat_id))
         return True
 
     async def _from_agent(
@@ -333,42 +385,39 @@ class ChatHub:
         subscription: Subscription,
         agent: dict[str, Any],
         status: dict[str, Any],
-        frame: dict[str, Any],
+        frame: AgentFrame,
     ) -> None:
-        site, agent_id, kind = link.site, agent["id"], frame.get("type")
-        chat_id = str(frame.get("chat", ""))
-        if kind == "status" and frame.get("status") in ("online", "away"):
-            status["value"] = frame["status"]
+        site, agent_id = link.site, agent["id"]
+        if isinstance(frame, Status):
+            status["value"] = frame.status
             await self.service.heartbeat(site, agent, status["value"])
-            await link.send({"type": "status", "status": status["value"]})
-        elif kind == "accept":
-            if await self.service.accept(site, agent, chat_id) is None:
-                await link.send({"type": "offer_gone", "chat": chat_id})
+            await link.send(StatusFrame(status=status["value"]))
+        elif isinstance(frame, Accept):
+            if await self.service.accept(site, agent, frame.chat) is None:
+                await link.send(OfferGoneFrame(chat=frame.chat))
             else:
-                await self._open_chat(link, subscription, chat_id)
-        elif kind == "decline":
-            if await self.store.compare_and_set(site, f"chat:{chat_id}", f"offered:{agent_id}", "waiting"):
-                await self.store.bounded_add(site, f"load:{agent_id}", -1)
-                await self.store.drop_record(site, "offer", chat_id)
-        elif kind == "msg" and isinstance(frame.get("text"), str):
+                await self._open_chat(link, subscription, frame.chat)
+        elif isinstance(frame, Decline):
+            await self.service.decline(site, agent_id, frame.chat)
+        elif isinstance(frame, Say):
+            chat_id = frame.chat
             if await self.service.state(site, chat_id) != f"active:{agent_id}":
-                await link.send({"type": "error", "error": "not_your_chat", "chat": chat_id})
+                await link.send(ErrorFrame(error="not_your_chat", chat=chat_id))
                 return
-            cid = str(frame.get("cid") or "")[:64] or None
-            message_id = await self.service.say(site, chat_id, "agent", frame["text"], cid, agent.get("name"))
-            await link.send({"type": "ack", "chat": chat_id, "cid": cid, "id": message_id})
-        elif kind == "typing":
-            if await self.service.state(site, chat_id) == f"active:{agent_id}":
-                await self.service.typing(site, chat_id, "agent")
-        elif kind in ("end", "verdict"):
-            verdict = (
-                Verdict(frame["stuck"], bool(frame.get("resolved"))) if isinstance(frame.get("stuck"), bool) else None
-            )
-            if kind == "end":
+            cid = (frame.cid or "")[:64] or None
+            message_id = await self.service.say(site, chat_id, "agent", frame.text, cid, agent.get("name"))
+            await link.send(AckFrame(cid=cid, id=message_id, chat=chat_id))
+        elif isinstance(frame, Typing):
+            if await self.service.state(site, frame.chat) == f"active:{agent_id}":
+                await self.service.typing(site, frame.chat, "agent")
+        elif isinstance(frame, End | VerdictFrame):
+            chat_id = frame.chat
+            verdict = Verdict(frame.stuck, frame.resolved) if frame.stuck is not None else None
+            if isinstance(frame, End):
                 await self.service.end(site, chat_id, agent_id=agent_id, verdict=verdict)
             elif verdict is not None:
                 await self.service.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
-            await link.send({"type": "closed", "chat": chat_id})
+            await link.send(ClosedFrame(chat=chat_id))
             subscription.unfollow(chat_channel(site, chat_id))
 
     def _limits(self) -> SocketLimits:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from api.chat.models import decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
 from tracker.store import Store
 
@@ -38,7 +39,8 @@ class Transcripts:
         ]
 
     async def get(self, site: str, chat_id: str) -> dict[str, Any] | None:
-        chat = await self.store.get_record(site, CHAT, chat_id)
+        raw = await self.store.get_value(site, f"chat:{chat_id}")  # the record itself; the listing may lag
+        chat = decode_chat(raw).to_dict() if raw is not None else await self.store.get_record(site, CHAT, chat_id)
         return None if chat is None else chat | {"messages": await self.messages(site, chat_id)}
 
     async def search(self, site: str, query: Search) -> list[dict[str, Any]]:

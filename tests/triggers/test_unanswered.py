@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from triggers import SiteConfig, demo_config
+from triggers.capacity import Agent, CapacitySnapshot
 from triggers.hours import BusinessHours
-from triggers.unanswered import NOBODY, unanswered
+from triggers.unanswered import NOBODY, unanswered, withdrawn
 
 NOON_WEDNESDAY_MS = 1_764_158_400_000  # 12:00 in London: the demo is open
 NIGHT_WEDNESDAY_MS = NOON_WEDNESDAY_MS + 11 * 3_600_000  # 23:00: closed
@@ -55,3 +56,21 @@ def test_unanswered__closed_by_now__the_closed_fallback_with_opening_hours() -> 
     assert offer.mode == "offline"
     assert offer.opening_hours is not None and "08:00-20:00" in offer.opening_hours
     assert offer.next_opening is not None and offer.next_opening.startswith("2025-11-27T08:00")
+
+
+def test_withdrawn__an_agent_online_and_open__invitation_stands_even_when_they_are_busy() -> None:
+    busy = CapacitySnapshot(agents=[Agent(id="a1", active_chats=3, max_chats=3)], pending_invites=[0.9])
+    assert withdrawn(_demo(), busy, NOON_WEDNESDAY_MS) is None
+
+
+def test_withdrawn__every_agent_gone__the_no_capacity_fallback() -> None:
+    offer = withdrawn(_demo(), CapacitySnapshot(), NOON_WEDNESDAY_MS)
+    assert offer is not None and offer == unanswered(_demo(), NOON_WEDNESDAY_MS)
+    assert offer.mode == "bot" and offer.menu is not None
+    assert all(not item.handoff for item in offer.menu.items)
+
+
+def test_withdrawn__closed_since_it_was_made__the_closed_fallback_although_agents_are_online() -> None:
+    online = CapacitySnapshot(agents=[Agent(id="a1")])
+    offer = withdrawn(_demo(when_closed="offline"), online, NIGHT_WEDNESDAY_MS)
+    assert offer is not None and offer.mode == "offline" and offer.opening_hours is not None

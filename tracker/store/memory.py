@@ -238,12 +238,20 @@ class MemoryStore:
         self._expiring[(site, table)][member] = (expires_ms, payload)
 
     async def drop_expiring(self, site: str, table: str, member: str) -> None:
-        self._expiring[(site, table)].pop(member, None)
+        members = self._expiring.get((site, table))
+        if members is not None:
+            members.pop(member, None)
+            if not members:  # small per-chat tables come and go: keep no empty ones (as Redis does)
+                del self._expiring[(site, table)]
 
     async def read_expiring(self, site: str, table: str, now_ms: int) -> dict[str, dict[str, Any]]:
-        members = self._expiring[(site, table)]
+        members = self._expiring.get((site, table))
+        if members is None:
+            return {}
         for gone in [m for m, (expires, _) in members.items() if expires <= now_ms]:
             del members[gone]
+        if not members:
+            del self._expiring[(site, table)]
         return {member: payload for member, (_, payload) in members.items()}
 
     # -- learning ---------------------------------------------------------------------------

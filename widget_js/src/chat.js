@@ -3,16 +3,24 @@
 // connection the panel resumes from the last id it showed and resends what was
 // never acknowledged under the same client id (the server keeps it once).
 // Every text goes in as a text node.
+//
+// A chat follows the visitor: the chat in progress is remembered (localStorage
+// 'chat'), and every page of the site, every reload and every tab that loads the
+// bundle reopens the panel with the whole conversation, until someone ends it.
+// The panel's x ends the chat after a confirmation; a visitor who just leaves is
+// ended by the server after a grace period (docs/configuration.md).
 
 var CHAT_CSS = '.log{list-style:none;margin:10px 0;padding:0;max-height:300px;overflow:auto;display:flex;' +
   'flex-direction:column;gap:6px}.log li{padding:6px 9px;border-radius:9px;background:#f3f4f6;white-space:pre-wrap;' +
   'word-break:break-word;max-width:85%}.log .visitor{align-self:flex-end;background:#dbeafe}.log .system{' +
-  'align-self:center;background:none;color:#57606a;font-size:13px}.typing{min-height:18px;font-size:13px;color:#57606a;margin:0}';
+  'align-self:center;background:none;color:#57606a;font-size:13px}.typing{min-height:18px;font-size:13px;color:#57606a;margin:0}' +
+  '.confirm{margin-top:10px;padding-top:10px;border-top:1px solid #d0d7de}';
 var chat = null;
 var chatSheet = null;
 
-function openChatPanel(d) {
+function openChatPanel(d, resumed) {
   if (chat || !d || !ID_RE.test(String(d.invite)) || !T.cfg) return;
+  save('chat', {invite: d.invite});
   var host = el('div', {'data-tactful': 'chat'});
   var root = host.attachShadow({mode: 'open'});
   styleInto(root);
@@ -30,7 +38,7 @@ function openChatPanel(d) {
     el('button', {type: 'submit', 'class': 'primary'}, ['Send']), button('End chat', endChat)])]);
   var box = el('section', {'class': 'card', role: 'dialog', 'aria-modal': 'false', 'aria-label': 'Chat'}, [
     el('div', {'class': 'head'}, [el('h2', {}, ['Chat with us']),
-      button('\u00d7', closeChat, {'class': 'x', 'aria-label': 'Close chat'})]),
+      button('\u00d7', confirmClose, {'class': 'x', 'aria-label': 'Close chat'})]),
     el('p', {'class': 'detail status', role: 'status'}, ['Connecting you with someone\u2026'])
   ]);
   var log = el('ol', {'class': 'log', 'aria-live': 'polite'});
@@ -40,8 +48,8 @@ function openChatPanel(d) {
   root.appendChild(box);
   D.body.appendChild(host);
   var key = 'c.' + d.invite;
-  chat = {host: host, root: root, box: box, log: log, typing: typing, body: body, d: d, key: key,
-    memo: load(key) || {last: 0, pending: {}}, seen: {}, socket: null, retry: 0, done: false, timer: 0};
+  chat = {host: host, root: root, box: box, log: log, typing: typing, body: body, d: d, key: key, last: 0,
+    memo: load(key) || {pending: {}}, seen: {}, socket: null, retry: 0, done: false, timer: 0, resumed: !!resumed};
   on(form, 'submit', function (e) {
     e.preventDefault();
     var text = input.value.trim();
@@ -62,8 +70,25 @@ function openChatPanel(d) {
     }
   });
   chatConnect();
-  input.focus();
+  if (!resumed) input.focus();
 }
+
+// Another page, a reload, a second tab: the chat in progress comes back. Init may
+// come after the bundle, so wait a little for it.
+function resumeChat(tries) {
+  var open = load('chat');
+  if (!open || chat) return;
+  if (!T.on) return tries < 40 && later(function () { resumeChat(tries + 1); }, 250);
+  openChatPanel(open, true);
+}
+
+// A tab that was already open follows too: the chat started, or was closed, in another tab.
+W.addEventListener('storage', guard(function (e) {
+  if (e.key !== PREFIX + 'chat') return;
+  if (e.newValue && !chat) resumeChat(0);
+  else if (!e.newValue && chat) removeChat();
+}));
+later(function () { resumeChat(0); }, 0);
 
 function sendFrame(frame) {
   if (chat && chat.socket && chat.socket.readyState === 1) chat.socket.send(JSON.stringify(frame));
@@ -72,12 +97,13 @@ function sendFrame(frame) {
 function chatConnect() {
   var c = chat;
   var url = c && T.cfg.api.replace(/^http/, 'ws') + '/v1/chat/ws?site=' + encodeURIComponent(T.cfg.site) +
-    '&visitor=' + encodeURIComponent(visitorId()) + '&chat=' + encodeURIComponent(c.d.invite) + '&last=' + c.memo.last;
+    '&visitor=' + encodeURIComponent(visitorId()) + '&chat=' + encodeURIComponent(c.d.invite) + '&last=' + c.last;
   if (!c || c.done) return;
   var socket = new WebSocket(url);
   c.socket = socket;
   socket.onopen = guard(function () {
     c.retry = 0;
+    if (c.ending) return endAndClose(c);
     Object.keys(c.memo.pending).forEach(function (cid) {
       socket.send(JSON.stringify({type: 'msg', cid: cid, text: c.memo.pending[cid]}));
     });
@@ -87,7 +113,10 @@ function chatConnect() {
   });
   socket.onclose = guard(function (e) {
     if (chat !== c || c.done) return;
-    if (e.code === 4403) return chatStatus(c, 'This chat is no longer available.');
+    if (e.code === 4403) {
+      forget('chat');
+      return c.resumed ? removeChat() : chatStatus(c, 'This chat is no longer available.');
+    }
     c.retry = Math.min(c.retry + 1, 6);
     c.timer = later(chatConnect, 400 * c.retry);
   });
@@ -100,7 +129,7 @@ function chatStatus(c, text) {
 function chatReceive(c, m) {
   if (m.type === 'msg' && !c.seen[m.id]) {
     c.seen[m.id] = 1;
-    c.memo.last = Math.max(c.memo.last, m.id);
+    c.last = Math.max(c.last, m.id);
     if (m.cid && m.from === 'visitor') delete c.memo.pending[m.cid];
     save(c.key, c.memo);
     var who = m.from === 'agent' ? (m.name || 'Agent') + ': ' : '';
@@ -115,10 +144,15 @@ function chatReceive(c, m) {
     clearTimeout(c.typingTimer);
     c.typingTimer = later(function () { c.typing.textContent = ''; }, 3000);
   } else if (m.type === 'state') {
+    var over = m.state === 'missed' || m.state === 'ended';
+    // Reopened on another page only to find it over (ended in another tab, or long ago): stay away.
+    if (over && c.resumed && !c.live) return removeChat(true);
+    c.live = true;
+    if (over) forget('chat');
     if (m.state === 'active') chatStatus(c, (m.agent_name || 'Someone') + ' is here to help.');
     else if (m.state === 'waiting') chatStatus(c, 'Connecting you with someone\u2026');
     else if (m.state === 'missed') chatMissed(c, m.fallback);
-    else if (m.state === 'ended') chatEnded(c);
+    else if (m.state === 'ended') m.fallback ? chatMissed(c, m.fallback) : chatEnded(c);
   }
 }
 
@@ -198,13 +232,41 @@ function endChat() {
   sendFrame({type: 'end'});
 }
 
-function closeChat() {
-  if (!chat) return;
-  chat.done = true;
-  clearTimeout(chat.timer);
-  if (chat.socket) chat.socket.close();
-  forget(chat.key);
-  chat.host.remove();
+// The x: a chat that is over just closes; one in progress asks first, and ends.
+function confirmClose() {
+  var c = chat;
+  if (!c) return;
+  if (c.done) return removeChat(true);
+  if (c.confirm) return;
+  var yes = button('End chat', function () { endAndClose(c); }, {'class': 'primary'});
+  c.confirm = el('div', {'class': 'confirm', role: 'alertdialog', 'aria-label': 'End the chat?'}, [
+    el('p', {}, ['End this chat? You can\u2019t come back to it.']),
+    el('div', {'class': 'actions'}, [yes, button('Keep chatting', function () {
+      c.confirm.remove();
+      c.confirm = null;
+    })])]);
+  c.box.appendChild(c.confirm);
+  yes.focus();
+}
+
+function endAndClose(c) {
+  c.ending = true;
+  if (!c.socket || c.socket.readyState !== 1) return chatStatus(c, 'Ending the chat\u2026');
+  c.socket.send(JSON.stringify({type: 'end'}));
+  removeChat(true);
+}
+
+function removeChat(forgetIt) {
+  var c = chat;
+  if (!c) return;
+  c.done = true;
+  clearTimeout(c.timer);
+  if (c.socket) c.socket.close();
+  if (forgetIt) {
+    forget(c.key);
+    forget('chat');
+  }
+  c.host.remove();
   chat = null;
 }
 

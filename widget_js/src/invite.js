@@ -101,7 +101,8 @@ function showInvite(d) {
     detailOf(d) ? el('p', {'class': 'detail'}, [detailOf(d)]) : null,
     body
   ]);
-  card = {host: host, root: root, body: body, d: d, opener: null, timer: 0, engaged: false, said: {}};
+  card = {host: host, root: root, body: body, d: d, opener: null, timer: 0, engaged: false, said: {}, live: live,
+    box: box};
   if (d.mode === 'bot' && menu && Array.isArray(menu.items)) showMenu(menu.items, []);
   else if (d.mode === 'offline') showOffline();
   else body.appendChild(el('div', {'class': 'actions'}, [
@@ -124,7 +125,48 @@ function showInvite(d) {
     live.textContent = title + ': ' + message;
   }, 150);
   if (d.expires_in > 0) card.timer = later(expire, d.expires_in * 1000);
+  if (d.mode === 'agent') watchAgents(card);
   report('invite_shown');
+}
+
+// An agent invitation promises a person. While it is on show, ask now and then
+// whether one is still there; when every agent has gone (or the site closed), the
+// card becomes the site's fallback, so nobody accepts into a void.
+var AGENTS_POLL_MS = 4000;
+
+function watchAgents(c) {
+  c.poll = later(function check() {
+    if (card !== c) return;
+    function again() {
+      if (card === c) c.poll = later(check, AGENTS_POLL_MS);
+    }
+    fetch(T.cfg.api + '/v1/chat/availability?site=' + encodeURIComponent(T.cfg.site), {credentials: 'omit'})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(guard(function (a) {
+        if (card !== c) return;
+        if (a && a.answerable === false && a.fallback) fallBack(c, a.fallback);
+        else again();
+      }), guard(again));
+  }, AGENTS_POLL_MS);
+}
+
+function fallBack(c, f) {
+  var menu = f.mode === 'bot' && f.menu && Array.isArray(f.menu.items) ? f.menu : null;
+  c.d = Object.assign({}, c.d, {mode: menu ? 'bot' : 'offline', leave_message: !!f.leave_message,
+    hours: f.opening_hours, next_opening: f.next_opening});
+  var title = TITLES[c.d.mode];
+  var message = text(f.message) || (menu && text(menu.greeting));
+  c.box.querySelector('h2').textContent = title;
+  c.box.querySelector('#tf-message').textContent = message;
+  var detail = c.box.querySelector('.detail');
+  if (detail) detail.textContent = detailOf(c.d);
+  c.live.textContent = title + ': ' + message;
+  if (menu) return showMenu(menu.items, []);
+  if (f.mode === 'offline' && c.d.leave_message) {
+    c.body.textContent = '';
+    return showOffline();
+  }
+  status(message);
 }
 
 function report(type) {
@@ -152,6 +194,7 @@ function closeInvite() {
   var hadFocus = D.activeElement === card.host;
   var opener = card.opener;
   clearTimeout(card.timer);
+  clearTimeout(card.poll);
   card.host.remove();
   card = null;
   if (hadFocus && opener && opener.isConnected && opener.focus) opener.focus();

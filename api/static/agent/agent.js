@@ -94,8 +94,11 @@
         }
         break;
       case 'visitor':
+        var was = state.chats[m.chat] ? state.chats[m.chat].visitorOnline : true;
         if (state.chats[m.chat]) state.chats[m.chat].visitorOnline = m.online;
-        if (m.chat === state.current) $('typing').textContent = m.online ? '' : 'The visitor is offline.';
+        if (m.chat === state.current && was !== m.online) {
+          $('typing').textContent = m.online ? 'The visitor is back.' : 'The visitor is offline.';
+        }
         break;
       case 'state': case 'ended':
         var chat = state.chats[m.chat];
