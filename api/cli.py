@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import importlib
+import importlib.util
 import os
 import re
 import shutil
@@ -180,10 +180,11 @@ class _LazyCommand(click.Command):
     without them. ``target`` is ``module:attribute`` naming the real click command; ``summary``
     is what ``tactful --help`` shows, the first sentence of the real command's help
     (tests/api/test_plain_install.py keeps the two equal); ``extra`` is the optional-dependencies
-    group that provides what the module imports.
+    group that provides what the module imports; ``needs`` names modules the command uses beyond
+    what its module imports when it loads (run by path or imported late), checked before it runs.
     """
 
-    def __init__(self, name: str, target: str, summary: str, extra: str) -> None:
+    def __init__(self, name: str, target: str, summary: str, extra: str, needs: tuple[str, ...] = ()) -> None:
         # Every argument, --help included, goes to the real command.
         super().__init__(
             name,
@@ -193,19 +194,26 @@ class _LazyCommand(click.Command):
         )
         self.target = target
         self.extra = extra
+        self.needs = needs
+
+    def _missing(self, module: str) -> click.ClickException:
+        return click.ClickException(
+            f"tactful {self.name} needs the Python module {module!r}, which is not installed; "
+            f"it comes with the project's {self.extra!r} extra: pip install -e '.[{self.extra}]'"
+        )
 
     def load(self) -> click.Command:
         module_name, _, attribute = self.target.partition(":")
+        for needed in self.needs:
+            if importlib.util.find_spec(needed) is None:
+                raise self._missing(needed)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             missing = error.name or ""
             if not missing or missing.partition(".")[0] in _OUR_PACKAGES:
                 raise  # one of ours: a bug, not a missing extra
-            raise click.ClickException(
-                f"tactful {self.name} needs the Python module {missing!r}, which is not installed; "
-                f"it comes with the project's {self.extra!r} extra: pip install -e '.[{self.extra}]'"
-            ) from None
+            raise self._missing(missing) from None
         command = getattr(module, attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.target} is not a click command")
@@ -233,7 +241,8 @@ def _register_optional_commands() -> None:
         _LazyCommand(
             "bench",
             "loadtests.bench:bench_command",
-            extra="test",
+            extra="bench",
+            needs=("psutil", "locust"),
             summary=("Collect throughput, latency, round trips and memory per store, next to a bare FastAPI endpoint."),
         )
     )

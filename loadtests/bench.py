@@ -29,13 +29,13 @@ from typing import Any
 import click
 import numpy as np
 import orjson
-import psutil
 import redis as redis_sync
 
 from loadtests.processes import SERVERS, running
 from loadtests.redis_server import free_port, start_redis
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LOCUSTFILE = Path(__file__).with_name("locust") / "locustfile.py"
+"""Run by locust from its path. Its folder is not a package, so installing tactful never imports locust."""
 TOKEN = "bench-admin-token-0123456789"
 
 
@@ -66,11 +66,14 @@ class CpuMeter:
     """CPU seconds (user + system) used so far by a server's process tree and, if given, Redis."""
 
     def __init__(self, server_pid: int, redis_pid: int | None = None) -> None:
+        import psutil  # the bench's own dependency (the bench and test extras), not the served product's
+
+        self._gone = psutil.NoSuchProcess
         self.server = psutil.Process(server_pid)
         self.redis = psutil.Process(redis_pid) if redis_pid is not None else None
 
     @staticmethod
-    def _seconds(process: psutil.Process) -> float:
+    def _seconds(process: Any) -> float:
         times = process.cpu_times()
         return float(times.user + times.system)
 
@@ -79,7 +82,7 @@ class CpuMeter:
         for child in self.server.children(recursive=True):  # the workers, when there are several
             try:
                 server += self._seconds(child)
-            except psutil.NoSuchProcess:
+            except self._gone:
                 continue
         return server, self._seconds(self.redis) if self.redis is not None else None
 

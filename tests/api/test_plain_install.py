@@ -68,7 +68,33 @@ def test_lazy_command__extra_missing__names_the_module_and_the_extra(monkeypatch
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "'psutil'" in result.output
-    assert "pip install -e '.[test]'" in result.output
+    assert "pip install -e '.[bench]'" in result.output
+
+
+def test_lazy_command__module_run_by_path_missing__named_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """locust runs the bench's locustfile by path: the bench module itself never imports it."""
+    monkeypatch.setitem(sys.modules, "locust", None)
+
+    result = CliRunner().invoke(cli.main, ["bench", "--seconds", "1"])
+
+    assert result.exit_code == 1
+    assert "'locust'" in result.output and "pip install -e '.[bench]'" in result.output
+
+
+def test_plain_install__never_imports_locust_or_psutil() -> None:
+    """The packages a plain install ships import neither at module level: psutil only inside the bench's
+    CPU meter, and the locustfile lives in a folder that is not a package."""
+    shipped = [
+        path for name in ("api", "tracker", "scoring", "triggers", "loadtests") for path in (ROOT / name).rglob("*.py")
+    ]
+    offending = [
+        str(path.relative_to(ROOT))
+        for path in shipped
+        if (path.parent / "__init__.py").exists()
+        and re.search(r"^(import|from) (locust|psutil)\b", path.read_text(), re.MULTILINE)
+    ]
+    assert offending == []
+    assert not (ROOT / "loadtests" / "locust" / "__init__.py").exists()
 
 
 def _lazy_commands() -> list[cli._LazyCommand]:

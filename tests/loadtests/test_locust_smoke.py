@@ -15,7 +15,7 @@ from loadtests.redis_server import free_port
 
 pytestmark = pytest.mark.slow
 
-LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locustfile.py"
+LOCUSTFILE = Path(__file__).parents[2] / "loadtests" / "locust" / "locustfile.py"
 
 
 def _locust(port: int, out: Path, seconds: int) -> tuple[int, dict[str, str]]:
