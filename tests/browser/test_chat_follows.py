@@ -188,6 +188,10 @@ def test_chat_follows__other_page_reload_second_tab__history_and_both_ways__x_en
         record = chat_record(server, chat_id)
         assert (record["ended_by"], record["end_reason"]) == ("visitor", "closed")
         wait_for(lambda: load_of(server, "Nia") == 0, timeout=2.5, sleep=second.wait_for_timeout)
+        # The console keeps the ended chat as a transcript: nothing to send or end, no presence news.
+        console.locator("#composer").wait_for(state="hidden", timeout=3_000)
+        console.wait_for_timeout(1_500)  # the visitor's other tabs closing would report presence now
+        assert console.locator("#end").is_hidden() and console.locator("#typing").inner_text() == ""
         wait_for(lambda: shop.locator(PANEL).count() == 0, timeout=3, sleep=shop.wait_for_timeout)
         shop.goto("/demo")
         shop.wait_for_timeout(800)

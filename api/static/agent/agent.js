@@ -96,13 +96,14 @@
       case 'visitor':
         var was = state.chats[m.chat] ? state.chats[m.chat].visitorOnline : true;
         if (state.chats[m.chat]) state.chats[m.chat].visitorOnline = m.online;
-        if (m.chat === state.current && was !== m.online) {
+        if (m.chat === state.current && was !== m.online && state.chats[m.chat].state !== 'ended') {
           $('typing').textContent = m.online ? 'The visitor is back.' : 'The visitor is offline.';
         }
         break;
       case 'state': case 'ended':
         var chat = state.chats[m.chat];
         if (chat) chat.state = m.state || 'ended';
+        if (m.chat === state.current) showControls(chat);
         renderLists();
         break;
       case 'closed':
@@ -181,9 +182,18 @@
       chat.unread = false;
       chat.messages.forEach(renderMessage);
       renderContext(chat);
-      $('text').focus();
+      showControls(chat);
+      if (chat.state !== 'ended') $('text').focus();
     }
     renderLists();
+  }
+
+  // An ended chat is a transcript: nothing to send, nothing to end, no presence to report.
+  function showControls(chat) {
+    var ended = !chat || chat.state === 'ended';
+    $('composer').hidden = ended;
+    $('end').hidden = ended;
+    if (ended) $('typing').textContent = '';
   }
 
   function renderContext(chat) {
