@@ -6,6 +6,7 @@ elsewhere, saying why. Playwright's own browser downloads are never used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from loadtests.processes import wait_healthy
 from loadtests.redis_server import in_ci
 
 CHROMIUM_ARGS = [
@@ -88,39 +89,40 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``uvicorn api.main:app`` as a user runs it, its demo site allowing its own origin."""
+@contextlib.contextmanager
+def serving(data: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+    """``uvicorn api.main:app`` as a user runs it, on a free port, on the memory store, with ``data`` as
+    its data directory and ``env`` on top of this process's: yields its URL and its log once healthy."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    data = tmp_path_factory.mktemp("tactful-data")
-    env = os.environ | {"TACTFUL_PUBLIC_URL": url, "TACTFUL_DATA_DIR": str(data)}
-    env.pop("TACTFUL_REDIS_URL", None)
-    output = (data / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-
-        def up() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {(data / 'server.log').read_text()[-2000:]}")
+    full = os.environ | {"TACTFUL_PUBLIC_URL": url, "TACTFUL_DATA_DIR": str(data)} | (env or {})
+    full.pop("TACTFUL_REDIS_URL", None)
+    log = data / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=full,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    return True
-            except OSError:
-                return False
+                wait_healthy(f"{url}/healthz", process, timeout_s=30)
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}\n{log.read_text()[-2000:]}") from None
+            yield url, log
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
-        wait_for(up, timeout=30)
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo site as served out of the box, allowing its own origin."""
+    data = tmp_path_factory.mktemp("tactful-data")
+    with serving(data) as (url, _):
         yield Server(url, data / "events.jsonl")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        output.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,7 @@ demo site's threshold through the config API and read the first-run sign-in link
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from loadtests.processes import wait_healthy
-from tests.browser.conftest import ROOT, SCREENSHOTS, Server, Watched, _free_port, wait_for
+from tests.browser.conftest import SCREENSHOTS, Server, Watched, serving, wait_for
 from tests.browser.test_invitation import CARD, fill_cart
 
 pytestmark = pytest.mark.browser
@@ -44,40 +40,23 @@ def admin(url: str, method: str, path: str, body: Any = None) -> Any:
 
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     data = tmp_path_factory.mktemp("chat-e2e")
-    env = os.environ | {
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(data),
-        "TACTFUL_ADMIN_TOKEN": ADMIN,
-        "TACTFUL_SITE_REFRESH_S": "0.5",
-        "TACTFUL_MODEL_REFRESH_S": "0.5",
-    }
-    env.pop("TACTFUL_REDIS_URL", None)
-    log = data / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            link = wait_for(lambda: re.search(r"(http://\S+/agent#token=\S+)", log.read_text()), timeout=30).group(1)
-            wait_healthy(f"{url}/healthz", process, timeout_s=30)  # the link is printed before the port opens
-            config = admin(url, "GET", "/v1/admin/sites/demo/config")
-            document = config["config"]
-            document["timing"] |= {"min_dwell_s": 2, "score_threshold": 0.2, "sustain_s": 1}
-            document["hours"] = None  # a person answers at any hour: the test runs at any hour
-            document["experiment"] |= {"holdout": 0.0, "exploration": 0.0}
-            admin(url, "PUT", "/v1/admin/sites/demo/config", document)
-            time.sleep(1.2)  # every worker reloads site configs
-            yield Server(url, data / "events.jsonl"), link
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    env = {"TACTFUL_ADMIN_TOKEN": ADMIN, "TACTFUL_SITE_REFRESH_S": "0.5", "TACTFUL_MODEL_REFRESH_S": "0.5"}
+    with serving(data, env) as (url, log):
+        link = wait_for(lambda: re.search(r"(http://\S+/agent#token=\S+)", log.read_text()), timeout=30).group(1)
+        open_demo_to_chat(url)
+        yield Server(url, data / "events.jsonl"), link
+
+
+def open_demo_to_chat(url: str, **fallback: str) -> None:
+    """The demo site made quick to invite, at any hour, nobody held out: a chat in seconds."""
+    document = admin(url, "GET", "/v1/admin/sites/demo/config")["config"]
+    document["timing"] |= {"min_dwell_s": 2, "score_threshold": 0.2, "sustain_s": 1}
+    document["hours"] = None  # a person answers at any hour: the test runs at any hour
+    document["experiment"] |= {"holdout": 0.0, "exploration": 0.0}
+    document["fallback"] |= fallback
+    admin(url, "PUT", "/v1/admin/sites/demo/config", document)
+    time.sleep(1.2)  # every worker reloads site configs
 
 
 def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verdict_learned(

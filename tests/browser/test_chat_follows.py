@@ -9,19 +9,14 @@ next struggler's offer reaching the same agent.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from loadtests.processes import wait_healthy
-from tests.browser.conftest import ROOT, SCREENSHOTS, Server, Watched, _free_port, wait_for
-from tests.browser.test_agent_chat import ADMIN, admin
+from tests.browser.conftest import SCREENSHOTS, Server, Watched, serving, wait_for
+from tests.browser.test_agent_chat import ADMIN, admin, open_demo_to_chat
 from tests.browser.test_invitation import CARD, fill_cart
 
 pytestmark = pytest.mark.browser
@@ -32,43 +27,17 @@ PANEL = "[data-tactful=chat]"
 
 @pytest.fixture(scope="module")
 def follow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     data = tmp_path_factory.mktemp("chat-follows")
-    env = os.environ | {
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(data),
+    env = {
         "TACTFUL_ADMIN_TOKEN": ADMIN,
         "TACTFUL_SITE_REFRESH_S": "0.5",
         "TACTFUL_MODEL_REFRESH_S": "0.5",
         "TACTFUL_VISITOR_GRACE_S": str(VISITOR_GRACE_S),
         "TACTFUL_AGENT_GRACE_S": "1",
-        "PYTHONPATH": str(ROOT),
     }
-    env.pop("TACTFUL_REDIS_URL", None)
-    log = data / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(lambda: re.search(r"agent#token=", log.read_text()), timeout=30)
-            wait_healthy(f"{url}/healthz", process, timeout_s=30)
-            document = admin(url, "GET", "/v1/admin/sites/demo/config")["config"]
-            document["timing"] |= {"min_dwell_s": 2, "score_threshold": 0.2, "sustain_s": 1}
-            document["hours"] = None  # a person answers at any hour: the test runs at any hour
-            document["experiment"] |= {"holdout": 0.0, "exploration": 0.0}
-            document["fallback"] |= {"when_no_capacity": "bot"}
-            admin(url, "PUT", "/v1/admin/sites/demo/config", document)
-            time.sleep(1.2)  # every worker reloads site configs
-            yield Server(url, data / "events.jsonl")
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with serving(data, env) as (url, _):
+        open_demo_to_chat(url, when_no_capacity="bot")
+        yield Server(url, data / "events.jsonl")
 
 
 def sign_in_solo(browser: Any, server: Server, name: str) -> Any:
