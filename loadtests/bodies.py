@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-_KINDS = (
+KINDS = (
     "click",
     "scroll",
     "heartbeat",
@@ -21,6 +21,7 @@ _KINDS = (
     "rage_click",
     "dead_click",
 )
+"""The event mix of a load test's batches, in the proportions a busy page sends them."""
 _PATHS = ("/", "/products/1", "/products/2", "/search", "/cart", "/checkout", "/help")
 _counter = itertools.count()
 
@@ -49,7 +50,7 @@ def collect_body(visitor: str, session: str, batch_size: int, rng: random.Random
     """One batch of ``batch_size`` events, timestamps unique so that none is a duplicate."""
     now = int(time.time() * 1000)
     tick = next(_counter)
-    events = [event(_KINDS[(tick + i) % len(_KINDS)], now - batch_size + i, rng) for i in range(batch_size)]
+    events = [event(KINDS[(tick + i) % len(KINDS)], now - batch_size + i, rng) for i in range(batch_size)]
     return orjson.dumps(
         {"v": 1, "site": site, "visitor": visitor, "session": session, "sent_at": now, "events": events}
     )

@@ -137,21 +137,10 @@ class FirehoseVisitor(CollectingUser):
 
     @task
     def collect(self) -> None:
+        from loadtests.bodies import KINDS as kinds
         from loadtests.bodies import event
 
         now = int(time.time() * 1000)
-        kinds = (
-            "click",
-            "scroll",
-            "heartbeat",
-            "click",
-            "page_view",
-            "click",
-            "idle",
-            "form_error",
-            "rage_click",
-            "dead_click",
-        )
         # Each event a new one, as a browser's tracker sends them: a user answered within the batch's
         # span must not repeat the previous batch's timestamps (a heartbeat at the same time is the
         # same event, a duplicate the store would skip). A user sending more than 1000 / batch
