@@ -48,8 +48,9 @@ class Run:
     failures: int
     rps: float
     events_per_s: float
-    client_p50_ms: float
-    client_p99_ms: float
+    client_p50_ms: float | None
+    client_p99_ms: float | None
+    """Locust's percentiles; None for a pass that got no answer in time (locust writes N/A)."""
     server_p50_ms: float | None
     server_p95_ms: float | None
     server_p99_ms: float | None
@@ -212,7 +213,7 @@ def _measure_once(
         if answered
         else [None, None, None]
     )
-    rps, count = float(client["Requests/s"]), int(client["Request Count"])
+    rps, count = _figure(client["Requests/s"]) or 0.0, int(client["Request Count"])
 
     def per_request(index: int) -> float | None:
         if before is None or after is None or before[index] is None or after[index] is None or not count:
@@ -227,8 +228,8 @@ def _measure_once(
         int(client["Failure Count"]),
         round(rps, 1),
         round(rps * batch, 1),
-        float(client["50%"]),
-        float(client["99%"]),
+        _figure(client["50%"]),
+        _figure(client["99%"]),
         p50,
         p95,
         p99,
@@ -236,6 +237,11 @@ def _measure_once(
         per_request(1),
         history=latency_history(answered),
     )
+
+
+def _figure(cell: str) -> float | None:
+    """A number from locust's CSV, which writes N/A where a pass had no answers to measure."""
+    return None if cell in ("", "N/A") else float(cell)
 
 
 def memory_per_visitor(redis_url: str, prefix: str, sample: int = 300) -> dict[str, Any]:
@@ -501,8 +507,8 @@ def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[st
     )
     for row in rows:
 
-        def ms(value: float | None) -> str:
-            return "-" if value is None else f"{value:.1f}"
+        def ms(value: float | None, places: int = 1) -> str:
+            return "-" if value is None else f"{value:.{places}f}"
 
         ratio = "-" if row["rps_vs_bare_peak"] is None else f"{row['rps_vs_bare_peak']:.2f}"
         cpu_ratio = "-" if row["cpu_vs_bare"] is None else f"{row['cpu_vs_bare']:.2f}"
@@ -510,7 +516,7 @@ def report(runs: list[Run], as_json: bool, setup: dict[str, Any], notes: dict[st
         click.echo(
             f"{row['target']:15} {row['batch']:>5} {row['users']:>5} {row['rps']:>7.0f} "
             f"{row['events_per_s']:>9.0f} {ratio:>7} {ms(row['server_p50_ms']):>7} "
-            f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {row['client_p99_ms']:>7.0f} "
+            f"{ms(row['server_p95_ms']):>7} {ms(row['server_p99_ms']):>7} {ms(row['client_p99_ms'], 0):>7} "
             f"{row['failures']:>6} {ms(row['server_cpu_us']):>7} {ms(row['redis_cpu_us']):>7} "
             f"{cpu_ratio:>9}  {extra or ''}"
         )

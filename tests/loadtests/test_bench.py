@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from loadtests.bench import Run, bench_command, latency_history, report
+from loadtests.bench import Run, _figure, bench_command, latency_history, report
 from loadtests.processes import SERVERS, running
 from loadtests.redis_server import free_port
 
@@ -123,3 +123,15 @@ def test_report__each_target_against_the_bare_endpoint_on_as_many_workers(capsys
 
     ratios = {row["target"]: row["rps_vs_bare_peak"] for row in orjson.loads(capsys.readouterr().out)["runs"]}
     assert ratios == {"bare": 1.0, "bare x2": 1.0, "memory": 0.5, "redis x2": 0.5}
+
+
+def test_report__a_pass_that_got_no_answer_in_time_prints_dashes(capsys: pytest.CaptureFixture[str]) -> None:
+    # Locust writes N/A for the percentiles of a pass with no answers (a short pass on a loaded machine).
+    assert _figure("N/A") is None and _figure("12.5") == 12.5
+    where = {"server": "uvicorn", "workers": 1}
+    empty = Run("memory", 10, 4, 0, 0, 0.0, 0.0, _figure("N/A"), _figure("N/A"), None, None, None, extra=dict(where))
+    bare = Run("bare", 10, 4, 100, 0, 50.0, 500.0, 1.0, 2.0, None, None, None, extra=dict(where))
+    report([bare, empty], False, {}, {})
+
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("memory"))
+    assert line.split()[:4] == ["memory", "10", "4", "0"] and " - " in line
