@@ -22,6 +22,8 @@ from api.counters import CounterBuffer
 from api.decider import Decider
 from api.engine import Engine
 from api.errors import install_error_handlers
+from api.learning.cache import ModelCache
+from api.learning.learner import LearnerPool
 from api.limits import CollectLimits, RateLimiter
 from api.metrics import router as metrics_router
 from api.observe import RequestContext
@@ -30,9 +32,7 @@ from api.periodic import Periodic
 from api.routes import admin, analytics, collect, dashboard, health, pages, site_config
 from api.settings import Settings
 from api.sites import SiteDirectory
-from scoring.learner import LearnerPool
-from scoring.models import ModelCache
-from tracker.store import MemoryStore, RedisStore, Store, StoreUnavailable
+from api.store import MemoryStore, RedisStore, Store, StoreUnavailable
 from triggers import SiteConfig
 from triggers.presets import demo_config
 

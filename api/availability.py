@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from tracker.store import Store
+from api.store import Store
 from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 
 log = logging.getLogger("tactful.availability")

@@ -18,12 +18,12 @@ import orjson
 import uvicorn
 from pydantic import ValidationError
 
+from api.learning.learner import Learner, LearnerPool
 from api.observe import configure_logging, logging_config
 from api.settings import Settings
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.evaluate import LabelledCsvError
 from scoring.evaluate import warm_start as train_from_history
-from scoring.learner import Learner, LearnerPool
 from tracker.protocol import SITE_KEY
 
 

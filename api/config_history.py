@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.sites import SiteDirectory
-from tracker.store import Store
+from api.store import Store
 from triggers.config_edit import Change, Problem, changes, check, document_of
 
 BEFORE_HISTORY = "in force before the first recorded change"

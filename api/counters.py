@@ -12,8 +12,8 @@ from collections import Counter, defaultdict
 
 from api import metrics
 from api.analytics.journal import DecisionJournal
-from tracker.store import Store, StoreUnavailable
-from tracker.store.base import day_of
+from api.store import Store, StoreUnavailable
+from api.store.base import day_of
 from triggers.context import Decision
 from triggers.reasons import RANK
 

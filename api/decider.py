@@ -19,12 +19,12 @@ from typing import Any
 
 from api.availability import Availability
 from api.counters import CounterBuffer
-from scoring.models import ModelCache
+from api.learning.cache import ModelCache
+from api.store import IngestResult, Store, StoreUnavailable
 from tracker import protocol as p
 from tracker.events import evidence_ops, invite_offered_ops
 from tracker.features import VisitorFacts
 from tracker.ingest import PreparedBatch
-from tracker.store import IngestResult, Store, StoreUnavailable
 from triggers import SiteConfig
 from triggers import reasons as r
 from triggers.capacity import reserves_capacity

@@ -16,9 +16,9 @@ from api import metrics
 from api.decider import Decider
 from api.limits import CollectLimits, retry_after
 from api.sites import SiteDirectory
+from api.store import Store, StoreUnavailable
+from api.store.redis import COLLECTING
 from tracker.ingest import prepare
-from tracker.store import Store, StoreUnavailable
-from tracker.store.redis import COLLECTING
 from tracker.validation import ProtocolError, parse_batch
 from triggers.context import Privacy
 

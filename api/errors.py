@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from api.metrics import STORE_UNAVAILABLE
 from api.observe import SCOPE_KEY
 from api.responses import json_response, problem
-from tracker.store import StoreUnavailable
+from api.store import StoreUnavailable
 
 log = logging.getLogger("tactful.errors")
 INTERNAL_ERROR = "something went wrong on our side; it has been logged"

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from tracker.store import StoreUnavailable
+from api.store import StoreUnavailable
 
 log = logging.getLogger("tactful.periodic")
 

@@ -6,7 +6,7 @@ import logging
 
 from pydantic import ValidationError
 
-from tracker.store import Store
+from api.store import Store
 from triggers import SiteConfig
 
 log = logging.getLogger("tactful.sites")

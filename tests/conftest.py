@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
+from api.store import MemoryStore, RedisStore, Store
+from api.store.redis import RedisClient
 from loadtests.redis_cluster import RedisCluster, start_redis_cluster
 from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
-from tracker.store import MemoryStore, RedisStore, Store
-from tracker.store.redis import RedisClient
 
 
 @pytest.fixture(scope="session")

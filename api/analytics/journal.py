@@ -24,7 +24,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.store import Store, StoreUnavailable
+from api.store import Store, StoreUnavailable
 from triggers import reasons as r
 from triggers.config import SiteConfig
 from triggers.context import Decision

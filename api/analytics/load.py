@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from api.availability import Availability
 from api.sites import SiteDirectory
-from tracker.store import Store
+from api.store import Store
 from triggers.capacity import total_slots
 
 

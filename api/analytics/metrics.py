@@ -15,8 +15,8 @@ from typing import Any
 
 from api.analytics.journal import CANDIDATE, ELIGIBLE, ENGAGED
 from api.analytics.stats import Rate, difference
+from api.store import LogEntry
 from tracker.merge import is_u_turn
-from tracker.store import LogEntry
 
 TREATED = frozenset({"rollout", "explore"})
 """Groups the engine may invite; ``holdout`` never is, ``outside`` is outside the rollout."""

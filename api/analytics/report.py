@@ -10,10 +10,10 @@ from typing import Any
 
 from api.analytics import metrics as m
 from api.availability import Availability
+from api.learning.cache import ModelCache
 from api.sites import SiteDirectory
-from scoring.models import ModelCache
-from tracker.store import Store
-from tracker.store.base import day_of
+from api.store import Store
+from api.store.base import day_of
 from triggers import ReplayOptions, SiteConfig, replay
 from triggers.capacity import total_slots
 

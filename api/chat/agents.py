@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.store import Store
 from tracker.protocol import SITE_KEY
-from tracker.store import Store
 
 AGENT = "agent"
 CANNED = "canned"

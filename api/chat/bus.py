@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import orjson
 import redis.asyncio as aioredis
 
-from tracker.store import RedisStore, Store
+from api.store import RedisStore, Store
 
 log = logging.getLogger("tactful.chat.bus")
 

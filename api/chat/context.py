@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.store import Store
 from tracker.features import describe
 from tracker.merge import is_u_turn
-from tracker.store import Store
 
 JOURNEY_LIMIT = 30
 SIGNAL_LIMIT = 40

@@ -16,7 +16,7 @@ from api.chat.transcripts import Transcripts
 from api.chat.webhooks import Webhooks
 from api.periodic import Periodic
 from api.settings import Settings
-from tracker.store import MemoryStore, Store
+from api.store import MemoryStore, Store
 from triggers.config import SiteConfig
 
 DEMO_AGENT = "Demo agent"

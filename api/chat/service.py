@@ -50,9 +50,9 @@ from api.chat.models import (
 from api.chat.webhooks import Webhooks
 from api.metrics import CHATS
 from api.settings import Settings
+from api.store import Store
+from api.store.base import day_of
 from tracker.events import chat_ops
-from tracker.store import Store
-from tracker.store.base import day_of
 from triggers.config import SiteConfig
 from triggers.presets import default_config
 from triggers.unanswered import unanswered

@@ -54,7 +54,7 @@ from api.chat.models import (
 from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
 from api.limits import SocketLimits
 from api.settings import Settings
-from tracker.store import Store, StoreUnavailable
+from api.store import Store, StoreUnavailable
 
 log = logging.getLogger("tactful.chat.sockets")
 

@@ -11,7 +11,7 @@ import orjson
 
 from api.chat.models import decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
-from tracker.store import Store
+from api.store import Store
 
 OFFLINE = "offline"
 DAY_MS = 86_400_000

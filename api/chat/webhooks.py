@@ -31,7 +31,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracker.store import Store
+from api.store import Store
 
 log = logging.getLogger("tactful.chat.webhooks")
 

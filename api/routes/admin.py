@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Response
 from api.auth import AdminDep
 from api.deps import EngineDep
 from api.responses import json_response
-from tracker.store.redis import ROUND_TRIPS
+from api.store.redis import ROUND_TRIPS
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import EngineDep
 from api.responses import json_response
-from tracker.store import StoreUnavailable
+from api.store import StoreUnavailable
 
 router = APIRouter(tags=["health"])
 

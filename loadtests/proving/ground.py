@@ -28,11 +28,11 @@ from api.availability import Availability
 from api.counters import CounterBuffer
 from api.decider import Decider
 from api.engine import Engine
+from api.learning.cache import ModelCache
+from api.learning.learner import Learner
 from api.sites import SiteDirectory
+from api.store import MemoryStore
 from loadtests.proving.personas import Visit, urgent
-from scoring.learner import Learner
-from scoring.models import ModelCache
-from tracker.store import MemoryStore
 from triggers import SiteConfig
 
 ORIGIN = "https://shop.example"

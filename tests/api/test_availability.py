@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.availability import Availability, reservations
-from tracker.store import Store
+from api.store import Store
 from triggers.capacity import reserves_capacity
 
 NOW_MS = 1_764_158_400_000

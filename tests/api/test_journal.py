@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from api.analytics.journal import CANDIDATE, ELIGIBLE, ENGAGED, DecisionJournal, stage_of
-from tracker.store import MemoryStore
+from api.store import MemoryStore
 from triggers import Decision, SiteConfig
 
 CONFIG = SiteConfig(site="demo")  # threshold 0.6

@@ -23,13 +23,13 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from api.store import RedisStore
 from loadtests.processes import running
 from loadtests.redis_server import free_port
 from scoring.prior import StrugglePrior
 from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
 from tests.factories import ev, page, prepared
-from tracker.store import RedisStore
 from triggers import SiteConfig
 from triggers.observe import observe
 from triggers.presets import demo_config

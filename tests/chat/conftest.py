@@ -24,10 +24,10 @@ import websockets
 from fastapi import FastAPI
 
 from api import Settings, create_app
-from scoring.learner import Learner
+from api.learning.learner import Learner
+from api.store import MemoryStore
 from tests.api.conftest import delete_prefix
 from tests.api.shopping import ORIGIN
-from tracker.store import MemoryStore
 
 ADMIN = "admin-token-for-chat-tests"
 _ids = itertools.count()

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from api import Settings
+from api.store import Store
+from api.store.base import day_of
 from tests.chat.conftest import Served, serve
-from tracker.store import Store
-from tracker.store.base import day_of
 
 
 def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:

@@ -21,10 +21,10 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from api.store import RedisStore
 from loadtests.processes import running, spawn, stop, wait_healthy
 from loadtests.redis_server import free_port
 from tests.api.conftest import delete_prefix
-from tracker.store import RedisStore
 from triggers import SiteConfig
 from triggers.presets import demo_config
 

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from api.store import RedisStore
 from loadtests.processes import running
 from loadtests.redis_server import free_port, start_redis
 from tests.api.shopping import ORIGIN
-from tracker.store import RedisStore
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ import sys
 
 import psutil
 
+from api.store import MemoryStore
 from tests.factories import T0, ev, page, prepared
-from tracker.store import MemoryStore
 
 PER_VISITOR_BOUND_BYTES = 6_000
 """Generous: a visitor with one page view and a form error measures about 2-3 KiB in CPython."""

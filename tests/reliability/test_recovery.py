@@ -9,10 +9,10 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from scoring.learner import Learner
+from api.learning.learner import Learner
+from api.store import MemoryStore, RedisStore, Store
 from tests.factories import T0, page, prepared
 from tracker.merge import Op
-from tracker.store import MemoryStore, RedisStore, Store
 
 INVITES = 6
 

@@ -254,8 +254,8 @@ def test_decision_snapshot__dict_round_trip__equal() -> None:
 def test_learner_quality__learning_curve_and_true_exploration_share() -> None:
     import asyncio
 
-    from scoring.learner import Learner
-    from tracker.store import MemoryStore
+    from api.learning.learner import Learner
+    from api.store import MemoryStore
 
     async def scenario() -> dict[str, object]:
         clock = [1_764_000_000.0]

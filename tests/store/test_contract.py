@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from api.store import MemoryStore, RedisStore, Store
+from api.store.base import day_of
 from tests.factories import T0, ev, page, prepared
 from tracker.features import extract
 from tracker.session import SESSION_IDLE_MS
-from tracker.store import MemoryStore, RedisStore, Store
-from tracker.store.base import day_of
 
 STRUGGLE = [
     page(T0, "/checkout"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tracker.store import Store
+from api.store import Store
 
 
 async def test_records__put_get_list_drop__round_trip(store: Store) -> None:

@@ -17,7 +17,7 @@ from api.chat.models import IllegalTransition, check_transition, decode_chat
 from api.chat.service import ChatService, Verdict, _offer_to
 from api.chat.webhooks import Webhooks
 from api.settings import Settings
-from tracker.store import Store
+from api.store import Store
 
 SITE = "s1"
 VISITOR = "v_statemachine"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from api.store import Store
+from api.store.base import day_of
 from tests.factories import T0, page, prepared
 from tracker.features import describe
 from tracker.merge import Op
-from tracker.store import Store
-from tracker.store.base import day_of
 
 
 async def test_apply_ops__current_session__session_and_visitor_change(store: Store) -> None:

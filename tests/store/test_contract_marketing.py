@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.store import Store
-from tracker.store.base import LOAD_SAMPLE_MS
+from api.store import Store
+from api.store.base import LOAD_SAMPLE_MS
 
 T0 = 1_764_158_400_000
 

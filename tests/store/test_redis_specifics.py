@@ -10,11 +10,11 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
+from api.store import RedisStore, StoreUnavailable
+from api.store.autopipeline import AutoPipeline
+from api.store.redis import _COLLECT_LUA, ROUND_TRIPS, _counting
 from loadtests.redis_server import RedisServer, free_port, start_redis
 from tests.factories import T0, ev, page, prepared
-from tracker.store import RedisStore, StoreUnavailable
-from tracker.store.autopipeline import AutoPipeline
-from tracker.store.redis import _COLLECT_LUA, ROUND_TRIPS, _counting
 
 pytestmark = pytest.mark.redis
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from api.store import MemoryStore
 from tests.factories import T0, ev, page, prepared
 from tracker.features import FEATURES, NO_U_TURN_S, describe, extract
-from tracker.store import MemoryStore
 
 S = 1000  # one second in ms
 

@@ -27,11 +27,8 @@ from redis import exceptions as redis_errors
 from redis.asyncio.connection import Connection
 from redis.connection import HiredisRespSerializer
 
-from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
-from tracker.merge import Op
-from tracker.session import SESSION_IDLE_MS
-from tracker.store.autopipeline import AutoPipeline
-from tracker.store.base import (
+from api.store.autopipeline import AutoPipeline
+from api.store.base import (
     COUNTER_TTL_MS,
     DEFAULT_SHARDS,
     JOURNAL_MAX_RECORDS,
@@ -47,6 +44,9 @@ from tracker.store.base import (
     forget_in_tables,
     shard_of,
 )
+from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
+from tracker.merge import Op
+from tracker.session import SESSION_IDLE_MS
 
 ROUND_TRIPS = {"collect": 0, "other": 0}
 """Requests this process sent to Redis (a script call or a whole pipeline is one), split by whether a
@@ -91,7 +91,7 @@ def _counting(connection_class: type[Any]) -> type[Any]:
 
 def _script(name: str) -> str:
     """A script with the shared merge functions in front of it."""
-    folder = resources.files("tracker.store")
+    folder = resources.files("api.store")
     return folder.joinpath("merge.lua").read_text() + folder.joinpath(name).read_text()
 
 

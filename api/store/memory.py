@@ -21,11 +21,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from tracker.events import fill_span
-from tracker.ingest import DEDUP_WINDOW, PreparedBatch
-from tracker.merge import Op, apply_all
-from tracker.session import SESSION_IDLE_MS, continuity
-from tracker.store.base import (
+from api.store.base import (
     JOURNAL_MAX_RECORDS,
     LOAD_MAX_AGE_MS,
     LOAD_SAMPLE_MS,
@@ -36,6 +32,10 @@ from tracker.store.base import (
     day_of,
     forget_in_tables,
 )
+from tracker.events import fill_span
+from tracker.ingest import DEDUP_WINDOW, PreparedBatch
+from tracker.merge import Op, apply_all
+from tracker.session import SESSION_IDLE_MS, continuity
 
 
 @dataclass

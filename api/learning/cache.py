@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from api.store import Store
 from scoring import snapshot
 from scoring.base import Scorer
 from scoring.blend import default_site_scorer
-from tracker.store import Store
 
 log = logging.getLogger("tactful.models")
 

@@ -25,12 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.store import Store, StoreUnavailable
 from scoring import snapshot
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.labels import LabelJoiner, Outcome, TrainingExample
 from scoring.quality import RollingQuality
 from scoring.snapshot_store import MemorySnapshotStore
-from tracker.store import Store, StoreUnavailable
 
 log = logging.getLogger("tactful.learner")
 
