@@ -88,6 +88,24 @@ def slices(results: Sequence[VisitResult], count: int) -> list[dict[str, Any]]:
     return parts
 
 
+def once_learned(curve: Sequence[dict[str, Any]], labels: int, until: int | None = None) -> tuple[int, int] | None:
+    """When the site's model had learned from ``labels`` labels, and (with ``until``) when from that many: the
+    arrival window that "within 150 labels" is measured on. ``curve`` is the learning run's learning curve;
+    ``arrived`` then picks the same visits from any run of them (the prior alone's, for comparison)."""
+    start = next((point["at_ms"] for point in curve if point["n_learned"] >= labels), None)
+    if start is None:
+        return None
+    end = next((point["at_ms"] for point in curve if until is not None and point["n_learned"] >= until), None)
+    return start, end if end is not None else 2**62
+
+
+def arrived(results: Sequence[VisitResult], window: tuple[int, int] | None) -> list[VisitResult]:
+    """The visits that arrived within ``window`` (from ``once_learned``); none without one."""
+    if window is None:
+        return []
+    return [r for r in results if window[0] <= r.visit.arrive_ms < window[1]]
+
+
 def fixed_delay(results: Sequence[VisitResult], target_recall: float | None) -> dict[str, Any]:
     """A rule that invites every visitor (outside the holdout) once, ``delay`` seconds into their visit.
 

@@ -51,6 +51,19 @@ def test_learning__page_group_whose_strugglers_decline__invited_far_less(result:
     assert result["learned"]["contexts"]["page=account"] < -1.0
 
 
+def test_learning__within_150_labels__the_declining_group_is_invited_half_as_often(result: dict[str, Any]) -> None:
+    # The visits that arrive between the model's 150th and 300th label, against the same visits scored by
+    # the prior alone: design.md's "falls by at least half within 150 labels", at no more than 0.05 recall.
+    learned, prior = result["once_learned"]["engine"], result["once_learned"]["prior_alone"]
+    assert result["once_learned"]["labels"] == [150, 300] and prior["by_kind"]["signin_decliner"]["visits"] >= 15
+    assert prior["by_kind"]["signin_decliner"]["invited_share"] >= 0.4  # the prior alone does invite them
+    assert (
+        learned["by_kind"]["signin_decliner"]["invited_share"]
+        <= 0.5 * prior["by_kind"]["signin_decliner"]["invited_share"]
+    )
+    assert learned["recall"] >= prior["recall"] - 0.05
+
+
 def test_learning__noisy_outcomes__no_worse_than_the_prior_alone(result: dict[str, Any]) -> None:
     noisy, prior = result["noisy_outcomes"], result["prior_alone"]
     assert noisy["recall"] >= prior["recall"] - 0.05
