@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, HTTPException, Response
 from api.auth import AdminDep
 from api.deps import EngineDep
 from api.responses import json_response
-from api.store.redis import ROUND_TRIPS
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -49,9 +48,3 @@ async def score(
             "reasons": scorer.explain(features),
         }
     )
-
-
-@router.get("/stats")
-async def stats(engine: EngineDep, _: AdminDep) -> Response:
-    """This process's collect requests and the store round trips they made (the benchmark reads it)."""
-    return json_response({"collect_requests": engine.collect_requests, "store_round_trips": dict(ROUND_TRIPS)})
