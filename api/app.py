@@ -96,6 +96,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state_store = store if store is not None else open_store(settings, meter)
+        app.state.store = state_store
         sites = SiteDirectory(state_store)
         if settings.demo and await state_store.get_site_config("demo") is None:
             await sites.put(demo_site(settings))
@@ -125,7 +126,7 @@ def create_app(
             job.start()
         # One process owns the memory store, so it is also the single learner; with Redis,
         # `tactful learner` is (run_learner=True makes a worker do it, for small deployments).
-        learners = LearnerPool(state_store) if settings.run_learner or isinstance(state_store, MemoryStore) else None
+        learners = LearnerPool(state_store) if settings.run_learner or state_store.process_local else None
         learning = asyncio.create_task(learners.run()) if learners else None
         try:
             yield

@@ -17,7 +17,7 @@ from api.decider import Decider
 from api.limits import CollectLimits, retry_after
 from api.meter import NO_METER, Meter
 from api.sites import SiteDirectory
-from api.store import Store, StoreUnavailable
+from api.store import StoreUnavailable, VisitorLog
 from tracker.ingest import prepare
 from tracker.validation import ProtocolError, parse_batch
 from triggers.context import Privacy
@@ -40,7 +40,7 @@ def error_outcome(
 
 class Engine:
     def __init__(
-        self, store: Store, sites: SiteDirectory, decider: Decider, clock: Any = time.time, meter: Meter = NO_METER
+        self, store: VisitorLog, sites: SiteDirectory, decider: Decider, clock: Any = time.time, meter: Meter = NO_METER
     ) -> None:
         self.store = store
         self.sites = sites

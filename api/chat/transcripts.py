@@ -5,13 +5,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from api.chat.models import decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
-from api.store import Store
+from api.store import ChatRecords, ExpiringTables, VisitorLog
+
+
+class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
+    """Chats and their messages, the invitations that opened them, and a visitor's deletion."""
+
 
 OFFLINE = "offline"
 DAY_MS = 86_400_000
@@ -28,7 +33,7 @@ class Search:
 
 
 class Transcripts:
-    def __init__(self, store: Store, retention_days: int) -> None:
+    def __init__(self, store: TranscriptStore, retention_days: int) -> None:
         self.store = store
         self.retention_days = retention_days
 

@@ -23,14 +23,19 @@ import pickle
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from api.store import Store, StoreUnavailable
+from api.store import LabelStream, ModelRegistry, SiteConfigs, StoreUnavailable
 from scoring import snapshot
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.labels import LabelJoiner, Outcome, TrainingExample
 from scoring.quality import RollingQuality
 from scoring.snapshot_store import MemorySnapshotStore
+
+
+class LearningStore(LabelStream, ModelRegistry, SiteConfigs, Protocol):
+    """The learner's: each site's label stream in, its model out, and the sites to learn for."""
+
 
 log = logging.getLogger("tactful.learner")
 
@@ -53,7 +58,7 @@ HISTORY_POINTS = 240
 
 class Learner:
     def __init__(
-        self, store: Store, site: str, *, commit_every_s: float = 2.0, clock: Callable[[], float] = time.time
+        self, store: LearningStore, site: str, *, commit_every_s: float = 2.0, clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self.site = site
@@ -210,7 +215,7 @@ class Learner:
 class LearnerPool:
     """One learner per configured site, started as sites appear."""
 
-    def __init__(self, store: Store, *, commit_every_s: float = 2.0, poll_sites_s: float = 5.0) -> None:
+    def __init__(self, store: LearningStore, *, commit_every_s: float = 2.0, poll_sites_s: float = 5.0) -> None:
         self.store = store
         self.commit_every_s = commit_every_s
         self.poll_sites_s = poll_sites_s

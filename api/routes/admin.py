@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Response
 
 from api.auth import AdminDep
-from api.deps import EngineDep
+from api.deps import EngineDep, StoreDep
 from api.responses import json_response
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -19,11 +19,11 @@ def _known_site(engine: EngineDep, site: str) -> None:
 
 
 @router.get("/sites/{site}/model")
-async def model(site: str, engine: EngineDep, _: AdminDep) -> Response:
+async def model(site: str, engine: EngineDep, store: StoreDep, _: AdminDep) -> Response:
     """The model this worker scores with, and the learner's last commit with its live quality."""
     _known_site(engine, site)
     models = engine.decider.models
-    committed = await engine.store.get_model(site)
+    committed = await store.get_model(site)
     return json_response(
         {
             "site": site,

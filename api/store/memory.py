@@ -32,6 +32,7 @@ from api.store.base import (
     day_of,
     forget_in_tables,
 )
+from api.store.bus import MemoryChatBus
 from tracker.events import fill_span
 from tracker.ingest import DEDUP_WINDOW, PreparedBatch
 from tracker.merge import Op, apply_all
@@ -47,6 +48,8 @@ class _Visitor:
 
 
 class MemoryStore:
+    process_local = True
+
     def __init__(
         self,
         *,
@@ -332,6 +335,9 @@ class MemoryStore:
 
     async def list_sites(self) -> list[str]:
         return sorted(self._sites)
+
+    def chat_bus(self) -> MemoryChatBus:
+        return MemoryChatBus()
 
     async def ping(self) -> None:
         return None

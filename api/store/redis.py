@@ -44,6 +44,7 @@ from api.store.base import (
     forget_in_tables,
     shard_of,
 )
+from api.store.bus import RedisChatBus
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS
@@ -162,6 +163,8 @@ RedisClient = aioredis.Redis | aioredis.RedisCluster
 
 
 class RedisStore:
+    process_local = False
+
     def __init__(
         self,
         client: RedisClient,
@@ -506,6 +509,9 @@ class RedisStore:
     async def flush(self) -> None:
         return None  # every write is already in Redis
 
+    def chat_bus(self) -> RedisChatBus:
+        return RedisChatBus(self.client, self.prefix)
+
     async def ping(self) -> None:
         with _guarded():
             await self.client.ping()
@@ -581,7 +587,9 @@ class RedisStore:
 
     async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
         with _guarded():
-            held = await self._chat_script("claim")(keys=[self._site_key(site, f"lease:{name}")], args=[holder, ttl_ms])
+            held = await self._chat_script("claim")(
+                keys=[self._site_key(site, f"lease:{name}")], args=[holder, now_ms + ttl_ms, now_ms, ttl_ms]
+            )
         return bool(held)
 
     _chat_scripts: dict[str, Any] | None = None
@@ -688,10 +696,17 @@ if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('DEL'
 return 1
 """
 
+# A lease is "holder until", by the caller's clock (``now_ms``), as in the memory store. Redis expires
+# the key a lease later still, so that its own clock ends no lease early and finished ones go.
 _CLAIM_LUA = """
 local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if current then
+  local sep = string.find(current, ' ', 1, true)
+  local holder, until_ms = current, math.huge  -- a lease written without its end: until the key expires
+  if sep then holder, until_ms = string.sub(current, 1, sep - 1), tonumber(string.sub(current, sep + 1)) end
+  if holder ~= ARGV[1] and until_ms > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', 2 * tonumber(ARGV[4]))
 return 1
 """
 

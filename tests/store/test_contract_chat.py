@@ -69,3 +69,24 @@ async def test_claim__one_holder_until_expiry(store: Store) -> None:
     assert await store.claim("s1", "webhooks", "w1", 200, now_ms=1_100)  # renewed by its holder
     await asyncio.sleep(0.25)
     assert await store.claim("s1", "webhooks", "w2", 200, now_ms=1_400)
+
+
+async def test_claim__the_callers_clock_ends_a_lease(store: Store) -> None:
+    """Both adapters go by ``now_ms``: a lease has ended when the caller's clock says so."""
+    assert await store.claim("s1", "owner:c1", "w1", 60_000, now_ms=1_000)
+    assert not await store.claim("s1", "owner:c1", "w2", 60_000, now_ms=60_999)
+    assert await store.claim("s1", "owner:c1", "w2", 60_000, now_ms=61_001)  # not a minute later by the wall clock
+    assert not await store.claim("s1", "owner:c1", "w1", 60_000, now_ms=61_002)
+
+
+async def test_chat_bus__published_event__reaches_a_subscriber(store: Store) -> None:
+    bus = store.chat_bus()
+    await bus.start()
+    try:
+        subscription = bus.subscribe()
+        subscription.follow("chat:c1")
+        await bus.publish("chat:c2", {"seq": 1})  # a channel nobody follows here
+        await bus.publish("chat:c1", {"seq": 2})
+        assert await asyncio.wait_for(subscription.get(), 5.0) == ("chat:c1", {"seq": 2})
+    finally:
+        await bus.close()
