@@ -47,7 +47,7 @@ class LearnerState:
     """Everything a learner must carry across a restart."""
 
     scorer: BlendedScorer = field(default_factory=default_site_scorer)
-    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore()))
+    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore(time.monotonic)))
     quality: RollingQuality = field(default_factory=RollingQuality)
     history: list[dict[str, Any]] = field(default_factory=list)
     """The learning curve: one point per commit that learned something, at most ``HISTORY_POINTS``."""
@@ -165,7 +165,7 @@ class Learner:
         scorer = self.state.scorer
         await self.store.commit_learning(
             self.site,
-            snapshot.dumps(scorer),
+            snapshot.dumps(scorer, self._clock()),
             pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),
             scorer.version,
             self.quality(),
