@@ -14,7 +14,7 @@ from typing import Protocol
 from api import metrics
 from api.analytics.journal import DecisionJournal
 from api.store import Journal, StoreUnavailable, VisitorLog
-from api.store.base import day_of
+from tracker.days import day_of
 from triggers.context import Decision
 from triggers.reasons import RANK
 

@@ -13,7 +13,7 @@ from api.availability import Availability
 from api.learning.cache import ModelCache
 from api.sites import SiteDirectory
 from api.store import Journal, ModelRegistry, VisitorLog
-from api.store.base import day_of
+from tracker.days import day_of
 from triggers import ReplayOptions, SiteConfig, replay
 from triggers.capacity import total_slots
 

@@ -50,8 +50,8 @@ from api.chat.webhooks import Webhooks
 from api.metrics import CHATS
 from api.settings import Settings
 from api.store import ChatRecords, ExpiringTables, LabelStream, VisitorLog
-from api.store.base import day_of
 from api.store.bus import ChatBus
+from tracker.days import day_of
 from tracker.events import chat_ops
 from triggers.config import SiteConfig
 from triggers.presets import default_config

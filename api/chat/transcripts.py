@@ -12,6 +12,7 @@ import orjson
 from api.chat.models import decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
 from api.store import ChatRecords, ExpiringTables, VisitorLog
+from tracker.days import days_ms
 
 
 class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
@@ -19,7 +20,6 @@ class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
 
 
 OFFLINE = "offline"
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class Transcripts:
 
     async def sweep(self, site: str, now_ms: int) -> int:
         """Delete chats (and offline messages) older than the retention; returns how many chats went."""
-        horizon = now_ms - self.retention_days * DAY_MS
+        horizon = now_ms - days_ms(self.retention_days)
         gone = 0
         for chat_id, chat in (await self.store.list_records(site, CHAT)).items():
             finished = chat.get("ended_ms")

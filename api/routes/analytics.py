@@ -13,13 +13,13 @@ from api.analytics.report import Analytics
 from api.auth import AdminDep
 from api.deps import EngineDep, StoreDep
 from api.responses import json_response
+from tracker.days import DAY_MS
 from triggers import SiteConfig
 from triggers.config_edit import check
 from triggers.context import to_millis
 
 router = APIRouter(prefix="/v1/admin/sites/{site}", tags=["analytics"])
 
-DAY_MS = 86_400_000
 MAX_WINDOW_MS = 8 * DAY_MS
 Moment = Annotated[str | None, Query(description="epoch milliseconds or ISO 8601 with an offset")]
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tracker.days import days_ms
 from tracker.ingest import PreparedBatch
 from tracker.merge import Op
 
@@ -28,18 +29,18 @@ if TYPE_CHECKING:
     from api.store.bus import ChatBus
 
 DEFAULT_SHARDS = 16
-VISITOR_TTL_MS = 30 * 24 * 3600 * 1000
-COUNTER_TTL_MS = 400 * 24 * 3600 * 1000
+VISITOR_TTL_MS = days_ms(30)
+COUNTER_TTL_MS = days_ms(400)
 LOG_MAX_ENTRIES = 100_000
 """Per shard; Redis trims approximately (``MAXLEN ~``)."""
-LOG_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+LOG_MAX_AGE_MS = days_ms(7)
 
 
 JOURNAL_MAX_RECORDS = 200_000
 """Decision-journal records kept per site (the oldest go first); see docs/analytics.md."""
 LOAD_SAMPLE_MS = 60_000
 """Agent-load samples are kept one per site per minute."""
-LOAD_MAX_AGE_MS = 8 * 24 * 3600 * 1000
+LOAD_MAX_AGE_MS = days_ms(8)
 
 
 EXPIRING_TABLES = ("agents", "pending", "pool", "invites")
@@ -85,10 +86,6 @@ async def forget_in_tables(store: ExpiringTables, site: str, visitor: str) -> No
         if info.get("visitor") == visitor:
             await store.drop_expiring(site, "invites", invite)
             await store.drop_expiring(site, "pending", invite)
-
-
-def day_of(ms: int) -> int:
-    return ms // 86_400_000
 
 
 class VisitorLog(Protocol):

@@ -40,11 +40,11 @@ from api.store.base import (
     IngestResult,
     LogEntry,
     StoreUnavailable,
-    day_of,
     forget_in_tables,
     shard_of,
 )
 from api.store.bus import RedisChatBus
+from tracker.days import day_of
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from api.store import MemoryStore, RedisStore, Store
-from api.store.base import day_of
 from tests.factories import T0, ev, page, prepared
+from tracker.days import day_of
 from tracker.features import extract
 from tracker.session import SESSION_IDLE_MS
 

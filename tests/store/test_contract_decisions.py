@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.store import Store
-from api.store.base import day_of
 from tests.factories import T0, page, prepared
+from tracker.days import day_of
 from tracker.features import describe
 from tracker.merge import Op
 
