@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.store import Store
+from api.store import VisitorLog
 from tests.factories import T0, ev, page, prepared
 from tracker.days import day_of
 from tracker.session import SESSION_IDLE_MS, continuity, start_session
@@ -31,7 +31,9 @@ CASES = {
 
 
 @pytest.mark.parametrize(("session", "first", "at"), CASES.values(), ids=CASES.keys())
-async def test_session_rules__adapter__as_tracker_session_says(store: Store, session: str, first: int, at: int) -> None:
+async def test_session_rules__adapter__as_tracker_session_says(
+    store: VisitorLog, session: str, first: int, at: int
+) -> None:
     await store.ingest(prepared([page(START, "/"), ev("click", LAST, x=1, y=1)], session=SEEN))
     stored, visitor = await store.load_visitor("demo", "v_visitor01")
     sessions_before = (await store.counters("demo", day_of(at))).get("sessions", 0)
@@ -53,7 +55,7 @@ async def test_session_rules__adapter__as_tracker_session_says(store: Store, ses
         assert result.session["pv"] == ("2" if expected == "same" else "1")
 
 
-async def test_session_rules__first_batch__a_new_session_as_start_session_makes(store: Store) -> None:
+async def test_session_rules__first_batch__a_new_session_as_start_session_makes(store: VisitorLog) -> None:
     result = await store.ingest(prepared([page(T0, "/")], session=SEEN))
     visitor: dict[str, str] = {}
     counters: dict[str, str] = {}
