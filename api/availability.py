@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from api.store import Store
+from api.store import ExpiringTables
 from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 
 log = logging.getLogger("tactful.availability")
@@ -40,7 +40,7 @@ def reservations(pending: Iterable[Mapping[str, Any]]) -> list[float]:
 
 class Availability:
     def __init__(
-        self, store: Store, sites: Callable[[], Iterable[str]], clock: Callable[[], float] = time.time
+        self, store: ExpiringTables, sites: Callable[[], Iterable[str]], clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self._sites = sites

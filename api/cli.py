@@ -18,12 +18,12 @@ import orjson
 import uvicorn
 from pydantic import ValidationError
 
+from api.learning.evaluate_cli import warm_start as train_from_history
 from api.learning.learner import Learner, LearnerPool
 from api.observe import configure_logging, logging_config
 from api.settings import Settings
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.evaluate import LabelledCsvError
-from scoring.evaluate import warm_start as train_from_history
 from tracker.protocol import SITE_KEY
 
 
@@ -231,8 +231,8 @@ _OUR_PACKAGES = frozenset({"api", "loadtests", "scoring", "tracker", "triggers"}
 
 def _register_optional_commands() -> None:
     # These need only [project].dependencies: `pip install -e .` has what they import.
-    from scoring.cli import evaluate_command
-    from triggers.cli import replay_command
+    from api.learning.evaluate_cli import evaluate_command
+    from api.replay_cli import replay_command
 
     main.add_command(evaluate_command)
     main.add_command(replay_command)

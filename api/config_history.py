@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.sites import SiteDirectory
-from api.store import Store
+from api.store import SiteConfigs
 from triggers.config_edit import Change, Problem, changes, check, document_of
 
 BEFORE_HISTORY = "in force before the first recorded change"
@@ -41,7 +41,7 @@ class Saved:
 
 
 class ConfigHistory:
-    def __init__(self, store: Store, sites: SiteDirectory, now_ms: Callable[[], int]) -> None:
+    def __init__(self, store: SiteConfigs, sites: SiteDirectory, now_ms: Callable[[], int]) -> None:
         self.store = store
         self.sites = sites
         self._now_ms = now_ms

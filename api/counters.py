@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from typing import Protocol
 
 from api import metrics
 from api.analytics.journal import DecisionJournal
-from api.store import Store, StoreUnavailable
-from api.store.base import day_of
+from api.store import Journal, StoreUnavailable, VisitorLog
+from tracker.days import day_of
 from triggers.context import Decision
 from triggers.reasons import RANK
 
@@ -23,8 +24,12 @@ _REASON_COUNTERS = {code: f"d.{code}" for code in RANK}
 """Each policy reason's counter name, built once rather than on every collect."""
 
 
+class CountedStore(VisitorLog, Journal, Protocol):
+    """Daily counters, and the journal that the funnel facts go to."""
+
+
 class CounterBuffer:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: CountedStore) -> None:
         self.store = store
         self._counts: defaultdict[tuple[str, int], Counter[str]] = defaultdict(Counter)
         self.journal = DecisionJournal(store)  # per-session funnel facts for analytics (#7)

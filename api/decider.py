@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from api.availability import Availability
 from api.counters import CounterBuffer
 from api.learning.cache import ModelCache
-from api.store import IngestResult, Store, StoreUnavailable
+from api.store import ExpiringTables, IngestResult, LabelStream, StoreUnavailable, VisitorLog
 from tracker import protocol as p
 from tracker.events import evidence_ops, invite_offered_ops
 from tracker.features import VisitorFacts
@@ -30,6 +30,11 @@ from triggers import reasons as r
 from triggers.capacity import reserves_capacity
 from triggers.context import Decision, Privacy
 from triggers.observe import Judgement, judge
+
+
+class DecisionStore(VisitorLog, ExpiringTables, LabelStream, Protocol):
+    """A decision's writes: the offer into the visitor, the pending invite, its snapshot for learning."""
+
 
 log = logging.getLogger("tactful.decider")
 
@@ -41,7 +46,9 @@ OUTCOMES: Mapping[type, str] = {p.InviteShown: "shown", p.InviteAccepted: "accep
 
 
 class Decider:
-    def __init__(self, store: Store, models: ModelCache, availability: Availability, counters: CounterBuffer) -> None:
+    def __init__(
+        self, store: DecisionStore, models: ModelCache, availability: Availability, counters: CounterBuffer
+    ) -> None:
         self.store = store
         self.models = models
         self.availability = availability

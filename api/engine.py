@@ -15,9 +15,9 @@ from typing import Any
 from api import metrics
 from api.decider import Decider
 from api.limits import CollectLimits, retry_after
+from api.meter import NO_METER, Meter
 from api.sites import SiteDirectory
-from api.store import Store, StoreUnavailable
-from api.store.redis import COLLECTING
+from api.store import StoreUnavailable, VisitorLog
 from tracker.ingest import prepare
 from tracker.validation import ProtocolError, parse_batch
 from triggers.context import Privacy
@@ -39,11 +39,13 @@ def error_outcome(
 
 
 class Engine:
-    def __init__(self, store: Store, sites: SiteDirectory, decider: Decider, clock: Any = time.time) -> None:
+    def __init__(
+        self, store: VisitorLog, sites: SiteDirectory, decider: Decider, clock: Any = time.time, meter: Meter = NO_METER
+    ) -> None:
         self.store = store
         self.sites = sites
         self.decider = decider
-        self.collect_requests = 0
+        self.meter = meter
         self.limits: CollectLimits | None = None  # per-visitor rate limit (api/app.py sets it from settings)
         self._clock = clock
 
@@ -51,8 +53,7 @@ class Engine:
         return int(self._clock() * 1000)
 
     async def collect(self, body: bytes, origin: str | None, privacy: Privacy | None = None) -> Outcome:
-        self.collect_requests += 1
-        COLLECTING.set(True)  # this request's task only: store round trips are counted against collect
+        self.meter.collecting()  # this request's task only: its store round trips count against collect
         try:
             batch = parse_batch(body)
         except ProtocolError as error:

@@ -6,14 +6,14 @@ import logging
 
 from pydantic import ValidationError
 
-from api.store import Store
+from api.store import SiteConfigs
 from triggers import SiteConfig
 
 log = logging.getLogger("tactful.sites")
 
 
 class SiteDirectory:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: SiteConfigs) -> None:
         self._store = store
         self._sites: dict[str, SiteConfig] = {}
 

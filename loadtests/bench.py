@@ -37,6 +37,8 @@ from loadtests.redis_server import free_port, start_redis
 LOCUSTFILE = Path(__file__).with_name("locust") / "locustfile.py"
 """Run by locust from its path. Its folder is not a package, so installing tactful never imports locust."""
 TOKEN = "bench-admin-token-0123456789"
+METER_PATH = "/bench/meter"
+"""Where the bench app (``loadtests/bench_app.py``) answers with its meter's reading."""
 
 
 @dataclass
@@ -151,10 +153,8 @@ def latency_history(timings: list[tuple[float, float]]) -> list[list[float]]:
 
 
 def _stats(port: int) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/admin/stats", headers={"authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    """The bench app's meter (``loadtests/bench_app.py``): collect requests and their store round trips."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{METER_PATH}", timeout=5) as response:
         stats: dict[str, Any] = orjson.loads(response.read())
     return stats
 
@@ -353,7 +353,7 @@ def bench_command(
             targets.append(Target("memory", server, "api.main:app", base_env, 1))
         if redis is not None:
             redis_env = base_env | {"TACTFUL_REDIS_URL": redis.url, "TACTFUL_REDIS_PREFIX": f"bench-{server}"}
-            targets.append(Target("redis", server, "api.main:app", redis_env, workers))
+            targets.append(Target("redis", server, "loadtests.bench_app:app", redis_env, workers))
     runs: list[Run] = []
     notes: dict[str, Any] = {}
     try:

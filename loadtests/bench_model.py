@@ -22,7 +22,7 @@ from typing import Any
 import click
 from river import compose, datasets, linear_model, optim, preprocessing
 
-from scoring import snapshot
+from api.learning import snapshot_files
 from scoring.base import Features, Scorer, signed_log1p
 from scoring.blend import default_site_scorer
 from scoring.evaluate import EvaluationReport, progressive_validation
@@ -79,10 +79,10 @@ def speed(factory: Callable[[], Scorer], examples: list[Example], repeats: int =
 def snapshot_cost(scorer: Scorer, loads: int = 50) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bench.model"
-        snapshot.save(path, scorer)
+        snapshot_files.save(path, scorer)
         started = time.perf_counter()
         for _ in range(loads):
-            snapshot.load(path)
+            snapshot_files.load(path)
         load_ms = (time.perf_counter() - started) / loads * 1e3
         return {"bytes": path.stat().st_size, "load_ms": round(load_ms, 3)}
 
@@ -109,7 +109,7 @@ def main(sessions: int) -> None:
         )
         results[dataset] = {}
         for name, factory in CANDIDATES.items():
-            report = progressive_validation(examples, factory())
+            report = progressive_validation(examples, factory(), time.perf_counter)
             results[dataset][name] = report
             click.echo(f"  {name:22s} {_row(report)}")
 

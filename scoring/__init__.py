@@ -11,7 +11,7 @@ from scoring.labels import LabelJoiner, LabelPolicy, Outcome, TrainingExample
 from scoring.model import OnlineLogistic
 from scoring.prior import StrugglePrior
 from scoring.quality import RollingQuality
-from scoring.snapshot import ModelSnapshot, SnapshotFormatError, SnapshotHeader, site_snapshot_path
+from scoring.snapshot import ModelSnapshot, SnapshotFormatError, SnapshotHeader
 from scoring.snapshot_store import DecisionSnapshot, MemorySnapshotStore, SnapshotStore
 
 __all__ = [
@@ -32,5 +32,4 @@ __all__ = [
     "StrugglePrior",
     "TrainingExample",
     "default_site_scorer",
-    "site_snapshot_path",
 ]

@@ -1,4 +1,4 @@
-"""Progressive validation and warm start from historical labelled sessions (CSV).
+"""Progressive validation and warm start from historical labelled sessions (CSV rows).
 
 Progressive (test-then-train) validation scores each row *before* learning
 it, in file order: exactly what would have happened had the model run live on
@@ -9,6 +9,10 @@ absent, as in live traffic); ``true/false/yes/no`` (any case) become 1/0;
 numbers become floats; any other text is categorical and becomes a one-hot
 feature ``column=value``. The label column accepts the same booleans or a
 number (non-zero is positive); rows with an empty label are skipped.
+
+Pure: rows come in as lines of text, the clock that times learning and
+prediction is passed in. Reading files, the progress bar and the commands are
+``api/learning/evaluate_cli.py``.
 """
 
 from __future__ import annotations
@@ -16,15 +20,9 @@ from __future__ import annotations
 import csv
 import math
 import pickle
-import sys
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-
-import click
 
 from scoring.base import Features, Scorer
 from scoring.metrics import calibration_error, log_loss, roc_auc
@@ -70,28 +68,30 @@ class CsvStats:
     skipped: int = 0
 
 
-def read_labelled_csv(path: Path, label: str, stats: CsvStats | None = None) -> Iterator[tuple[Features, bool]]:
-    """(features, label) per row, in file order; ``stats`` counts rows read and skipped."""
+def labelled_rows(
+    lines: Iterable[str], label: str, source: str = "the CSV", stats: CsvStats | None = None
+) -> Iterator[tuple[Features, bool]]:
+    """(features, label) per CSV row of ``lines``, in order; ``stats`` counts rows read and skipped.
+    ``source`` names the rows in errors (a file's name)."""
     stats = stats if stats is not None else CsvStats()
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.DictReader(file)
-        columns = reader.fieldnames or []
-        if label not in columns:
-            raise LabelledCsvError(f"no column {label!r} in {path.name}; columns are: {', '.join(columns)}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                target = parse_label(row[label] or "")
-            except LabelledCsvError as error:
-                raise LabelledCsvError(f"{path.name} line {line}, column {label!r}: {error}") from None
-            if target is None:
-                stats.skipped += 1
-                continue
-            features: dict[str, float] = {}
-            for column, text in row.items():
-                if column != label and column is not None and isinstance(text, str):
-                    features.update(parse_cell(column, text))
-            stats.rows += 1
-            yield features, target
+    reader = csv.DictReader(lines)
+    columns = reader.fieldnames or []
+    if label not in columns:
+        raise LabelledCsvError(f"no column {label!r} in {source}; columns are: {', '.join(columns)}")
+    for line, row in enumerate(reader, start=2):
+        try:
+            target = parse_label(row[label] or "")
+        except LabelledCsvError as error:
+            raise LabelledCsvError(f"{source} line {line}, column {label!r}: {error}") from None
+        if target is None:
+            stats.skipped += 1
+            continue
+        features: dict[str, float] = {}
+        for column, text in row.items():
+            if column != label and column is not None and isinstance(text, str):
+                features.update(parse_cell(column, text))
+        stats.rows += 1
+        yield features, target
 
 
 @dataclass(frozen=True)
@@ -113,30 +113,25 @@ class EvaluationReport:
 def progressive_validation(
     examples: Iterable[tuple[Features, bool]],
     scorer: Scorer,
-    total: int | None = None,
-    progress: bool = False,
+    clock: Callable[[], float],
+    tick: Callable[[], None] | None = None,
 ) -> EvaluationReport:
-    """Predict, then learn, each example in order; ``progress`` draws a bar on stderr."""
+    """Predict, then learn, each example in order, timed by ``clock`` (seconds); ``tick`` after each."""
     scores: list[float] = []
     labels: list[bool] = []
     predict_seconds = learn_seconds = 0.0
-    clock = time.perf_counter
     started = clock()
-    bar: AbstractContextManager[Any] = nullcontext()
-    if progress:
-        bar = click.progressbar(length=total, file=sys.stderr, label="evaluating")
-    with bar as ticker:
-        for features, label in examples:
-            t0 = clock()
-            scores.append(scorer.predict_proba_one(features))
-            t1 = clock()
-            scorer.learn_one(features, label)
-            t2 = clock()
-            predict_seconds += t1 - t0
-            learn_seconds += t2 - t1
-            labels.append(label)
-            if ticker is not None:
-                ticker.update(1)
+    for features, label in examples:
+        t0 = clock()
+        scores.append(scorer.predict_proba_one(features))
+        t1 = clock()
+        scorer.learn_one(features, label)
+        t2 = clock()
+        predict_seconds += t1 - t0
+        learn_seconds += t2 - t1
+        labels.append(label)
+        if tick is not None:
+            tick()
     seconds = clock() - started
     n = max(1, len(labels))
     return EvaluationReport(
@@ -152,24 +147,11 @@ def progressive_validation(
     )
 
 
-def count_rows(path: Path) -> int:
-    with path.open("rb") as file:
-        return max(0, sum(1 for _ in file) - 1)
-
-
-def evaluate_csv(path: Path, label: str, scorer: Scorer, progress: bool | None = None) -> EvaluationReport:
-    """Progressive validation over a CSV; the bar shows only when stderr is a terminal."""
-    show = sys.stderr.isatty() if progress is None else progress
-    total = count_rows(path) if show else None
-    return progressive_validation(read_labelled_csv(path, label), scorer, total, show)
-
-
 S = TypeVar("S", bound=Scorer)
 
 
-def warm_start(path: Path, label: str, scorer: S) -> S:
-    """Learn every labelled row of ``path``, in order, into ``scorer`` (one version bump if it batches)."""
-    examples = read_labelled_csv(path, label)
+def learn_all(examples: Iterable[tuple[Features, bool]], scorer: S) -> S:
+    """Learn every example, in order, into ``scorer`` (one version bump if it batches)."""
     learn_many = getattr(scorer, "learn_many", None)
     if callable(learn_many):
         learn_many((features, target, 1.0) for features, target in examples)

@@ -7,12 +7,12 @@ File layout: a magic line, one JSON header line, then the pickled scorer::
      "kind": "BlendedScorer", "payload_bytes": 2417, "sha256": "..."}
     <pickle bytes>
 
-The header can be read without unpickling (``read_header``), so a worker can
+The header can be read without unpickling (``parse_header``), so a worker can
 poll for a newer ``version`` cheaply. The checksum catches truncated or
-corrupted files. ``save`` writes a temporary file in the same directory and
-renames it over the target, so a reader sees the old snapshot or the new one,
-never half of one. Pickle runs code on load: only load snapshots this
+corrupted files. Pickle runs code on load: only load snapshots this
 deployment wrote (the data directory is trusted, like the Redis server).
+Pure: bytes in and out, the time of creation passed in. Snapshot files (written
+atomically, under the data directory) are ``api/learning/snapshot_files.py``.
 """
 
 from __future__ import annotations
@@ -20,22 +20,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import pickle
-import re
-import tempfile
-import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from scoring.base import Scorer
-from tracker.protocol import SITE_KEY
 
 MAGIC = b"TACTFUL-MODEL\n"
 FORMAT = 1
 _MAX_HEADER_BYTES = 4096
-_SITE = re.compile(SITE_KEY)
 
 
 class SnapshotFormatError(ValueError):
@@ -59,13 +52,14 @@ class ModelSnapshot:
     scorer: Scorer
 
 
-def dumps(scorer: Scorer, created_at: float | None = None) -> bytes:
-    """Header + pickle; ``version`` is the scorer's own (0 for scorers without one)."""
+def dumps(scorer: Scorer, created_at: float) -> bytes:
+    """Header + pickle; ``version`` is the scorer's own (0 for scorers without one); ``created_at`` in
+    seconds since the epoch."""
     payload = pickle.dumps(scorer, protocol=pickle.HIGHEST_PROTOCOL)
     header = SnapshotHeader(
         format=FORMAT,
         version=int(getattr(scorer, "version", 0)),
-        created_at=time.time() if created_at is None else created_at,
+        created_at=created_at,
         n_learned=scorer.n_learned,
         kind=type(scorer).__name__,
         payload_bytes=len(payload),
@@ -74,7 +68,8 @@ def dumps(scorer: Scorer, created_at: float | None = None) -> bytes:
     return MAGIC + json.dumps(asdict(header), sort_keys=True).encode() + b"\n" + payload
 
 
-def _parse_header(stream: BinaryIO) -> SnapshotHeader:
+def parse_header(stream: BinaryIO) -> SnapshotHeader:
+    """The header at the start of ``stream``, read without the payload."""
     if stream.read(len(MAGIC)) != MAGIC:
         raise SnapshotFormatError("not a Tactful model snapshot (missing TACTFUL-MODEL magic line)")
     line = stream.readline(_MAX_HEADER_BYTES)
@@ -96,7 +91,7 @@ def _parse_header(stream: BinaryIO) -> SnapshotHeader:
 
 def loads(data: bytes) -> ModelSnapshot:
     stream = io.BytesIO(data)
-    header = _parse_header(stream)
+    header = parse_header(stream)
     payload = stream.read()
     if len(payload) != header.payload_bytes or hashlib.sha256(payload).hexdigest() != header.sha256:
         raise SnapshotFormatError(
@@ -104,37 +99,3 @@ def loads(data: bytes) -> ModelSnapshot:
         )
     scorer = pickle.loads(payload)
     return ModelSnapshot(header, scorer)
-
-
-def save(path: Path, scorer: Scorer, created_at: float | None = None) -> SnapshotHeader:
-    """Write atomically: temporary file in the same directory, fsync, rename over ``path``."""
-    data = dumps(scorer, created_at)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return _parse_header(io.BytesIO(data))
-
-
-def load(path: Path) -> ModelSnapshot:
-    return loads(path.read_bytes())
-
-
-def read_header(path: Path) -> SnapshotHeader:
-    """The header alone: cheap enough to poll for a newer version."""
-    with path.open("rb") as file:
-        return _parse_header(file)
-
-
-def site_snapshot_path(data_dir: Path, site: str) -> Path:
-    """Where a site's model lives in the data directory; refuses site keys that could escape it."""
-    if not _SITE.fullmatch(site):
-        raise ValueError(f"site must be 1-64 of [A-Za-z0-9_-], got {site!r}")
-    return data_dir / "models" / f"{site}.model"

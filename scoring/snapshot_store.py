@@ -9,7 +9,6 @@ hide a missing write that a remote store would expose.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -56,9 +55,10 @@ class SnapshotStore(Protocol):
 
 
 class MemorySnapshotStore:
-    """In-process ``SnapshotStore``: TTL per entry and at most ``max_items`` entries (oldest go first)."""
+    """In-process ``SnapshotStore``: TTL per entry and at most ``max_items`` entries (oldest go first).
+    ``clock`` (seconds, e.g. ``time.monotonic``) is the one the TTLs run on."""
 
-    def __init__(self, max_items: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float], max_items: int = 50_000) -> None:
         if max_items < 1:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
         self.max_items = max_items

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p
+from tracker.days import day_of
 from tracker.merge import Op, State, apply_all
 
 RECENCY_HALF_LIFE_MS = 120_000
@@ -208,7 +209,7 @@ _OPS: Mapping[type, Callable[[Any, int], tuple[Op, ...]]] = {
     p.ExitIntent: lambda event, ts: (_EXIT, Op("s", "xl", ">", str(ts))),
     p.Heartbeat: _heartbeat,
     p.Custom: _custom,
-    p.InviteShown: lambda event, ts: (_SHOWN, Op("v", "li", ">", str(ts)), Op("v", f"i{ts // 86_400_000}", "+k", "1")),
+    p.InviteShown: lambda event, ts: (_SHOWN, Op("v", "li", ">", str(ts)), Op("v", f"i{day_of(ts)}", "+k", "1")),
     p.InviteAccepted: lambda event, ts: (_ACCEPTED, Op("v", "la", ">", str(ts))),
     p.InviteDismissed: lambda event, ts: (_DISMISSED, Op("v", "ld", ">", str(ts))),
     p.Conversion: _conversion,
@@ -228,7 +229,7 @@ def ops_for(event: p.Event, ts: int) -> tuple[Op, ...]:
 
 def invite_offered_ops(now_ms: int) -> list[Op]:
     """An invitation decided now: caps and gaps hold before the browser reports it shown."""
-    return [Op("s", "io", "+", "1"), Op("v", f"o{now_ms // 86_400_000}", "+k", "1"), Op("v", "li", ">", str(now_ms))]
+    return [Op("s", "io", "+", "1"), Op("v", f"o{day_of(now_ms)}", "+k", "1"), Op("v", "li", ">", str(now_ms))]
 
 
 def evidence_ops(now_ms: int, since_ms: int | None) -> list[Op]:

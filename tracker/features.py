@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tracker.days import day_of
 from tracker.events import (
     ANCHOR_MS,
     BITMAP_BITS,
@@ -262,7 +263,7 @@ def _opt_int(state: Mapping[str, str], key: str) -> int | None:
 
 def describe(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int) -> VisitorFacts:
     path, device, referrer = (_stamped(session, key) for key in ("cp", "dv", "rf"))
-    today = now_ms // 86_400_000
+    today = day_of(now_ms)
     utm = {
         name: stamped[1]
         for name, key in (("source", "us"), ("medium", "um"), ("campaign", "uc"))

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from tracker.days import DAY_MS
+
 PROTOCOL_VERSION = 1
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENTS = 200
@@ -82,7 +84,7 @@ class JsError(_Event, tag="js_error"):
 
 
 class Idle(_Event, tag="idle"):
-    ms: Annotated[int, msgspec.Meta(ge=0, le=86_400_000)]
+    ms: Annotated[int, msgspec.Meta(ge=0, le=DAY_MS)]
 
 
 class ExitIntent(_Event, tag="exit_intent"):

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import msgspec
 
+from tracker.days import DAY_MS
 from tracker.protocol import MAX_BODY_BYTES, Batch
 
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 """An event stamped later than ``sent_at`` by more than this is not a clock quirk."""
-MAX_EVENT_AGE_MS = 24 * 3600 * 1000
+MAX_EVENT_AGE_MS = DAY_MS
 """Events older than a day before ``sent_at`` are refused: a stale queue, not a visit."""
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)

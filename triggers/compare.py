@@ -7,16 +7,13 @@ of invitations; then what differs is *who* is invited and *when*: the share of
 invitations that reach strugglers, and the time from struggle onset to the
 invitation. The engine scores as a new site does: the cold-start scorer of
 ``scoring`` (the documented struggle prior, nothing learned yet).
-Run: ``python -m triggers.compare [--visitors N] [--seed S]``.
+Run: ``python -m api.compare_cli [--visitors N] [--seed S]``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
-
-import click
 
 from scoring import default_site_scorer
 from triggers.config import SiteConfig
@@ -162,16 +159,3 @@ def _personas(traffic: Traffic) -> dict[str, int]:
     for truth in traffic.truth.values():
         counts[truth.persona] = counts.get(truth.persona, 0) + 1
     return dict(sorted(counts.items()))
-
-
-@click.command()
-@click.option("--visitors", default=400, show_default=True, help="generated visitors")
-@click.option("--seed", default=7, show_default=True)
-@click.option("--tick", "tick_s", default=1.0, show_default=True, help="seconds between decisions per visitor")
-def main(visitors: int, seed: int, tick_s: float) -> None:
-    """Print the engine against the fixed-delay rule, at an equal number of invitations, as JSON."""
-    click.echo(json.dumps(compare(visitors, seed, tick_s), indent=2))
-
-
-if __name__ == "__main__":
-    main()

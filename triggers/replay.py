@@ -26,7 +26,7 @@ import msgspec
 from tracker import protocol as p
 from tracker.events import evidence_ops, fold
 from tracker.merge import apply_all
-from tracker.session import continuity
+from tracker.session import continuity, start_session
 from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext, Privacy
@@ -151,9 +151,8 @@ class _Simulation:
             return
         if state == "new":
             self.finish_session(visitor)
-            visitor.session = {"sid": session_id}
+            visitor.session = start_session(session_id, visitor.record)
             visitor.session_id, visitor.invited = session_id, False
-            visitor.record["ns"] = str(int(visitor.record.get("ns", "0")) + 1)
             report.sessions += 1
         visitor.privacy = Privacy(dnt=bool(entry.get("dnt")), gpc=bool(entry.get("gpc")))
         fold(visitor.session, visitor.record, [(event, event.ts) for event in events])

@@ -24,7 +24,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from api.store import Store, StoreUnavailable
+from api.store import Journal, StoreUnavailable
 from triggers import reasons as r
 from triggers.config import SiteConfig
 from triggers.context import Decision
@@ -78,7 +78,7 @@ class _Seen:
 
 
 class DecisionJournal:
-    def __init__(self, store: Store, remembered: int = REMEMBERED_VISITORS) -> None:
+    def __init__(self, store: Journal, remembered: int = REMEMBERED_VISITORS) -> None:
         self.store = store
         self._remembered = remembered
         self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()

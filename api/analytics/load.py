@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from api.availability import Availability
 from api.sites import SiteDirectory
-from api.store import Store
+from api.store import Journal
 from triggers.capacity import total_slots
 
 
 class LoadSampler:
     def __init__(
-        self, store: Store, sites: SiteDirectory, availability: Availability, now_ms: Callable[[], int]
+        self, store: Journal, sites: SiteDirectory, availability: Availability, now_ms: Callable[[], int]
     ) -> None:
         self.store = store
         self.sites = sites

@@ -6,16 +6,21 @@ import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from api.analytics import metrics as m
 from api.availability import Availability
 from api.learning.cache import ModelCache
 from api.sites import SiteDirectory
-from api.store import Store
-from api.store.base import day_of
+from api.store import Journal, ModelRegistry, VisitorLog
+from tracker.days import day_of
 from triggers import ReplayOptions, SiteConfig, replay
 from triggers.capacity import total_slots
+
+
+class AnalyticsStore(VisitorLog, Journal, ModelRegistry, Protocol):
+    """What a report reads: the event log and counters, the journal and load samples, the model's quality."""
+
 
 MAX_REPLAY_ENTRIES = 50_000
 """What-if replays at most this many log entries (the newest of the window are dropped)."""
@@ -25,7 +30,7 @@ MAX_LOG_ENTRIES = 200_000
 class Analytics:
     def __init__(
         self,
-        store: Store,
+        store: AnalyticsStore,
         sites: SiteDirectory,
         models: ModelCache,
         availability: Availability,

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.store import Store
+from api.store import ChatRecords
 from tracker.protocol import SITE_KEY
 
 AGENT = "agent"
@@ -58,7 +58,7 @@ def limit_of(agent: dict[str, Any]) -> int:
 
 
 class AgentDirectory:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ChatRecords) -> None:
         self.store = store
 
     async def create(self, site: str, spec: AgentIn, now_ms: int) -> tuple[dict[str, Any], str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.store import Store
+from api.store import VisitorLog
 from tracker.features import describe
 from tracker.merge import is_u_turn
 
@@ -50,7 +50,7 @@ def journey_and_signals(events: list[dict[str, Any]]) -> tuple[list[dict[str, An
 
 
 async def chat_context(
-    store: Store, site: str, visitor: str, invite: dict[str, Any] | None, now_ms: int
+    store: VisitorLog, site: str, visitor: str, invite: dict[str, Any] | None, now_ms: int
 ) -> dict[str, Any]:
     session, record = await store.load_visitor(site, visitor)
     facts = describe(session, record, now_ms)

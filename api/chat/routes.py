@@ -66,7 +66,7 @@ async def create_agent(
 @admin.get("/agents")
 async def list_agents(site: SiteDep, chat: ChatDep, engine: EngineDep, _: AdminDep) -> Response:
     """Every agent with their presence now: online, away or offline, and their load."""
-    present = await engine.store.read_expiring(site, "agents", engine.now_ms())
+    present = await chat.store.read_expiring(site, "agents", engine.now_ms())
     return json_response(
         [
             agent

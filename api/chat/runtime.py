@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import click
 
 from api.chat.agents import AgentDirectory, AgentIn
-from api.chat.bus import ChatBus, bus_for
 from api.chat.service import ChatService
 from api.chat.sockets import ChatHub
 from api.chat.transcripts import Transcripts
 from api.chat.webhooks import Webhooks
 from api.periodic import Periodic
 from api.settings import Settings
-from api.store import MemoryStore, Store
+from api.store import Store
+from api.store.bus import ChatBus
 from triggers.config import SiteConfig
 
 DEMO_AGENT = "Demo agent"
@@ -48,7 +48,7 @@ async def start_chat(
     configs: Callable[[str], SiteConfig | None],
     clock: Callable[[], float] = time.time,
 ) -> Chat:
-    bus = bus_for(store)
+    bus = store.chat_bus()
     await bus.start()
     agents = AgentDirectory(store)
     webhooks = Webhooks(store, settings.webhook_backoff_s, settings.webhook_max_attempts, clock=clock)
@@ -70,7 +70,7 @@ async def start_chat(
         job.start()
     hub = ChatHub(store, bus, service, agents, settings)
     chat = Chat(store, bus, agents, service, hub, transcripts, webhooks, jobs)
-    if settings.demo and isinstance(store, MemoryStore) and "demo" in sites():
+    if settings.demo and store.process_local and "demo" in sites():
         await demo_agent(chat, settings, int(clock() * 1000))
     return chat
 

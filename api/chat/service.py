@@ -29,12 +29,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from api.chat.agents import AgentDirectory, limit_of
-from api.chat.bus import ChatBus
 from api.chat.context import chat_context
 from api.chat.models import (
     ChatRecord,
@@ -50,12 +49,18 @@ from api.chat.models import (
 from api.chat.webhooks import Webhooks
 from api.metrics import CHATS
 from api.settings import Settings
-from api.store import Store
-from api.store.base import day_of
+from api.store import ChatRecords, ExpiringTables, LabelStream, VisitorLog
+from api.store.bus import ChatBus
+from tracker.days import day_of
 from tracker.events import chat_ops
 from triggers.config import SiteConfig
 from triggers.presets import default_config
 from triggers.unanswered import unanswered
+
+
+class ChatStore(ChatRecords, ExpiringTables, LabelStream, VisitorLog, Protocol):
+    """A chat's state and messages, the agents' tables, and what a chat tells the visitor and the learner."""
+
 
 log = logging.getLogger("tactful.chat")
 
@@ -113,7 +118,7 @@ class Candidate:
 class ChatService:
     def __init__(
         self,
-        store: Store,
+        store: ChatStore,
         bus: ChatBus,
         agents: AgentDirectory,
         webhooks: Webhooks,

@@ -19,7 +19,6 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
-from api.chat.bus import ChatBus, Subscription
 from api.chat.models import (
     Accept,
     AckFrame,
@@ -54,7 +53,8 @@ from api.chat.models import (
 from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
 from api.limits import SocketLimits
 from api.settings import Settings
-from api.store import Store, StoreUnavailable
+from api.store import ChatRecords, StoreUnavailable
+from api.store.bus import ChatBus, Subscription
 
 log = logging.getLogger("tactful.chat.sockets")
 
@@ -135,7 +135,7 @@ class ChatHub:
     """This worker's sockets, and the routing loops it owns."""
 
     def __init__(
-        self, store: Store, bus: ChatBus, service: ChatService, agents: AgentDirectory, settings: Settings
+        self, store: ChatRecords, bus: ChatBus, service: ChatService, agents: AgentDirectory, settings: Settings
     ) -> None:
         self.store = store
         self.bus = bus

@@ -5,16 +5,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from api.chat.models import decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
-from api.store import Store
+from api.store import ChatRecords, ExpiringTables, VisitorLog
+from tracker.days import days_ms
+
+
+class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
+    """Chats and their messages, the invitations that opened them, and a visitor's deletion."""
+
 
 OFFLINE = "offline"
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +33,7 @@ class Search:
 
 
 class Transcripts:
-    def __init__(self, store: Store, retention_days: int) -> None:
+    def __init__(self, store: TranscriptStore, retention_days: int) -> None:
         self.store = store
         self.retention_days = retention_days
 
@@ -86,7 +91,7 @@ class Transcripts:
 
     async def sweep(self, site: str, now_ms: int) -> int:
         """Delete chats (and offline messages) older than the retention; returns how many chats went."""
-        horizon = now_ms - self.retention_days * DAY_MS
+        horizon = now_ms - days_ms(self.retention_days)
         gone = 0
         for chat_id, chat in (await self.store.list_records(site, CHAT)).items():
             finished = chat.get("ended_ms")

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.store import Store
+from api.store import ChatRecords
 
 log = logging.getLogger("tactful.chat.webhooks")
 
@@ -101,7 +101,7 @@ class _Retry:
 
 class Webhooks:
     def __init__(
-        self, store: Store, backoff_s: float, max_attempts: int, clock: Callable[[], float] = time.time
+        self, store: ChatRecords, backoff_s: float, max_attempts: int, clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self.backoff_s = backoff_s

@@ -9,18 +9,23 @@ Before the first commit a site scores with the cold-start scorer (the prior).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
-from api.store import Store
+from api.store import ModelRegistry, SiteConfigs
 from scoring import snapshot
 from scoring.base import Scorer
 from scoring.blend import default_site_scorer
+
+
+class ModelSource(ModelRegistry, SiteConfigs, Protocol):
+    """The committed models, and the sites to look for them."""
+
 
 log = logging.getLogger("tactful.models")
 
 
 class ModelCache:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ModelSource) -> None:
         self.store = store
         self._scorers: dict[str, Scorer] = {}
         self._versions: dict[str, int] = {}

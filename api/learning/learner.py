@@ -23,14 +23,19 @@ import pickle
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from api.store import Store, StoreUnavailable
+from api.store import LabelStream, ModelRegistry, SiteConfigs, StoreUnavailable
 from scoring import snapshot
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.labels import LabelJoiner, Outcome, TrainingExample
 from scoring.quality import RollingQuality
 from scoring.snapshot_store import MemorySnapshotStore
+
+
+class LearningStore(LabelStream, ModelRegistry, SiteConfigs, Protocol):
+    """The learner's: each site's label stream in, its model out, and the sites to learn for."""
+
 
 log = logging.getLogger("tactful.learner")
 
@@ -42,7 +47,7 @@ class LearnerState:
     """Everything a learner must carry across a restart."""
 
     scorer: BlendedScorer = field(default_factory=default_site_scorer)
-    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore()))
+    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore(time.monotonic)))
     quality: RollingQuality = field(default_factory=RollingQuality)
     history: list[dict[str, Any]] = field(default_factory=list)
     """The learning curve: one point per commit that learned something, at most ``HISTORY_POINTS``."""
@@ -53,7 +58,7 @@ HISTORY_POINTS = 240
 
 class Learner:
     def __init__(
-        self, store: Store, site: str, *, commit_every_s: float = 2.0, clock: Callable[[], float] = time.time
+        self, store: LearningStore, site: str, *, commit_every_s: float = 2.0, clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self.site = site
@@ -160,7 +165,7 @@ class Learner:
         scorer = self.state.scorer
         await self.store.commit_learning(
             self.site,
-            snapshot.dumps(scorer),
+            snapshot.dumps(scorer, self._clock()),
             pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),
             scorer.version,
             self.quality(),
@@ -210,7 +215,7 @@ class Learner:
 class LearnerPool:
     """One learner per configured site, started as sites appear."""
 
-    def __init__(self, store: Store, *, commit_every_s: float = 2.0, poll_sites_s: float = 5.0) -> None:
+    def __init__(self, store: LearningStore, *, commit_every_s: float = 2.0, poll_sites_s: float = 5.0) -> None:
         self.store = store
         self.commit_every_s = commit_every_s
         self.poll_sites_s = poll_sites_s

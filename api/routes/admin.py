@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Response
 
 from api.auth import AdminDep
-from api.deps import EngineDep
+from api.deps import EngineDep, StoreDep
 from api.responses import json_response
-from api.store.redis import ROUND_TRIPS
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -20,11 +19,11 @@ def _known_site(engine: EngineDep, site: str) -> None:
 
 
 @router.get("/sites/{site}/model")
-async def model(site: str, engine: EngineDep, _: AdminDep) -> Response:
+async def model(site: str, engine: EngineDep, store: StoreDep, _: AdminDep) -> Response:
     """The model this worker scores with, and the learner's last commit with its live quality."""
     _known_site(engine, site)
     models = engine.decider.models
-    committed = await engine.store.get_model(site)
+    committed = await store.get_model(site)
     return json_response(
         {
             "site": site,
@@ -49,9 +48,3 @@ async def score(
             "reasons": scorer.explain(features),
         }
     )
-
-
-@router.get("/stats")
-async def stats(engine: EngineDep, _: AdminDep) -> Response:
-    """This process's collect requests and the store round trips they made (the benchmark reads it)."""
-    return json_response({"collect_requests": engine.collect_requests, "store_round_trips": dict(ROUND_TRIPS)})

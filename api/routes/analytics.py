@@ -11,21 +11,21 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
 
 from api.analytics.report import Analytics
 from api.auth import AdminDep
-from api.deps import EngineDep
+from api.deps import EngineDep, StoreDep
 from api.responses import json_response
+from tracker.days import DAY_MS
 from triggers import SiteConfig
 from triggers.config_edit import check
 from triggers.context import to_millis
 
 router = APIRouter(prefix="/v1/admin/sites/{site}", tags=["analytics"])
 
-DAY_MS = 86_400_000
 MAX_WINDOW_MS = 8 * DAY_MS
 Moment = Annotated[str | None, Query(description="epoch milliseconds or ISO 8601 with an offset")]
 
 
-async def get_analytics(engine: EngineDep) -> Analytics:
-    return Analytics(engine.store, engine.sites, engine.decider.models, engine.decider.availability, engine.now_ms)
+async def get_analytics(engine: EngineDep, store: StoreDep) -> Analytics:
+    return Analytics(store, engine.sites, engine.decider.models, engine.decider.availability, engine.now_ms)
 
 
 AnalyticsDep = Annotated[Analytics, Depends(get_analytics)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import EngineDep
+from api.deps import StoreDep
 from api.responses import json_response
 from api.store import StoreUnavailable
 
@@ -18,10 +18,10 @@ async def healthz() -> Response:
 
 
 @router.get("/readyz")
-async def readyz(engine: EngineDep) -> Response:
+async def readyz(store: StoreDep) -> Response:
     """Ready only while the state store answers."""
     try:
-        await engine.store.ping()
+        await store.ping()
     except StoreUnavailable:
         return json_response({"ready": False, "reason": "state store unavailable"}, 503, {"Retry-After": "2"})
     return json_response({"ready": True})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Response
 
 from api.auth import AdminDep
 from api.config_history import ConfigConflict, ConfigHistory, Saved
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep, SettingsDep, StoreDep
 from api.responses import json_response
 from triggers import SiteConfig
 
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/v1/admin", tags=["config"])
 _AUTHOR = re.compile(r"[^\w .@'-]")
 
 
-async def get_history(engine: EngineDep) -> ConfigHistory:
-    return ConfigHistory(engine.store, engine.sites, engine.now_ms)
+async def get_history(engine: EngineDep, store: StoreDep) -> ConfigHistory:
+    return ConfigHistory(store, engine.sites, engine.now_ms)
 
 
 HistoryDep = Annotated[ConfigHistory, Depends(get_history)]

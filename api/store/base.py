@@ -1,10 +1,17 @@
-"""The one ``Store`` protocol that every piece of state goes through.
+"""Where state lives: small ports, each shaped by the code that uses it, and ``Store``, their union.
 
-Two implementations pass the same contract suite (tests/store): ``MemoryStore``
-(one process, nothing to install) and ``RedisStore`` (several workers or hosts).
-Store methods raise ``StoreUnavailable`` when the backing service cannot be
-reached; the API turns that into ``503`` with ``Retry-After`` so the tracker
-keeps its batch and retries.
+- ``VisitorLog``: visitor state, the event log and daily counters (collect, the chat's context, privacy);
+- ``ExpiringTables``: small per-site tables whose members expire (agents, pending invites, the pool);
+- ``LabelStream`` and ``ModelRegistry``: labels for the site's single learner, and its models;
+- ``SiteConfigs``: site configs and their recorded versions;
+- ``ChatRecords``: documents, logs with ids, counters, compare-and-set values and leases (api/chat);
+- ``Journal``: the decision journal and agent-load samples (analytics);
+- ``Lifecycle``: what the app asks of the adapter itself (is it process-local, its chat bus, flush, close).
+
+Each consumer is typed against the ports it uses. Two adapters implement ``Store`` and pass the same
+contract suites (tests/store): ``MemoryStore`` (one process, nothing to install) and ``RedisStore``
+(several workers or hosts). Their methods raise ``StoreUnavailable`` when the backing service cannot be
+reached; the API turns that into ``503`` with ``Retry-After`` so the tracker keeps its batch and retries.
 """
 
 from __future__ import annotations
@@ -12,24 +19,28 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
+from tracker.days import days_ms
 from tracker.ingest import PreparedBatch
 from tracker.merge import Op
 
+if TYPE_CHECKING:
+    from api.store.bus import ChatBus
+
 DEFAULT_SHARDS = 16
-VISITOR_TTL_MS = 30 * 24 * 3600 * 1000
-COUNTER_TTL_MS = 400 * 24 * 3600 * 1000
+VISITOR_TTL_MS = days_ms(30)
+COUNTER_TTL_MS = days_ms(400)
 LOG_MAX_ENTRIES = 100_000
 """Per shard; Redis trims approximately (``MAXLEN ~``)."""
-LOG_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+LOG_MAX_AGE_MS = days_ms(7)
 
 
 JOURNAL_MAX_RECORDS = 200_000
 """Decision-journal records kept per site (the oldest go first); see docs/analytics.md."""
 LOAD_SAMPLE_MS = 60_000
 """Agent-load samples are kept one per site per minute."""
-LOAD_MAX_AGE_MS = 8 * 24 * 3600 * 1000
+LOAD_MAX_AGE_MS = days_ms(8)
 
 
 EXPIRING_TABLES = ("agents", "pending", "pool", "invites")
@@ -68,7 +79,7 @@ def shard_of(visitor: str, shards: int) -> int:
     return zlib.crc32(visitor.encode()) % shards
 
 
-async def forget_in_tables(store: Store, site: str, visitor: str) -> None:
+async def forget_in_tables(store: ExpiringTables, site: str, visitor: str) -> None:
     """The visitor's pool entry, recent invitations and their pending outcomes (both stores share this)."""
     await store.drop_expiring(site, "pool", visitor)
     for invite, info in (await store.read_expiring(site, "invites", 0)).items():
@@ -77,12 +88,9 @@ async def forget_in_tables(store: Store, site: str, visitor: str) -> None:
             await store.drop_expiring(site, "pending", invite)
 
 
-def day_of(ms: int) -> int:
-    return ms // 86_400_000
+class VisitorLog(Protocol):
+    """Visitor state, the event log and daily counters: collect's port."""
 
-
-@runtime_checkable
-class Store(Protocol):
     async def ingest(self, batch: PreparedBatch) -> IngestResult:
         """Fold a batch into its visitor's state, once per event, and append it to the log. Atomic."""
         ...
@@ -121,7 +129,9 @@ class Store(Protocol):
         """Add to the site's counters for one day (decisions by reason, invitations...)."""
         ...
 
-    # -- availability: who can answer, who is waiting ---------------------------------------
+
+class ExpiringTables(Protocol):
+    """Who can answer and who is waiting: small per-site tables whose members expire."""
 
     async def put_expiring(self, site: str, table: str, member: str, payload: dict[str, Any], expires_ms: int) -> None:
         """Put ``member`` in one of the site's small expiring tables (agents, pending invites, pool)."""
@@ -133,7 +143,9 @@ class Store(Protocol):
         """The table's members that have not expired at ``now_ms``."""
         ...
 
-    # -- learning: one label stream per site, one model per site ----------------------------
+
+class LabelStream(Protocol):
+    """Decision snapshots and outcomes, one stream per site, read by the site's single learner."""
 
     async def append_labels(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
         """Append decision snapshots and outcomes for the site's single learner."""
@@ -145,6 +157,10 @@ class Store(Protocol):
         """New records for the learner (waiting up to ``block_ms`` for some); with ``pending``, the
         records handed out before but never committed (what a restarted learner must redo)."""
         ...
+
+
+class ModelRegistry(Protocol):
+    """One model per site: the learner commits, every worker reads."""
 
     async def commit_learning(
         self,
@@ -167,25 +183,37 @@ class Store(Protocol):
 
     async def learner_state(self, site: str) -> bytes | None: ...
 
+
+class SiteConfigs(Protocol):
+    """Site configs, and every recorded version of them (marketers' edits)."""
+
     async def get_site_config(self, site: str) -> dict[str, Any] | None: ...
 
     async def put_site_config(self, site: str, document: dict[str, Any]) -> None: ...
 
     async def list_sites(self) -> list[str]: ...
 
-    async def flush(self) -> None:
-        """Write out anything buffered in this process (the memory store's event log file)."""
+    async def save_config_version(
+        self, site: str, version: int, document: dict[str, Any], meta: Mapping[str, Any]
+    ) -> bool:
+        """Record ``document`` as the site's config version ``version`` (with ``meta``: author, at_ms,
+        note, changes) and make it the site's config. False, and nothing written, when that version
+        number is taken: someone else saved first."""
         ...
 
-    async def ping(self) -> None:
-        """Return when the store answers; raise ``StoreUnavailable`` otherwise."""
+    async def config_versions(self, site: str) -> list[dict[str, Any]]:
+        """The meta of every recorded version (``version`` included), oldest first."""
         ...
 
-    async def close(self) -> None: ...
+    async def config_version(self, site: str, version: int) -> dict[str, Any] | None:
+        """One recorded version: its meta and its ``document``."""
+        ...
 
-    # -- chat: agents, chats, transcripts, webhooks (api/chat) ------------------------------
-    # Small per-site documents, append-only logs with ids, atomic counters and leases. The
-    # chat package builds agents, routing, transcripts and the webhook outbox on these.
+
+class ChatRecords(Protocol):
+    """The chat package's primitives (api/chat builds agents, routing, transcripts and the webhook outbox
+    on them): small per-site documents, append-only logs with ids, atomic counters, values set by
+    compare-and-set, and leases."""
 
     async def put_record(self, site: str, kind: str, key: str, document: Mapping[str, Any]) -> None:
         """Store one small document (an agent, a chat, a canned response...) under (kind, key)."""
@@ -232,26 +260,14 @@ class Store(Protocol):
     async def get_value(self, site: str, name: str) -> str | None: ...
 
     async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
-        """A lease: true if ``holder`` holds ``name`` now (taken or renewed until ``now_ms + ttl_ms``)."""
+        """A lease: true if ``holder`` holds ``name`` now (taken or renewed until ``now_ms + ttl_ms``).
+
+        Time is the caller's: another holder's lease has ended when ``now_ms`` has passed its end."""
         ...
 
-    # -- marketers (#7): config versions, the decision journal, agent-load samples ------------
 
-    async def save_config_version(
-        self, site: str, version: int, document: dict[str, Any], meta: Mapping[str, Any]
-    ) -> bool:
-        """Record ``document`` as the site's config version ``version`` (with ``meta``: author, at_ms,
-        note, changes) and make it the site's config. False, and nothing written, when that version
-        number is taken: someone else saved first."""
-        ...
-
-    async def config_versions(self, site: str) -> list[dict[str, Any]]:
-        """The meta of every recorded version (``version`` included), oldest first."""
-        ...
-
-    async def config_version(self, site: str, version: int) -> dict[str, Any] | None:
-        """One recorded version: its meta and its ``document``."""
-        ...
+class Journal(Protocol):
+    """What analytics reads besides the log: the decision journal and agent-load samples."""
 
     async def append_journal(self, site: str, records: Sequence[Mapping[str, Any]]) -> None:
         """Decision-journal records, each with a ``ts`` (ms); at most ``JOURNAL_MAX_RECORDS`` per site
@@ -270,3 +286,31 @@ class Store(Protocol):
     async def read_load_samples(self, site: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """Samples (each with ``at_ms``, the start of its minute) in the window, oldest first."""
         ...
+
+
+class Lifecycle(Protocol):
+    """What the app asks of the adapter itself."""
+
+    process_local: bool
+    """True when the state lives in this process only: it is then its own single learner, and nothing
+    else can share it."""
+
+    def chat_bus(self) -> ChatBus:
+        """A new bus that reaches every worker sharing this store."""
+        ...
+
+    async def flush(self) -> None:
+        """Write out anything buffered in this process (the memory store's event log file)."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise ``StoreUnavailable`` otherwise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Store(
+    VisitorLog, ExpiringTables, LabelStream, ModelRegistry, SiteConfigs, ChatRecords, Journal, Lifecycle, Protocol
+):
+    """Every port: what each adapter implements, and what the app wires its consumers from."""

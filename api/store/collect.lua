@@ -1,6 +1,7 @@
 -- One collect request in one round trip: sessionise, dedupe, fold, log, count.
--- Twin of tracker/merge.py (ops), tracker/session.py (continuity) and
--- MemoryStore.ingest; the store contract tests hold them to the same results.
+-- Twin of tracker/merge.py (ops), tracker/session.py (continuity, start_session) and
+-- MemoryStore.ingest; the store contract tests hold them to the same results, and
+-- tests/store/test_session_rules.py the session rules to tracker/session.py's.
 --
 -- KEYS: 1 session hash (its fields f1..f4 hold the dedup ring), 2 visitor hash, 3 log stream,
 --       4 daily counters, 5 the log's newest entry time

@@ -29,13 +29,14 @@ from api.store.base import (
     VISITOR_TTL_MS,
     IngestResult,
     LogEntry,
-    day_of,
     forget_in_tables,
 )
+from api.store.bus import MemoryChatBus
+from tracker.days import day_of
 from tracker.events import fill_span
 from tracker.ingest import DEDUP_WINDOW, PreparedBatch
 from tracker.merge import Op, apply_all
-from tracker.session import SESSION_IDLE_MS, continuity
+from tracker.session import SESSION_IDLE_MS, continuity, start_session
 
 
 @dataclass
@@ -47,6 +48,8 @@ class _Visitor:
 
 
 class MemoryStore:
+    process_local = True
+
     def __init__(
         self,
         *,
@@ -116,10 +119,8 @@ class MemoryStore:
         )
         counters = self._counters[(batch.site, day_of(batch.received_ms))]
         if state == "new":
-            entry.session = {"sid": batch.session}
+            entry.session = start_session(batch.session, entry.visitor, counters)
             entry.seen.clear()
-            entry.visitor["ns"] = str(int(entry.visitor.get("ns", "0")) + 1)
-            counters["sessions"] = str(int(counters.get("sessions", "0")) + 1)
         fresh: list[int] = []
         duplicates = 0
         whole_batch_seen = batch.fingerprint in entry.seen
@@ -332,6 +333,9 @@ class MemoryStore:
 
     async def list_sites(self) -> list[str]:
         return sorted(self._sites)
+
+    def chat_bus(self) -> MemoryChatBus:
+        return MemoryChatBus()
 
     async def ping(self) -> None:
         return None

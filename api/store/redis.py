@@ -15,7 +15,6 @@ import heapq
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
@@ -24,9 +23,10 @@ import msgspec
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import Connection, parse_url
 from redis.connection import HiredisRespSerializer
 
+from api.meter import NO_METER, Meter
 from api.store.autopipeline import AutoPipeline
 from api.store.base import (
     COUNTER_TTL_MS,
@@ -40,26 +40,18 @@ from api.store.base import (
     IngestResult,
     LogEntry,
     StoreUnavailable,
-    day_of,
     forget_in_tables,
     shard_of,
 )
+from api.store.bus import RedisChatBus
+from tracker.days import day_of
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS
 
-ROUND_TRIPS = {"collect": 0, "other": 0}
-"""Requests this process sent to Redis (a script call or a whole pipeline is one), split by whether a
-collect request was being handled (``COLLECTING``) or background work: the benchmark reads it."""
-COLLECTING: ContextVar[bool] = ContextVar("collecting", default=False)
 
-
-def _count_round_trip() -> None:
-    ROUND_TRIPS["collect" if COLLECTING.get() else "other"] += 1
-
-
-def _counting(connection_class: type[Any]) -> type[Any]:
-    """``connection_class`` counting its round trips, and packing commands with hiredis.
+def _metered(connection_class: type[Any], meter: Meter) -> type[Any]:
+    """``connection_class`` telling ``meter`` of its round trips, and packing commands with hiredis.
 
     redis-py's asyncio connections pack commands in Python, re-joining the buffer once per argument:
     21 us for a collect's 23-argument script call, against 4 us for hiredis's C packer (the one
@@ -67,7 +59,7 @@ def _counting(connection_class: type[Any]) -> type[Any]:
     """
 
     async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
-        _count_round_trip()
+        meter.round_trip()
         await connection_class.send_packed_command(self, command, check_health)
 
     serializer = HiredisRespSerializer()
@@ -86,7 +78,7 @@ def _counting(connection_class: type[Any]) -> type[Any]:
         return packed
 
     methods = {"send_packed_command": send_packed_command, "pack_command": pack_command}
-    return type(f"Counting{connection_class.__name__}", (connection_class,), methods)
+    return type(f"Metered{connection_class.__name__}", (connection_class,), methods)
 
 
 def _script(name: str) -> str:
@@ -171,6 +163,8 @@ RedisClient = aioredis.Redis | aioredis.RedisCluster
 
 
 class RedisStore:
+    process_local = False
+
     def __init__(
         self,
         client: RedisClient,
@@ -180,21 +174,21 @@ class RedisStore:
         visitor_ttl_ms: int = VISITOR_TTL_MS,
         idle_ms: int = SESSION_IDLE_MS,
         log_max_entries: int = LOG_MAX_ENTRIES,
+        meter: Meter = NO_METER,
     ) -> None:
+        """``meter`` hears of every collect script call; of other calls too when the store opened its own
+        connections (``from_url``), since a caller's pool is the caller's."""
         self.client = client
         self.prefix = prefix
         self.shards = shards
         self._visitor_ttl_ms = visitor_ttl_ms
         self._idle_ms = idle_ms
         self._log_max_entries = log_max_entries
-        pool = getattr(client, "connection_pool", None)  # a cluster client counts through from_url
-        if pool is not None and not pool.connection_class.__name__.startswith("Counting"):
-            pool.connection_class = _counting(pool.connection_class)
         collect_script = client.register_script(_COLLECT_LUA)
         # On a Cluster, collects go one by one through its client: it routes each by slot and follows
         # MOVED and ASK redirections.
         self._collect: Any = (
-            AutoPipeline(client, collect_script, count=_count_round_trip)
+            AutoPipeline(client, collect_script, count=meter.round_trip)
             if isinstance(client, aioredis.Redis)
             else collect_script
         )
@@ -202,7 +196,9 @@ class RedisStore:
         self._groups_ready: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, max_connections: int = 64, **options: Any) -> RedisStore:
+    def from_url(
+        cls, url: str, *, cluster: bool = False, max_connections: int = 64, meter: Meter = NO_METER, **options: Any
+    ) -> RedisStore:
         """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map.
 
         ``max_connections`` per node. When all are busy a request waits (up to 2 s) for one rather than
@@ -214,12 +210,15 @@ class RedisStore:
                 url,
                 socket_timeout=2.0,
                 socket_connect_timeout=2.0,
-                connection_class=_counting(Connection),
+                connection_class=_metered(Connection, meter),
                 max_connections=max_connections,
             )
         else:
-            pool = aioredis.BlockingConnectionPool.from_url(
-                url,
+            # The URL's own options (its scheme's connection class: TCP, TLS or a Unix socket), that class metered.
+            url_options = parse_url(url)
+            url_options["connection_class"] = _metered(url_options.get("connection_class", Connection), meter)
+            pool = aioredis.BlockingConnectionPool(
+                **url_options,
                 max_connections=max_connections,
                 timeout=2.0,
                 socket_timeout=2.0,
@@ -227,7 +226,7 @@ class RedisStore:
                 health_check_interval=15,
             )
             client = aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
-        return cls(client, **options)
+        return cls(client, meter=meter, **options)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -510,6 +509,9 @@ class RedisStore:
     async def flush(self) -> None:
         return None  # every write is already in Redis
 
+    def chat_bus(self) -> RedisChatBus:
+        return RedisChatBus(self.client, self.prefix)
+
     async def ping(self) -> None:
         with _guarded():
             await self.client.ping()
@@ -585,7 +587,9 @@ class RedisStore:
 
     async def claim(self, site: str, name: str, holder: str, ttl_ms: int, now_ms: int) -> bool:
         with _guarded():
-            held = await self._chat_script("claim")(keys=[self._site_key(site, f"lease:{name}")], args=[holder, ttl_ms])
+            held = await self._chat_script("claim")(
+                keys=[self._site_key(site, f"lease:{name}")], args=[holder, now_ms + ttl_ms, now_ms, ttl_ms]
+            )
         return bool(held)
 
     _chat_scripts: dict[str, Any] | None = None
@@ -692,10 +696,17 @@ if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('DEL'
 return 1
 """
 
+# A lease is "holder until", by the caller's clock (``now_ms``), as in the memory store. Redis expires
+# the key a lease later still, so that its own clock ends no lease early and finished ones go.
 _CLAIM_LUA = """
 local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if current then
+  local sep = string.find(current, ' ', 1, true)
+  local holder, until_ms = current, math.huge  -- a lease written without its end: until the key expires
+  if sep then holder, until_ms = string.sub(current, 1, sep - 1), tonumber(string.sub(current, sep + 1)) end
+  if holder ~= ARGV[1] and until_ms > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', 2 * tonumber(ARGV[4]))
 return 1
 """
 

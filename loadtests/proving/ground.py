@@ -323,7 +323,7 @@ class ProvingGround:
 def run(scenario: Scenario, visits: list[Visit]) -> ProvingGround:
     """Play ``visits`` through a fresh engine; the result keeps every visit's invitations.
 
-    With the served app's garbage-collector setting (api/main.py): the run holds every visit's script,
+    With the served app's garbage-collector setting (api.app.settle_for_serving): the run holds every visit's script,
     and Python's default young-generation threshold would spend its time walking them."""
     before = gc.get_threshold()
     gc.set_threshold(10_000, 10, 10)

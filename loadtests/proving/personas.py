@@ -28,6 +28,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.days import DAY_MS
+
 Event = dict[str, Any]
 
 PRODUCTS = (
@@ -440,7 +442,7 @@ def generate(
         visitor = f"v_{seed:04d}{index:08d}"
         returning = rng.random() < returning_share
         if returning:
-            earlier = now - int(rng.uniform(1, 7) * 86_400_000)
+            earlier = now - int(rng.uniform(1, 7) * DAY_MS)
             before = rng.choices(kinds, weights)[0]
             visits.append(_visit(rng, before, visitor, index, earlier, False, prelude=True))
         visits.append(_visit(rng, kind, visitor, index, now, returning))

@@ -19,12 +19,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from api.store import RedisStore
-from api.store.base import day_of
 from loadtests.processes import running
 from loadtests.redis_server import free_port
 from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
 from tests.factories import ev, page, prepared
+from tracker.days import day_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from api.chat.bus import RedisChatBus
+from api.store.bus import RedisChatBus
 
 pytestmark = pytest.mark.redis
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from api import Settings
 from api.store import Store
-from api.store.base import day_of
 from tests.chat.conftest import Served, serve
+from tracker.days import day_of
 
 
 def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:

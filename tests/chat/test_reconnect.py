@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.store.base import day_of
 from tests.chat.conftest import Served, Socket
+from tracker.days import day_of
 
 
 async def _active_chat(served: Served, name: str = "Ada") -> tuple[Socket, Socket, str, str, str]:

@@ -90,6 +90,59 @@ def test_servers__each_serves_collect_with_the_full_app(server: str, tmp_path: P
     assert timing.startswith("app;dur=")
 
 
+@pytest.mark.redis
+def test_bench_app__redis__counts_collects_and_their_store_round_trips(
+    tmp_path: Path, redis_url: str, key_prefix: str
+) -> None:
+    """The figure ``tactful bench`` prints as round trips per collect, read from the bench app's meter."""
+    import random
+    import urllib.request
+
+    from loadtests.bench import _stats
+    from loadtests.bodies import collect_body
+
+    def collect(visitor: str) -> None:
+        body = collect_body(visitor, "s_benchmeter", 10, random.Random(visitor))
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/collect",
+            data=body,
+            headers={"content-type": "application/json", "origin": "https://shop.example.com"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert orjson.loads(response.read())["accepted"] == 10
+
+    port = free_port()
+    env = os.environ | {
+        "TACTFUL_DATA_DIR": str(tmp_path),
+        "TACTFUL_PUBLIC_URL": "https://shop.example.com",
+        "TACTFUL_REDIS_URL": redis_url,
+        "TACTFUL_REDIS_PREFIX": key_prefix,
+        "TACTFUL_ADMIN_TOKEN": "bench-test-admin-token-0123456789",
+    }
+    with running("loadtests.bench_app:app", port, env, health_path="/healthz"):
+        before = _stats(port)
+        for i in range(5):
+            collect(f"v_benchmeter{i}")
+        after = _stats(port)
+
+    assert after["collect_requests"] - before["collect_requests"] == 5
+    # At least the collect script call each (a new visitor's first decision reads more); start-up and
+    # background work are counted apart. The exact one per steady collect: tests/store/test_redis_specifics.py.
+    assert after["store_round_trips"]["collect"] - before["store_round_trips"]["collect"] >= 5
+    assert before["store_round_trips"]["collect"] == 0 and after["store_round_trips"]["other"] > 0
+
+
+def test_served_app__no_meter_endpoint(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        assert client.get("/bench/meter").status_code == 404
+        assert client.get("/v1/admin/stats").status_code == 404
+
+
 def test_latency_history__per_whole_second__count_and_percentiles() -> None:
     answers = [(100.0 + i / 100, float(i % 10)) for i in range(250)]  # 2.5 s of answers, 0..9 ms
 

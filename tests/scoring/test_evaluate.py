@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from api.learning.evaluate_cli import evaluate_command, evaluate_csv, read_labelled_csv, warm_start
 from scoring.blend import default_site_scorer
-from scoring.cli import evaluate_command
-from scoring.evaluate import (
-    LabelledCsvError,
-    evaluate_csv,
-    parse_cell,
-    parse_label,
-    read_labelled_csv,
-    warm_start,
-)
+from scoring.evaluate import LabelledCsvError, parse_cell, parse_label
 from scoring.model import OnlineLogistic
 from scoring.river_adapter import plain_river_scorer
 

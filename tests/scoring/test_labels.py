@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from scoring.blend import default_site_scorer
@@ -28,7 +30,7 @@ class FakeClock:
 
 
 def joiner(policy: LabelPolicy | None = None) -> LabelJoiner:
-    return LabelJoiner(MemorySnapshotStore(), policy)
+    return LabelJoiner(MemorySnapshotStore(time.monotonic), policy)
 
 
 def decide(j: LabelJoiner, invite: str = "i_1", propensity: float = 1.0, at: int = T0, explored: bool = False) -> None:
@@ -220,7 +222,7 @@ def test_joiner__examples_feed_the_site_scorer__score_moves_towards_outcomes() -
 
 
 def test_memory_store__over_capacity__oldest_evicted() -> None:
-    store = MemorySnapshotStore(max_items=2)
+    store = MemorySnapshotStore(time.monotonic, max_items=2)
     for invite in ("a", "b", "c"):
         store.put(DecisionSnapshot(invite, {}, 0, 0.1, T0), ttl_s=60)
     assert store.get("a") is None and store.get("b") is not None and store.get("c") is not None
@@ -238,7 +240,7 @@ def test_memory_store__ttl_passed__gone() -> None:
 
 
 def test_memory_store__delete__gone() -> None:
-    store = MemorySnapshotStore()
+    store = MemorySnapshotStore(time.monotonic)
     store.put(DecisionSnapshot("a", {}, 0, 0.1, T0), ttl_s=10)
     store.delete("a")
     store.delete("a")

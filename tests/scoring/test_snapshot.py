@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api.learning import snapshot_files
 from scoring import snapshot
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.synthetic import generate_sessions
@@ -24,8 +25,8 @@ def learned_scorer(n: int = 300) -> BlendedScorer:
 def test_snapshot__save_then_load__same_predictions_and_header(tmp_path: Path) -> None:
     scorer = learned_scorer()
     path = tmp_path / "models" / "demo.model"
-    written = snapshot.save(path, scorer, created_at=1_764_000_000.0)
-    loaded = snapshot.load(path)
+    written = snapshot_files.save(path, scorer, created_at=1_764_000_000.0)
+    loaded = snapshot_files.load(path)
     assert loaded.header == written
     assert (written.version, written.n_learned, written.kind) == (6, 305, "BlendedScorer")
     assert written.created_at == 1_764_000_000.0
@@ -36,26 +37,26 @@ def test_snapshot__save_then_load__same_predictions_and_header(tmp_path: Path) -
 
 def test_snapshot__read_header__matches_without_unpickling(tmp_path: Path) -> None:
     path = tmp_path / "m.model"
-    snapshot.save(path, learned_scorer())
-    assert snapshot.read_header(path) == snapshot.load(path).header
+    snapshot_files.save(path, learned_scorer())
+    assert snapshot_files.read_header(path) == snapshot_files.load(path).header
 
 
 def test_snapshot__save_over_existing__replaced_and_no_temporary_left(tmp_path: Path) -> None:
     path = tmp_path / "m.model"
-    snapshot.save(path, default_site_scorer())
-    snapshot.save(path, learned_scorer())
-    assert snapshot.read_header(path).version == 6
+    snapshot_files.save(path, default_site_scorer())
+    snapshot_files.save(path, learned_scorer())
+    assert snapshot_files.read_header(path).version == 6
     assert sorted(os.listdir(tmp_path)) == ["m.model"]
 
 
 def test_snapshot__unpicklable_scorer__old_file_kept(tmp_path: Path) -> None:
     path = tmp_path / "m.model"
-    snapshot.save(path, learned_scorer())
+    snapshot_files.save(path, learned_scorer())
     broken = default_site_scorer()
     broken.model.hook = lambda: None  # type: ignore[attr-defined]
     with pytest.raises(Exception, match="pickle"):
-        snapshot.save(path, broken)
-    assert snapshot.read_header(path).version == 6
+        snapshot_files.save(path, broken)
+    assert snapshot_files.read_header(path).version == 6
     assert sorted(os.listdir(tmp_path)) == ["m.model"]
 
 
@@ -65,7 +66,7 @@ def test_snapshot__not_a_snapshot__rejected_clearly() -> None:
 
 
 def test_snapshot__unknown_format__rejected_naming_it() -> None:
-    data = snapshot.dumps(default_site_scorer())
+    data = snapshot.dumps(default_site_scorer(), created_at=1_764_000_000.0)
     magic, header, payload = data[: len(snapshot.MAGIC)], *data[len(snapshot.MAGIC) :].split(b"\n", 1)
     fields = json.loads(header) | {"format": 99}
     with pytest.raises(snapshot.SnapshotFormatError, match="format 99"):
@@ -73,13 +74,13 @@ def test_snapshot__unknown_format__rejected_naming_it() -> None:
 
 
 def test_snapshot__truncated_payload__rejected() -> None:
-    data = snapshot.dumps(learned_scorer())
+    data = snapshot.dumps(learned_scorer(), created_at=1_764_000_000.0)
     with pytest.raises(snapshot.SnapshotFormatError, match="truncated"):
         snapshot.loads(data[:-10])
 
 
 def test_snapshot__header_fields_changed__rejected() -> None:
-    data = snapshot.dumps(default_site_scorer())
+    data = snapshot.dumps(default_site_scorer(), created_at=1_764_000_000.0)
     magic, header, payload = data[: len(snapshot.MAGIC)], *data[len(snapshot.MAGIC) :].split(b"\n", 1)
     fields = json.loads(header) | {"surprise": 1}
     with pytest.raises(snapshot.SnapshotFormatError, match="header fields"):
@@ -87,10 +88,10 @@ def test_snapshot__header_fields_changed__rejected() -> None:
 
 
 def test_site_snapshot_path__site_key__inside_data_dir(tmp_path: Path) -> None:
-    assert snapshot.site_snapshot_path(tmp_path, "demo") == tmp_path / "models" / "demo.model"
+    assert snapshot_files.site_snapshot_path(tmp_path, "demo") == tmp_path / "models" / "demo.model"
 
 
 @pytest.mark.parametrize("site", ["../etc", "a/b", "", "demo\n", "x" * 65])
 def test_site_snapshot_path__unsafe_site__rejected(tmp_path: Path, site: str) -> None:
     with pytest.raises(ValueError, match="site"):
-        snapshot.site_snapshot_path(tmp_path, site)
+        snapshot_files.site_snapshot_path(tmp_path, site)

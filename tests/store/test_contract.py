@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from api.store import MemoryStore, RedisStore, Store
-from api.store.base import day_of
+from api.store import MemoryStore, RedisStore, SiteConfigs, VisitorLog
 from tests.factories import T0, ev, page, prepared
+from tracker.days import day_of
 from tracker.features import extract
 from tracker.session import SESSION_IDLE_MS
 
@@ -22,7 +22,7 @@ STRUGGLE = [
 ]
 
 
-async def test_ingest__new_visitor__starts_a_session_and_folds_every_event(store: Store) -> None:
+async def test_ingest__new_visitor__starts_a_session_and_folds_every_event(store: VisitorLog) -> None:
     result = await store.ingest(prepared(STRUGGLE))
 
     assert result.new_session and not result.stale
@@ -33,7 +33,7 @@ async def test_ingest__new_visitor__starts_a_session_and_folds_every_event(store
     assert features["sessions"] == 1 and features["returning_visitor"] == 0
 
 
-async def test_ingest__same_batch_retried__counted_once(store: Store) -> None:
+async def test_ingest__same_batch_retried__counted_once(store: VisitorLog) -> None:
     first = await store.ingest(prepared(STRUGGLE))
     retry = await store.ingest(prepared(STRUGGLE, received_ms=T0 + 60_000))  # a later sent_at, same events
 
@@ -42,7 +42,7 @@ async def test_ingest__same_batch_retried__counted_once(store: Store) -> None:
     assert extract(retry.session, retry.visitor, T0) == extract(first.session, first.visitor, T0)
 
 
-async def test_ingest__retry_overlapping_new_events__only_new_ones_count(store: Store) -> None:
+async def test_ingest__retry_overlapping_new_events__only_new_ones_count(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE[:3]))
     result = await store.ingest(prepared(STRUGGLE[1:]))
 
@@ -51,7 +51,7 @@ async def test_ingest__retry_overlapping_new_events__only_new_ones_count(store: 
     assert (features["rage_clicks"], features["form_errors"], features["dead_clicks"]) == (1, 2, 1)
 
 
-async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_and_log(store: Store) -> None:
+async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_and_log(store: VisitorLog) -> None:
     """The per-event path: a batch with a duplicate applies and logs its fresh events one by one."""
     first = [page(T0, "/checkout"), ev("rage_click", T0 + 1000, count=4)]
     await store.ingest(prepared(first, sent_at=T0 + 1000, received_ms=T0 + 1000))
@@ -75,7 +75,7 @@ async def test_ingest__partly_retried_batch__only_the_fresh_events_fold_count_an
     assert [[e["t"] for e in entry.events] for entry in log] == [["page_view", "rage_click"], ["form_error", "scroll"]]
 
 
-async def test_ingest__batches_out_of_order__same_state_as_in_order(store: Store) -> None:
+async def test_ingest__batches_out_of_order__same_state_as_in_order(store: VisitorLog) -> None:
     journey = [
         page(T0, "/"),
         page(T0 + 3000, "/products/1"),
@@ -99,7 +99,7 @@ async def test_ingest__batches_out_of_order__same_state_as_in_order(store: Store
     assert a["u_turns"] == 1 and a["pages_viewed"] == 4 and a["distinct_paths"] == 3
 
 
-async def test_ingest__thirty_minutes_idle__new_session_and_returning(store: Store) -> None:
+async def test_ingest__thirty_minutes_idle__new_session_and_returning(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE))
     later = T0 + 4000 + SESSION_IDLE_MS + 1
     result = await store.ingest(prepared([page(later, "/")], received_ms=later))
@@ -110,7 +110,7 @@ async def test_ingest__thirty_minutes_idle__new_session_and_returning(store: Sto
     assert features["sessions"] == 2 and features["returning_visitor"] == 1
 
 
-async def test_ingest__just_under_idle_limit__same_session(store: Store) -> None:
+async def test_ingest__just_under_idle_limit__same_session(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE))
     later = T0 + 4000 + SESSION_IDLE_MS
     result = await store.ingest(prepared([page(later, "/")], received_ms=later))
@@ -119,7 +119,7 @@ async def test_ingest__just_under_idle_limit__same_session(store: Store) -> None
     assert extract(result.session, result.visitor, later)["rage_clicks"] == 1
 
 
-async def test_ingest__new_session_id__rolls_over(store: Store) -> None:
+async def test_ingest__new_session_id__rolls_over(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE))
     result = await store.ingest(prepared([page(T0 + 9000, "/")], session="s_session02"))
 
@@ -127,7 +127,7 @@ async def test_ingest__new_session_id__rolls_over(store: Store) -> None:
     assert extract(result.session, result.visitor, T0 + 9000)["form_errors"] == 0
 
 
-async def test_ingest__late_batch_of_previous_session__logged_not_folded(store: Store) -> None:
+async def test_ingest__late_batch_of_previous_session__logged_not_folded(store: VisitorLog) -> None:
     await store.ingest(prepared([page(T0 + 60_000, "/")], session="s_session02"))
     late = await store.ingest(prepared([ev("rage_click", T0 + 1000, count=5)], session="s_session01"))
 
@@ -137,7 +137,7 @@ async def test_ingest__late_batch_of_previous_session__logged_not_folded(store: 
     assert [entry.session for entry in log] == ["s_session02", "s_session01"]
 
 
-async def test_read_log__entries_hold_corrected_times_once(store: Store) -> None:
+async def test_read_log__entries_hold_corrected_times_once(store: VisitorLog) -> None:
     skewed = prepared(
         [page(T0, "/a"), ev("click", T0 + 10, x=1, y=2)], sent_at=T0 + 100, received_ms=T0 + 5100
     )  # the browser clock is 5 s behind
@@ -151,7 +151,7 @@ async def test_read_log__entries_hold_corrected_times_once(store: Store) -> None
     assert log[0].visitor == "v_visitor01" and log[0].received_ms == T0 + 5100
 
 
-async def test_read_log__time_window_across_visitors(store: Store) -> None:
+async def test_read_log__time_window_across_visitors(store: VisitorLog) -> None:
     for i in range(6):
         at = T0 + i * 1000
         await store.ingest(prepared([page(at, "/")], visitor=f"v_window{i:02d}", received_ms=at))
@@ -162,7 +162,7 @@ async def test_read_log__time_window_across_visitors(store: Store) -> None:
     assert len(entries) <= 6
 
 
-async def test_counters__events_by_type_and_sessions(store: Store) -> None:
+async def test_counters__events_by_type_and_sessions(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE))
     await store.ingest(prepared(STRUGGLE))  # duplicates do not count
     await store.ingest(prepared([page(T0 + 5000, "/")], visitor="v_visitor02"))
@@ -172,14 +172,14 @@ async def test_counters__events_by_type_and_sessions(store: Store) -> None:
     assert counts["e.page_view"] == 2 and counts["e.form_error"] == 2 and counts["e.rage_click"] == 1
 
 
-async def test_forget_visitor__state_is_gone(store: Store) -> None:
+async def test_forget_visitor__state_is_gone(store: VisitorLog) -> None:
     await store.ingest(prepared(STRUGGLE))
     await store.forget_visitor("demo", "v_visitor01")
 
     assert await store.load_visitor("demo", "v_visitor01") == ({}, {})
 
 
-async def test_site_config__put_get_list(store: Store) -> None:
+async def test_site_config__put_get_list(store: SiteConfigs) -> None:
     await store.put_site_config("shop", {"site": "shop", "allowed_origins": ["https://shop.example"]})
 
     assert await store.get_site_config("shop") == {"site": "shop", "allowed_origins": ["https://shop.example"]}
@@ -187,7 +187,7 @@ async def test_site_config__put_get_list(store: Store) -> None:
     assert "shop" in await store.list_sites()
 
 
-async def test_ingest__invite_outcomes_and_custom_events__visitor_history(store: Store) -> None:
+async def test_ingest__invite_outcomes_and_custom_events__visitor_history(store: VisitorLog) -> None:
     result = await store.ingest(
         prepared(
             [
@@ -226,7 +226,7 @@ def _random_journey(seed: int, count: int = 120) -> list[dict[str, Any]]:
     return [rng.choice(kinds)(T0 + i * 700) for i in range(count)]
 
 
-async def test_ingest__batches_overtaken_and_retried__identical_features(store: Store) -> None:
+async def test_ingest__batches_overtaken_and_retried__identical_features(store: VisitorLog) -> None:
     """What the network does: a batch overtaken by the next one, and a retry of one already stored."""
     events = _random_journey(7)
     batches = [events[i : i + 5] for i in range(0, len(events), 5)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from api.store import Store
+from api.store import ChatRecords, Lifecycle
 
 
-async def test_records__put_get_list_drop__round_trip(store: Store) -> None:
+async def test_records__put_get_list_drop__round_trip(store: ChatRecords) -> None:
     await store.put_record("s1", "agent", "a1", {"name": "Ada", "skills": ["billing"]})
     await store.put_record("s1", "agent", "a2", {"name": "Bo"})
     await store.put_record("s2", "agent", "a1", {"name": "elsewhere"})
@@ -18,7 +18,7 @@ async def test_records__put_get_list_drop__round_trip(store: Store) -> None:
     assert await store.list_records("s1", "chat") == {}
 
 
-async def test_append_entry__ids_count_up__dedup_returns_first_id(store: Store) -> None:
+async def test_append_entry__ids_count_up__dedup_returns_first_id(store: ChatRecords) -> None:
     assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, False)
     assert await store.append_entry("s1", "m:c1", {"text": "again"}, dedup="c_2") == (2, False)
     assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, True)
@@ -32,14 +32,14 @@ async def test_append_entry__ids_count_up__dedup_returns_first_id(store: Store) 
     assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, False)
 
 
-async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: Store) -> None:
+async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: ChatRecords) -> None:
     await store.append_entry("s1", "warm-up", {})  # a fresh Cluster client's very first commands must not race
     results = await asyncio.gather(*(store.append_entry("s1", "log", {"n": n}, dedup=f"d{n % 10}") for n in range(40)))
     fresh = sorted(entry_id for entry_id, duplicate in results if not duplicate)
     assert fresh == list(range(1, 11))
 
 
-async def test_bounded_add__refuses_past_limit__never_below_zero(store: Store) -> None:
+async def test_bounded_add__refuses_past_limit__never_below_zero(store: ChatRecords) -> None:
     assert [await store.bounded_add("s1", "load:a1", 1, 3) for _ in range(4)] == [1, 2, 3, None]
     assert await store.bounded_add("s1", "load:a1", -1, 3) == 2
     assert await store.bounded_add("s1", "load:a1", -5) == 0
@@ -47,13 +47,13 @@ async def test_bounded_add__refuses_past_limit__never_below_zero(store: Store) -
     assert await store.bounded_add("s1", "load:a1", 0) == 2
 
 
-async def test_bounded_add__racing_reservations__never_exceed_limit(store: Store) -> None:
+async def test_bounded_add__racing_reservations__never_exceed_limit(store: ChatRecords) -> None:
     await store.bounded_add("s1", "warm-up", 1)  # a fresh Cluster client's very first commands must not race
     results = await asyncio.gather(*(store.bounded_add("s1", "load:a9", 1, 3) for _ in range(20)))
     assert sorted(r for r in results if r is not None) == [1, 2, 3]
 
 
-async def test_compare_and_set__only_from_expected(store: Store) -> None:
+async def test_compare_and_set__only_from_expected(store: ChatRecords) -> None:
     assert await store.compare_and_set("s1", "chat:c1", None, "waiting")
     assert not await store.compare_and_set("s1", "chat:c1", None, "waiting")
     assert not await store.compare_and_set("s1", "chat:c1", "offered:a1", "active:a1")
@@ -63,9 +63,30 @@ async def test_compare_and_set__only_from_expected(store: Store) -> None:
     assert await store.get_value("s1", "chat:c1") is None
 
 
-async def test_claim__one_holder_until_expiry(store: Store) -> None:
+async def test_claim__one_holder_until_expiry(store: ChatRecords) -> None:
     assert await store.claim("s1", "webhooks", "w1", 200, now_ms=1_000)
     assert not await store.claim("s1", "webhooks", "w2", 200, now_ms=1_050)
     assert await store.claim("s1", "webhooks", "w1", 200, now_ms=1_100)  # renewed by its holder
     await asyncio.sleep(0.25)
     assert await store.claim("s1", "webhooks", "w2", 200, now_ms=1_400)
+
+
+async def test_claim__the_callers_clock_ends_a_lease(store: ChatRecords) -> None:
+    """Both adapters go by ``now_ms``: a lease has ended when the caller's clock says so."""
+    assert await store.claim("s1", "owner:c1", "w1", 60_000, now_ms=1_000)
+    assert not await store.claim("s1", "owner:c1", "w2", 60_000, now_ms=60_999)
+    assert await store.claim("s1", "owner:c1", "w2", 60_000, now_ms=61_001)  # not a minute later by the wall clock
+    assert not await store.claim("s1", "owner:c1", "w1", 60_000, now_ms=61_002)
+
+
+async def test_chat_bus__published_event__reaches_a_subscriber(store: Lifecycle) -> None:
+    bus = store.chat_bus()
+    await bus.start()
+    try:
+        subscription = bus.subscribe()
+        subscription.follow("chat:c1")
+        await bus.publish("chat:c2", {"seq": 1})  # a channel nobody follows here
+        await bus.publish("chat:c1", {"seq": 2})
+        assert await asyncio.wait_for(subscription.get(), 5.0) == ("chat:c1", {"seq": 2})
+    finally:
+        await bus.close()

@@ -12,12 +12,12 @@ import msgspec
 import pytest
 
 from api.chat.agents import AgentDirectory
-from api.chat.bus import MemoryChatBus
 from api.chat.models import IllegalTransition, check_transition, decode_chat
 from api.chat.service import ChatService, Verdict, _offer_to
 from api.chat.webhooks import Webhooks
 from api.settings import Settings
 from api.store import Store
+from api.store.bus import MemoryChatBus
 
 SITE = "s1"
 VISITOR = "v_statemachine"

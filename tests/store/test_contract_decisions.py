@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from api.store import Store
-from api.store.base import day_of
+from api.store import ExpiringTables, ModelRegistry, Store, VisitorLog
 from tests.factories import T0, page, prepared
+from tracker.days import day_of
 from tracker.features import describe
 from tracker.merge import Op
 
 
-async def test_apply_ops__current_session__session_and_visitor_change(store: Store) -> None:
+async def test_apply_ops__current_session__session_and_visitor_change(store: VisitorLog) -> None:
     await store.ingest(prepared([page(T0, "/")]))
 
     applied = await store.apply_ops(
@@ -21,7 +21,7 @@ async def test_apply_ops__current_session__session_and_visitor_change(store: Sto
     assert describe(session, visitor, T0 + 10).last_invite_ms == T0 + 5
 
 
-async def test_apply_ops__session_already_replaced__only_visitor_changes(store: Store) -> None:
+async def test_apply_ops__session_already_replaced__only_visitor_changes(store: VisitorLog) -> None:
     await store.ingest(prepared([page(T0, "/")], session="s_session02"))
 
     applied = await store.apply_ops(
@@ -32,7 +32,7 @@ async def test_apply_ops__session_already_replaced__only_visitor_changes(store: 
     assert not applied and "io" not in session and visitor["li"] == str(T0)
 
 
-async def test_add_counters__summed_with_event_counters(store: Store) -> None:
+async def test_add_counters__summed_with_event_counters(store: VisitorLog) -> None:
     await store.ingest(prepared([page(T0, "/")]))
     await store.add_counters("demo", day_of(T0), {"d.too_early": 2, "invites": 1})
     await store.add_counters("demo", day_of(T0), {"d.too_early": 1})
@@ -41,7 +41,7 @@ async def test_add_counters__summed_with_event_counters(store: Store) -> None:
     assert counts["d.too_early"] == 3 and counts["invites"] == 1 and counts["e.page_view"] == 1
 
 
-async def test_expiring_tables__members_expire_and_drop(store: Store) -> None:
+async def test_expiring_tables__members_expire_and_drop(store: ExpiringTables) -> None:
     await store.put_expiring("demo", "agents", "ann", {"max_chats": 3}, expires_ms=T0 + 1000)
     await store.put_expiring("demo", "agents", "bob", {"max_chats": 1}, expires_ms=T0 + 5000)
     await store.put_expiring("demo", "pool", "ann", {"score": 0.9}, expires_ms=T0 + 5000)
@@ -73,7 +73,7 @@ async def test_labels__read_once_then_redelivered_until_committed(store: Store) 
     assert [record for _, record in fresh] == [{"k": "accepted", "invite": "i_1"}]
 
 
-async def test_models__commit_then_read_version_model_quality_state(store: Store) -> None:
+async def test_models__commit_then_read_version_model_quality_state(store: ModelRegistry) -> None:
     assert await store.model_version("demo") is None and await store.get_model("demo") is None
 
     await store.commit_learning("demo", b"\x00model", b"\x01state", 3, {"roc_auc": 0.75}, [])

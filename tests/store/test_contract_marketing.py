@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.store import Store
+from api.store import Journal, SiteConfigs
 from api.store.base import LOAD_SAMPLE_MS
 
 T0 = 1_764_158_400_000
@@ -17,7 +17,7 @@ def _document(version: int, threshold: float = 0.6) -> dict[str, Any]:
     return {"site": "demo", "version": version, "timing": {"score_threshold": threshold}}
 
 
-async def test_config_version__saved__becomes_the_site_config_and_is_listed(store: Store) -> None:
+async def test_config_version__saved__becomes_the_site_config_and_is_listed(store: SiteConfigs) -> None:
     meta = {"author": "ann", "at_ms": T0, "note": "", "changes": [{"path": "timing.score_threshold"}]}
 
     assert await store.save_config_version("demo", 2, _document(2, 0.5), meta)
@@ -28,7 +28,7 @@ async def test_config_version__saved__becomes_the_site_config_and_is_listed(stor
     assert await store.config_version("demo", 2) == {**meta, "version": 2, "document": _document(2, 0.5)}
 
 
-async def test_config_version__number_taken__refused_and_nothing_changes(store: Store) -> None:
+async def test_config_version__number_taken__refused_and_nothing_changes(store: SiteConfigs) -> None:
     await store.save_config_version("demo", 2, _document(2, 0.5), {"author": "ann"})
 
     assert not await store.save_config_version("demo", 2, _document(2, 0.9), {"author": "bob"})
@@ -37,7 +37,7 @@ async def test_config_version__number_taken__refused_and_nothing_changes(store: 
     assert [v["author"] for v in await store.config_versions("demo")] == ["ann"]
 
 
-async def test_config_versions__listed_oldest_first_per_site(store: Store) -> None:
+async def test_config_versions__listed_oldest_first_per_site(store: SiteConfigs) -> None:
     for version in (3, 1, 2, 10):
         await store.save_config_version("demo", version, _document(version), {"author": f"a{version}"})
     await store.save_config_version("other", 1, {"site": "other", "version": 1}, {"author": "x"})
@@ -47,7 +47,7 @@ async def test_config_versions__listed_oldest_first_per_site(store: Store) -> No
     assert await store.config_versions("nobody") == []
 
 
-async def test_journal__read_by_window__oldest_first(store: Store) -> None:
+async def test_journal__read_by_window__oldest_first(store: Journal) -> None:
     records = [{"ts": T0 + offset, "v": f"v_{offset:08d}", "st": 1} for offset in (500, 0, 2000, 1000)]
     await store.append_journal("demo", records[:2])
     await store.append_journal("demo", records[2:])
@@ -60,7 +60,7 @@ async def test_journal__read_by_window__oldest_first(store: Store) -> None:
     assert len(await store.read_journal("demo", 0, T0 * 2)) == 4
 
 
-async def test_load_samples__one_per_minute__later_sample_replaces(store: Store) -> None:
+async def test_load_samples__one_per_minute__later_sample_replaces(store: Journal) -> None:
     minute = T0 - T0 % LOAD_SAMPLE_MS
     await store.put_load_sample("demo", minute + 1000, {"slots": 3, "active": 1})
     await store.put_load_sample("demo", minute + 30_000, {"slots": 3, "active": 2})

@@ -16,10 +16,11 @@ from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, ResponseError
 
 from api.store import RedisStore, StoreUnavailable
-from api.store.base import day_of, shard_of
+from api.store.base import shard_of
 from loadtests.redis_server import free_port
 from tests.conftest import throwaway_redis_cluster
 from tests.factories import T0, ev, page, prepared
+from tracker.days import day_of
 
 pytestmark = pytest.mark.redis
 

@@ -10,9 +10,10 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
+from api.meter import CountingMeter
 from api.store import RedisStore, StoreUnavailable
 from api.store.autopipeline import AutoPipeline
-from api.store.redis import _COLLECT_LUA, ROUND_TRIPS, _counting
+from api.store.redis import _COLLECT_LUA, _metered
 from loadtests.redis_server import RedisServer, free_port, start_redis
 from tests.factories import T0, ev, page, prepared
 
@@ -26,9 +27,9 @@ TEN_EVENTS = [
 ]
 
 
-def _round_trips() -> int:
-    """Writes to Redis by this process so far: a script call, a pipeline or an auto-pipelined group is one."""
-    return sum(ROUND_TRIPS.values())
+def _round_trips(meter: CountingMeter) -> int:
+    """Writes to Redis the meter heard of: a script call, a pipeline or an auto-pipelined group is one."""
+    return sum(meter.round_trips.values())
 
 
 async def _commandstats(client: aioredis.Redis) -> dict[str, int]:
@@ -38,14 +39,15 @@ async def _commandstats(client: aioredis.Redis) -> dict[str, int]:
 
 async def test_collect__steady_state__one_round_trip_per_request(redis_url: str, key_prefix: str) -> None:
     observer = aioredis.Redis.from_url(redis_url)
-    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
+    meter = CountingMeter()
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4, meter=meter)
     await store.ingest(prepared(TEN_EVENTS, visitor="v_warmup01"))  # loads the script once
 
     before = await _commandstats(observer)
-    trips = _round_trips()
+    trips = _round_trips(meter)
     for i in range(20):
         await store.ingest(prepared(TEN_EVENTS, visitor=f"v_roundtrip{i:03d}"))
-    trips = _round_trips() - trips
+    trips = _round_trips(meter) - trips
     after = await _commandstats(observer)
 
     await store.close()
@@ -60,12 +62,13 @@ async def test_collect__retry_merged_with_new_events__second_call_with_each_even
     redis_url: str, key_prefix: str
 ) -> None:
     """The usual call leaves each event's own ops out; a batch mixing seen and new events costs a second."""
-    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
+    meter = CountingMeter()
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4, meter=meter)
     await store.ingest(prepared(TEN_EVENTS[:4], visitor="v_mixed0001"))
 
-    trips = _round_trips()
+    trips = _round_trips(meter)
     result = await store.ingest(prepared(TEN_EVENTS, visitor="v_mixed0001"))
-    trips = _round_trips() - trips
+    trips = _round_trips(meter) - trips
     session, _ = await store.load_visitor("demo", "v_mixed0001")
     await store.close()
 
@@ -134,15 +137,16 @@ async def test_collect__concurrent_requests__share_round_trips_and_each_gets_its
     import asyncio
 
     observer = aioredis.Redis.from_url(redis_url)
-    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4)
+    meter = CountingMeter()
+    store = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, shards=4, meter=meter)
     await store.ingest(prepared(TEN_EVENTS, visitor="v_warm00001"))  # opens the collect connection
 
-    trips = _round_trips()
+    trips = _round_trips(meter)
     before = await _commandstats(observer)
     results = await asyncio.gather(
         *(store.ingest(prepared(TEN_EVENTS[: 1 + i % 10], visitor=f"v_together{i:03d}")) for i in range(40))
     )
-    trips = _round_trips() - trips
+    trips = _round_trips(meter) - trips
     after = await _commandstats(observer)
     states = [await store.load_visitor("demo", f"v_together{i:03d}") for i in range(40)]
     await store.close()
@@ -366,7 +370,7 @@ async def test_collect__redis_gone__every_waiting_call_fails_with_store_unavaila
     ids=["script-call", "two-word-name", "buffers", "numbers"],
 )
 def test_store_connections__hiredis_packer__same_bytes_as_redis_py(args: tuple[Any, ...]) -> None:
-    ours, theirs = _counting(Connection)(), Connection()
+    ours, theirs = _metered(Connection, CountingMeter())(), Connection()
 
     assert b"".join(ours.pack_command(*args)) == b"".join(theirs.pack_command(*args))
     with pytest.raises(DataError):

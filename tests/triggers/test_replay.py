@@ -8,8 +8,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from api.replay_cli import replay_command
 from triggers import SiteConfig
-from triggers.cli import replay_command
 from triggers.compare import Moment, comparison_config, fixed_delay, fixed_delay_invitations, observe
 from triggers.replay import ReplayOptions, ReplayProgress, replay
 from triggers.standin import struggle_explain, struggle_score

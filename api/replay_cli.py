@@ -1,8 +1,9 @@
 """``tactful replay``: what a config would have done on a recorded event log, as JSON.
 
-This module only defines the click command; ``api/cli.py`` registers it under
-the ``tactful`` group. Replays of the proposed config and of the config in force
-(``--baseline``) run on the same log and print side by side.
+This module defines the click command and reads its files (the replay itself,
+pure, is ``triggers.replay``); ``api/cli.py`` registers it under the ``tactful``
+group. Replays of the proposed config and of the config in force (``--baseline``)
+run on the same log and print side by side.
 """
 
 from __future__ import annotations

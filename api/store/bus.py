@@ -1,14 +1,15 @@
 """How chat events reach every worker: a small publish/subscribe ``ChatBus``.
 
 A chat's visitor and agent may hold WebSockets on different workers. Messages
-themselves are stored (``Store.append_entry``, with ids); the bus only says
+themselves are stored (``ChatRecords.append_entry``, with ids); the bus only says
 "something happened on channel X" (a new message id, typing, a state change, an
 offer), and each connection reads what it has not sent yet from the store. So a
 lost notification delays nothing by more than the next one, and a reconnecting
 client resumes from its last id without loss or duplicates.
 
 ``MemoryChatBus`` serves one process. ``RedisChatBus`` publishes through Redis
-and listens with one pattern subscription per worker, fanning out locally.
+and listens with one pattern subscription per worker, fanning out locally. Each
+store adapter makes the one that reaches its workers (``Store.chat_bus()``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
-
-from api.store import RedisStore, Store
 
 log = logging.getLogger("tactful.chat.bus")
 
@@ -157,10 +156,3 @@ class RedisChatBus:
                 await asyncio.wait({self._listener}, timeout=0.5)
         if self._pubsub is not None:
             await self._pubsub.aclose()
-
-
-def bus_for(store: Store) -> ChatBus:
-    """The bus that reaches every worker sharing ``store``."""
-    if isinstance(store, RedisStore):
-        return RedisChatBus(store.client, store.prefix)
-    return MemoryChatBus()
