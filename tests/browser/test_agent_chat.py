@@ -93,7 +93,7 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
             watched.pause(1.5)
         card.get_by_role("button", name="Start chat").click()
 
-        offer = console.locator("#offers button")
+        offer = console.locator("#offers button.offer")
         offer.wait_for(timeout=10_000)
         offer.click()
         console.locator("#chats button").wait_for()
@@ -198,3 +198,56 @@ def test_agent_chat__agent_leaves_before_the_visitor_accepts__panel_shows_the_si
     finally:
         agent_context.close()
         visitor_context.close()
+
+
+def test_agent_chat__agent_declines_the_offer__the_next_agent_gets_it_at_once(
+    browser: Any, chat_server: tuple[Server, str]
+) -> None:
+    """Decline, as an agent coming from other consoles expects it: the offer leaves this console and goes to
+    the next free agent, without waiting for the offer to time out, and is not offered back."""
+    server, link = chat_server
+    second = admin(server.url, "POST", "/v1/admin/sites/demo/agents", {"name": "Second agent"})
+    first_context, second_context = browser.new_context(), browser.new_context()
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        first, other = first_context.new_page(), second_context.new_page()
+        first.goto(link)
+        first.locator("#agent-name").filter(has_text="Demo agent").wait_for()
+        other.goto(second["sign_in_url"])
+        other.locator("#agent-name").filter(has_text="Second agent").wait_for()
+        shop = visitor_context.new_page()
+        watched = Watched(shop, server)
+        fill_cart(watched)
+        watched.goto("/demo/checkout")
+        card = shop.locator(CARD)
+        deadline = time.monotonic() + 40
+        while not card.count():
+            assert time.monotonic() < deadline, "the engine never invited"
+            shop.click("#place-order")
+            for _ in range(3):
+                shop.click("#apply-coupon")
+            watched.pause(1.5)
+        card.get_by_role("button", name="Start chat").click()
+
+        # Routing offers the chat to the least loaded agent first: whoever has it declines.
+        wait_for(
+            lambda: first.locator("#offers button.offer").count() or other.locator("#offers button.offer").count(),
+            sleep=first.wait_for_timeout,
+        )
+        decliner, taker = (first, other) if first.locator("#offers button.offer").count() else (other, first)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        decliner.screenshot(path=str(SCREENSHOTS / "agent-offer-decline.png"))
+        declined_at = time.monotonic()
+        decliner.locator("#offers button.decline").click()
+        assert decliner.locator("#offers li").count() == 0
+        taker.locator("#offers button.offer").wait_for(timeout=5_000)
+        assert time.monotonic() - declined_at < 5  # at once, not after the offer's timeout
+        taker.locator("#offers button.offer").click()
+        taker.locator("#chats button").wait_for()
+        watched.pause(1.5)
+        assert decliner.locator("#offers li").count() == 0  # never offered back to who declined
+        chats = admin(server.url, "GET", "/v1/admin/sites/demo/chats")
+        assert chats[0]["state"] == "active"
+    finally:
+        for context in (first_context, second_context, visitor_context):
+            context.close()

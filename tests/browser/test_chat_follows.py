@@ -69,8 +69,8 @@ def start_chat(browser: Any, server: Server, console: Any) -> tuple[Any, Any, st
     shop = context.new_page()
     struggle_until_invited(Watched(shop, server))
     shop.locator(CARD).get_by_role("button", name="Start chat").click()
-    console.locator("#offers button").wait_for(timeout=10_000)
-    console.locator("#offers button").click()
+    console.locator("#offers button.offer").wait_for(timeout=10_000)
+    console.locator("#offers button.offer").click()
     shop.locator(PANEL).locator(".status").filter(has_text="is here to help").wait_for(timeout=10_000)
     chat_id = shop.evaluate("() => JSON.parse(localStorage.getItem('tactful.chat')).invite")
     return context, shop, chat_id

@@ -141,6 +141,16 @@
       button.dataset.chat = id;
       button.addEventListener('click', function () { send({type: 'accept', chat: id}); });
       li.appendChild(button);
+      // Decline hands the offer to the next free agent at once (the server sends no withdrawn for it).
+      var decline = el('button', 'Decline', 'decline');
+      decline.dataset.chat = id;
+      decline.setAttribute('aria-label', 'Decline · ' + label(chat));
+      decline.addEventListener('click', function () {
+        send({type: 'decline', chat: id});
+        delete state.offers[id];
+        renderLists();
+      });
+      li.appendChild(decline);
       offers.appendChild(li);
     });
     Object.keys(state.chats).forEach(function (id) {
