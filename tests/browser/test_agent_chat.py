@@ -59,6 +59,23 @@ def open_demo_to_chat(url: str, **fallback: str) -> None:
     time.sleep(1.2)  # every worker reloads site configs
 
 
+def struggle_at_checkout_until_invited(watched: Watched) -> Any:
+    """A visitor fills the cart, then fails at the checkout (empty order, a refused coupon three times) until
+    the engine invites; returns the invitation card."""
+    shop = watched.page
+    fill_cart(watched)
+    watched.goto("/demo/checkout")
+    card = shop.locator(CARD)
+    deadline = time.monotonic() + 40
+    while not card.count():
+        assert time.monotonic() < deadline, "the engine never invited"
+        shop.click("#place-order")
+        for _ in range(3):
+            shop.click("#apply-coupon")
+        watched.pause(1.5)
+    return card
+
+
 def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verdict_learned(
     browser: Any, chat_server: tuple[Server, str]
 ) -> None:
@@ -81,16 +98,7 @@ def test_agent_chat__visitor_invited_agent_gets_context__escaped_both_ways__verd
         shop = visitor_context.new_page()
         shop.on("dialog", refuse)
         watched = Watched(shop, server)
-        fill_cart(watched)
-        watched.goto("/demo/checkout")
-        card = shop.locator(CARD)
-        deadline = time.monotonic() + 40
-        while not card.count():
-            assert time.monotonic() < deadline, "the engine never invited"
-            shop.click("#place-order")
-            for _ in range(3):
-                shop.click("#apply-coupon")
-            watched.pause(1.5)
+        card = struggle_at_checkout_until_invited(watched)
         card.get_by_role("button", name="Start chat").click()
 
         offer = console.locator("#offers button.offer")
@@ -165,16 +173,7 @@ def test_agent_chat__agent_leaves_before_the_visitor_accepts__panel_shows_the_si
         console.locator("#agent-name").filter(has_text="Demo agent").wait_for()
         shop = visitor_context.new_page()
         watched = Watched(shop, server)
-        fill_cart(watched)
-        watched.goto("/demo/checkout")
-        card = shop.locator(CARD)
-        deadline = time.monotonic() + 40
-        while not card.count():
-            assert time.monotonic() < deadline, "the engine never invited"
-            shop.click("#place-order")
-            for _ in range(3):
-                shop.click("#apply-coupon")
-            watched.pause(1.5)
+        card = struggle_at_checkout_until_invited(watched)
         start = card.get_by_role("button", name="Start chat")
         start.wait_for()  # an agent invitation: someone was online
         console.close()
@@ -217,16 +216,7 @@ def test_agent_chat__agent_declines_the_offer__the_next_agent_gets_it_at_once(
         other.locator("#agent-name").filter(has_text="Second agent").wait_for()
         shop = visitor_context.new_page()
         watched = Watched(shop, server)
-        fill_cart(watched)
-        watched.goto("/demo/checkout")
-        card = shop.locator(CARD)
-        deadline = time.monotonic() + 40
-        while not card.count():
-            assert time.monotonic() < deadline, "the engine never invited"
-            shop.click("#place-order")
-            for _ in range(3):
-                shop.click("#apply-coupon")
-            watched.pause(1.5)
+        card = struggle_at_checkout_until_invited(watched)
         card.get_by_role("button", name="Start chat").click()
 
         # Routing offers the chat to the least loaded agent first: whoever has it declines.
