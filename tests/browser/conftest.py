@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,22 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
+LOG_TAIL_LINES = 60
+
+# The logs of the servers running now: a failing browser test reports their last lines, so a failure seen
+# only in CI says what the server was doing.
+_LIVE_LOGS: list[Path] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if report.failed and item.get_closest_marker("browser"):
+        for log in _LIVE_LOGS:
+            with contextlib.suppress(OSError):
+                tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"server log {log.parent.name} (last lines)", "\n".join(tail)))
+    return report
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 12.0, sleep: Callable[[float], Any] = time.sleep) -> Any:
@@ -111,8 +127,11 @@ def serving(data: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str
                 wait_healthy(f"{url}/healthz", process, timeout_s=30)
             except RuntimeError as error:
                 raise RuntimeError(f"{error}\n{log.read_text()[-2000:]}") from None
+            _LIVE_LOGS.append(log)
             yield url, log
         finally:
+            with contextlib.suppress(ValueError):
+                _LIVE_LOGS.remove(log)
             process.terminate()
             process.wait(timeout=10)
 
