@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import hiredis  # a declared dependency (redis[hiredis]): the packer and the collect path's parser
 import msgspec
@@ -62,7 +62,7 @@ def _metered(connection_class: type[Any], meter: Meter) -> type[Any]:
         meter.round_trip()
         await connection_class.send_packed_command(self, command, check_health)
 
-    serializer = HiredisRespSerializer()
+    serializer = cast(Any, HiredisRespSerializer)()  # typed in some redis-py 8 releases, not in others
 
     def pack_command(self: Any, *args: Any) -> list[bytes]:
         # Straight to hiredis when the arguments are what it takes as they are; otherwise (a
