@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # -- agents and chat (api/chat) --
     agent_offer_timeout_s: float = Field(20.0, gt=0, le=600, description="an offered chat moves to the next agent")
     chat_queue_wait_s: float = Field(
-        45.0, ge=0, le=3600, description="how long a visitor waits for a free agent before the offline form"
+        180.0, ge=0, le=3600, description="how long a visitor waits for a free agent before the offline form"
     )
     agent_heartbeat_s: float = Field(1.0, gt=0, le=30, description="how often a console's presence is rewritten")
     agent_presence_ttl_s: float = Field(4.0, gt=0, le=120, description="presence expires this long after a heartbeat")

@@ -22,6 +22,9 @@ from triggers.fallback import BotMenu
 from triggers.reasons import RANK
 
 Mode = Literal["agent", "bot", "offline"]
+Person = Literal["available", "busy", "nobody", "closed"]
+"""Whether a person can answer: one is free; every agent online is busy; nobody is online; the site is closed.
+The visitor is told which, in words that fit (a bot card says "everyone is busy", not "closed")."""
 
 
 def to_millis(value: Any) -> Any:
@@ -114,6 +117,7 @@ class Decision(BaseModel):
     group: Group
     propensity: float = Field(ge=0.0, le=1.0, description="probability of this action over the group draw")
     expected_wait_s: int | None = None
+    person: Person | None = Field(default=None, description="an invitation's: whether a person can answer now")
     opening_hours: str | None = None
     next_opening: str | None = Field(default=None, description="ISO 8601 local time with offset")
     menu: BotMenu | None = None
@@ -159,6 +163,7 @@ class Decision(BaseModel):
                 "score",
                 "reasons",
                 "expected_wait_s",
+                "person",
                 "opening_hours",
                 "next_opening",
                 "menu",

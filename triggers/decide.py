@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from tracker.features import STRUGGLE_SIGNALS
 from triggers import capacity as cap
 from triggers import reasons as r
-from triggers.context import Decision, DecisionContext, Mode
+from triggers.context import Decision, DecisionContext, Mode, Person
 from triggers.experiment import Group
 from triggers.fallback import BotMenu, FallbackMode
 from triggers.hashing import invite_id
@@ -31,6 +31,7 @@ class _Offer:
     pacing_candidate: bool = False
     message: str | None = None
     expected_wait_s: int | None = None
+    person: Person | None = None
     opening_hours: str | None = None
     next_opening: str | None = None
     menu: BotMenu | None = None
@@ -90,20 +91,25 @@ def _timing(context: DecisionContext, since: int | None) -> tuple[list[str], boo
     return codes, burst, remaining_ms
 
 
-def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person_available: bool) -> _Offer:
+def _fallback(context: DecisionContext, mode: FallbackMode, code: str, person: Person) -> _Offer:
+    """The configured fallback. A bot card keeps its handoff (with the expected wait) while agents are online
+    but busy, and offers the leave-a-message form beside its answers when the site has it."""
     config = context.config
     hours = config.hours
-    closed = code == r.OUTSIDE_HOURS
+    closed = person == "closed"
     opening = hours.next_opening(context.now_ms) if hours is not None and closed else None
     offer = _Offer(
         mode=None,
         codes=[code],
+        person=person,
         opening_hours=hours.summary() if hours is not None and closed else None,
         next_opening=opening.isoformat() if opening is not None else None,
     )
+    person_available = person == "busy"
     menu = config.fallback.bot.for_visitor(person_available) if mode == "bot" else None
     if menu is not None:
         offer.mode, offer.message, offer.menu = "bot", config.fallback.bot.greeting, menu
+        offer.leave_message = config.fallback.offline.leave_message
         if person_available:
             offer.expected_wait_s = cap.expected_wait_s(config.capacity, context.capacity, context.expected_acceptance)
     elif mode != "suppress":
@@ -118,16 +124,15 @@ def _availability(context: DecisionContext) -> _Offer:
     """Whether a person can answer now; if not, the configured fallback."""
     config, snapshot = context.config, context.capacity
     if config.hours is not None and not config.hours.is_open(context.now_ms):
-        return _fallback(context, config.fallback.when_closed, r.OUTSIDE_HOURS, person_available=False)
+        return _fallback(context, config.fallback.when_closed, r.OUTSIDE_HOURS, "closed")
     acceptance = context.expected_acceptance
     free_room = cap.room(config.capacity, snapshot)
     if not cap.fits(config.capacity, free_room, acceptance):
-        return _fallback(
-            context, config.fallback.when_no_capacity, r.NO_CAPACITY, person_available=bool(snapshot.agents)
-        )
+        person: Person = "busy" if snapshot.agents else "nobody"
+        return _fallback(context, config.fallback.when_no_capacity, r.NO_CAPACITY, person)
     if not cap.ranks_within(config.capacity, free_room, context.visitor, priority(context), acceptance, context.rivals):
         return _Offer(mode=None, codes=[r.OUTRANKED], pacing_candidate=True)
-    return _Offer(mode="agent", expected_wait_s=0)
+    return _Offer(mode="agent", expected_wait_s=0, person="available")
 
 
 def priority(context: DecisionContext) -> float:
@@ -216,6 +221,7 @@ def decide(context: DecisionContext) -> Decision:
         group=group,
         propensity=p_invite,
         expected_wait_s=offer.expected_wait_s,
+        person=offer.person,
         opening_hours=offer.opening_hours,
         next_opening=offer.next_opening,
         menu=offer.menu,

@@ -43,7 +43,7 @@ def demo_config(allowed_origins: list[str], site: str = "demo") -> SiteConfig:
                 "when_no_capacity": "bot",
                 "when_closed": "offline",
                 "bot": {
-                    "greeting": "Our team is busy right now. Maybe one of these helps?",
+                    "greeting": "Maybe one of these helps?",
                     "items": [
                         {
                             "label": "Delivery and returns",

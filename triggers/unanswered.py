@@ -17,9 +17,18 @@ from pydantic import BaseModel, ConfigDict
 
 from triggers.capacity import CapacitySnapshot
 from triggers.config import SiteConfig
+from triggers.context import Person
 from triggers.fallback import BotMenu
 
 NOBODY = "Sorry, nobody can chat right now."
+APOLOGIES: dict[Person, str] = {
+    "busy": "Sorry, everyone is still busy with other customers.",
+    "nobody": NOBODY,
+    "closed": "Sorry, we are closed right now.",
+    "available": NOBODY,
+}
+"""What the visitor is told in the chat, by why nobody took it: the words fit (never "busy" when nobody
+is signed in)."""
 
 
 class Unanswered(BaseModel):
@@ -29,6 +38,7 @@ class Unanswered(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: Literal["bot", "offline", "none"]
+    person: Person = "nobody"
     message: str
     menu: BotMenu | None = None
     leave_message: bool = False
@@ -36,22 +46,26 @@ class Unanswered(BaseModel):
     next_opening: str | None = None
 
 
-def unanswered(config: SiteConfig, now_ms: int) -> Unanswered:
+def unanswered(config: SiteConfig, now_ms: int, busy: bool = False) -> Unanswered:
+    """``busy``: agents are online, none had a free slot (the queue wait ran out); else nobody is online."""
     fallback, hours = config.fallback, config.hours
     closed = hours is not None and not hours.is_open(now_ms)
+    person: Person = "closed" if closed else "busy" if busy else "nobody"
+    apology = APOLOGIES[person]
     mode = fallback.when_closed if closed else fallback.when_no_capacity
     opening = hours.next_opening(now_ms) if hours is not None and closed else None
     when = {
         "opening_hours": hours.summary() if hours is not None and closed else None,
         "next_opening": opening.isoformat() if opening is not None else None,
+        "person": person,
     }
     leave = fallback.offline.leave_message
     menu = fallback.bot.for_visitor(person_available=False) if mode == "bot" else None
     if menu is not None:
-        return Unanswered(mode="bot", message=NOBODY, menu=menu, leave_message=leave, **when)
+        return Unanswered(mode="bot", message=apology, menu=menu, leave_message=leave, **when)
     if mode != "suppress":  # "offline", or a bot menu with nothing left once the handoff is gone
         return Unanswered(mode="offline", message=fallback.offline.message, leave_message=leave, **when)
-    return Unanswered(mode="none", message=NOBODY, leave_message=leave, **when)
+    return Unanswered(mode="none", message=apology, leave_message=leave, **when)
 
 
 def withdrawn(config: SiteConfig, capacity: CapacitySnapshot, now_ms: int) -> Unanswered | None:
@@ -65,4 +79,4 @@ def withdrawn(config: SiteConfig, capacity: CapacitySnapshot, now_ms: int) -> Un
     return unanswered(config, now_ms)
 
 
-__all__ = ["NOBODY", "Unanswered", "unanswered", "withdrawn"]
+__all__ = ["APOLOGIES", "NOBODY", "Unanswered", "unanswered", "withdrawn"]

@@ -12,6 +12,7 @@ that is not listed is refused before it reaches the Store.
 |---|---|---|---|
 | ended | visitor | closed | the visitor ended it (End chat, or the panel's x, confirmed) |
 | ended | visitor | left | the visitor left the site and did not come back within ``visitor_grace_s`` |
+| ended | visitor | left_message | waiting for a busy team, the visitor left a message instead |
 | ended | agent | ended | the agent ended it |
 | ended | agent | agent_left | the agent's console went away and nobody else could take the chat over |
 | missed | nobody | unanswered | no agent ever took it (all gone, or the queue wait ran out) |
@@ -27,7 +28,7 @@ import msgspec
 
 State = Literal["waiting", "offered", "active", "ended", "missed"]
 EndedBy = Literal["visitor", "agent", "nobody"]
-EndReason = Literal["closed", "left", "ended", "agent_left", "unanswered"]
+EndReason = Literal["closed", "left", "left_message", "ended", "agent_left", "unanswered"]
 FINAL_STATES: frozenset[str] = frozenset({"ended", "missed"})
 
 TRANSITIONS: dict[str | None, frozenset[str]] = {
@@ -192,6 +193,12 @@ class StateFrame(Out, tag="state"):
     ended_by: str | None = None
     end_reason: str | None = None
     chat: str | None = None
+    expected_wait_s: int | None = None
+    """While waiting for a busy team: about how long until a person answers (api/chat/service.py, the queue)."""
+    wait_limit_s: int | None = None
+    """While waiting: how much longer the visitor can be kept waiting before the offline form."""
+    leave_message: bool | None = None
+    """While waiting: whether the visitor may leave a message instead (the site's leave-a-message form)."""
 
 
 class PresenceFrame(Out, tag="visitor"):

@@ -242,6 +242,8 @@ async def leave_message(request: Request, chat: ChatDep, engine: EngineDep) -> R
     stored = await chat.transcripts.leave_message(
         form.site, form.visitor, form.chat, form.email, form.message, engine.now_ms()
     )
+    if form.chat is not None:
+        await chat.service.left_message(form.site, form.chat, form.visitor)
     headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
     return json_response({"id": stored["id"]}, 201, headers)
 

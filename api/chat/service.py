@@ -53,6 +53,7 @@ from api.store import ChatRecords, ExpiringTables, LabelStream, VisitorLog
 from api.store.bus import ChatBus
 from tracker.days import day_of
 from tracker.events import chat_ops
+from triggers.capacity import Agent, CapacitySnapshot, agent_limit, expected_wait_s
 from triggers.config import SiteConfig
 from triggers.presets import default_config
 from triggers.unanswered import unanswered
@@ -74,6 +75,11 @@ BUSY = "busy"
 NOBODY = "nobody"
 VISITORS = "visitors:"
 """An expiring table per chat: the visitor's open connections to it (tabs), renewed while open."""
+QUEUE = "queue"
+"""An expiring table per site: the chats waiting for a busy team, with when they started to wait and the
+wait they were told; renewed by their routing loops, so a chat nobody routes drops out."""
+QUEUE_TTL_MS = 5_000
+QUEUE_TELL_S = 2.0
 CHANGE_ATTEMPTS = 50
 
 
@@ -190,6 +196,18 @@ class ChatService:
     async def _tell(self, site: str, chat_id: str, event: dict[str, Any]) -> None:
         await self.bus.publish(chat_channel(site, chat_id), event)
 
+    async def queued(self, site: str, chat_id: str) -> dict[str, Any]:
+        """A waiting chat's place in the queue as its visitor was last told it (for a tab that opens now)."""
+        entry = (await self.store.read_expiring(site, QUEUE, self.now_ms())).get(chat_id)
+        if entry is None:
+            return {}
+        config = self._configs(site) or default_config(site)
+        return {
+            "expected_wait_s": int(entry["wait_s"]),
+            "wait_limit_s": max(0, (int(entry["until_ms"]) - self.now_ms()) // 1000),
+            "leave_message": config.fallback.offline.leave_message,
+        }
+
     async def _tell_state(self, chat: ChatRecord) -> None:
         frame = StateFrame(
             state=chat.state,
@@ -297,6 +315,7 @@ class ChatService:
         tried: set[str] = set()
         queue_deadline = self._clock() + self.settings.chat_queue_wait_s
         nobody_since: float | None = None
+        queue = _Queue(self, site, chat_id, chat.created_ms if chat else self.now_ms())
         watch = _VisitorWatch(self, site, chat_id)
         while True:
             state = await self.state(site, chat_id)
@@ -312,17 +331,25 @@ class ChatService:
                     tried = {agent}
                     queue_deadline = self._clock() + self.settings.chat_queue_wait_s
                     nobody_since = None
+                    queue = _Queue(self, site, chat_id, self.now_ms())
             elif (offered := await self._offer_next(site, chat_id, skill, tried)) is not True:
-                # Busy agents may free a slot within the queue wait; when every console has closed,
-                # the grace a reconnecting console has is all the visitor waits.
+                # Busy agents may free a slot within the queue wait: the visitor is told about how long it
+                # takes, and how long they can be kept waiting. When every console has closed, the grace a
+                # reconnecting console has is all the visitor waits.
                 now = self._clock()
-                nobody_since = None if offered == BUSY else nobody_since or now
+                busy = offered == BUSY
+                nobody_since = None if busy else nobody_since or now
+                if busy:
+                    await queue.tell(queue_deadline - now)
                 if now >= queue_deadline or (
                     nobody_since is not None and now - nobody_since >= self.settings.agent_grace_s
                 ):
-                    await self._unanswered(site, chat_id)
+                    await queue.leave()
+                    await self._unanswered(site, chat_id, busy=busy)
                 else:
                     await asyncio.sleep(POLL_S)
+            else:
+                await queue.leave()
 
     async def _offer_next(self, site: str, chat_id: str, skill: str | None, tried: set[str]) -> bool | str:
         """True once an offer went out (or the chat moved on); else ``BUSY`` (agents are signed in, none has a
@@ -418,12 +445,12 @@ class ChatService:
     async def _release(self, site: str, agent: str) -> None:
         await self.store.bounded_add(site, f"load:{agent}", -1)
 
-    async def _unanswered(self, site: str, chat_id: str) -> None:
+    async def _unanswered(self, site: str, chat_id: str, busy: bool = False) -> None:
         """Nobody (else) can take the chat: the visitor is offered the site's fallback (triggers/unanswered.py).
         A chat nobody ever took was ``missed``; one whose agent went away and found no successor was ended
         by that agent's leaving, and says so."""
         now_ms = self.now_ms()
-        offer = unanswered(self._configs(site) or default_config(site), now_ms).model_dump(mode="json")
+        offer = unanswered(self._configs(site) or default_config(site), now_ms, busy).model_dump(mode="json")
 
         def close(c: ChatRecord) -> ChatRecord | None:
             if c.state != "waiting":
@@ -562,6 +589,13 @@ class ChatService:
     async def typing(self, site: str, chat_id: str, sender: str) -> None:
         await self._tell(site, chat_id, {"type": "typing", "from": sender})
 
+    async def left_message(self, site: str, chat_id: str, visitor: str) -> None:
+        """The visitor left a message instead of waiting: their chat, if nobody has taken it yet, ends so,
+        and no agent is offered it afterwards."""
+        current = await self.record(site, chat_id)
+        if current is not None and current.visitor == visitor and current.state in ("waiting", "offered"):
+            await self.end(site, chat_id, reason="left_message")
+
     async def end(
         self,
         site: str,
@@ -609,8 +643,8 @@ class ChatService:
             await self.store.drop_record(site, ACTIVE, chat_id)
             await self.store.drop_record(site, OFFER, chat_id)
         await self._closed_session(chat, now_ms)
-        left = "The visitor left the chat." if why == "left" else None
-        await self._system(site, chat_id, left or "The chat has ended.")
+        said = {"left": "The visitor left the chat.", "left_message": "A message was left for the team by email."}
+        await self._system(site, chat_id, said.get(why, "The chat has ended."))
         await self._tell_state(chat)
         if holder is not None:
             await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
@@ -676,6 +710,67 @@ def _offer_to(agent: str) -> Callable[[ChatRecord], ChatRecord | None]:
         return msgspec.structs.replace(chat, state="offered", agent=agent, offered_to=agent)
 
     return change
+
+
+class _Queue:
+    """A chat waiting for a busy team: its place in the site's queue and the wait the visitor is told.
+
+    The wait is ``triggers.capacity.expected_wait_s`` for this chat with the chats that began waiting
+    before it counted ahead: one slot frees every ``average_chat_s / slots`` seconds. The visitor hears
+    it, with how long they can still be kept waiting (``chat_queue_wait_s`` in all), when it changes (at
+    most every ``QUEUE_TELL_S``); a tab that opens later reads it here.
+    """
+
+    def __init__(self, service: ChatService, site: str, chat_id: str, since_ms: int) -> None:
+        self.service, self.site, self.chat_id, self.since_ms = service, site, chat_id, since_ms
+        self.started = service._clock()
+        self.told: int | None = None
+        self._checked = 0.0
+
+    async def tell(self, left_s: float) -> None:
+        """Refresh the estimate and tell the visitor if it changed; ``left_s``: until the queue wait ends."""
+        service = self.service
+        now = service._clock()
+        if now - self._checked < QUEUE_TELL_S and self.told is not None:
+            return
+        self._checked = now
+        now_ms = service.now_ms()
+        queue = await service.store.read_expiring(self.site, QUEUE, now_ms)
+        ahead = sum(
+            1
+            for chat, entry in queue.items()
+            if chat != self.chat_id and (int(entry.get("since", 0)), chat) < (self.since_ms, self.chat_id)
+        )
+        config = service._configs(self.site) or default_config(self.site)
+        present = await service.store.read_expiring(self.site, "agents", now_ms)
+        # Busy as far as this chat goes: every slot of every online agent is taken (the heartbeat's copy of
+        # the load may be a moment old, and agents who let this chat's offer lapse count as taken).
+        online = [
+            Agent(id=agent, new=bool(p.get("new")), max_chats=p.get("max_chats"))
+            for agent, p in present.items()
+            if p.get("status") == "online"
+        ]
+        full = [a.model_copy(update={"active_chats": agent_limit(config.capacity, a)}) for a in online]
+        snapshot = CapacitySnapshot(agents=full, pending_invites=[1.0] * ahead)
+        estimate = expected_wait_s(config.capacity, snapshot, 1.0)  # None: everyone online is away
+        wait = config.capacity.average_chat_s if estimate is None else estimate
+        limit = max(0, round(left_s))
+        entry = {"since": self.since_ms, "wait_s": wait, "until_ms": now_ms + limit * 1000}
+        await service.store.put_expiring(self.site, QUEUE, self.chat_id, entry, now_ms + QUEUE_TTL_MS)
+        if wait != self.told:
+            self.told = wait
+            frame = StateFrame(
+                state="waiting",
+                expected_wait_s=wait,
+                wait_limit_s=limit,
+                leave_message=config.fallback.offline.leave_message,
+            )
+            await service._tell(self.site, self.chat_id, frame_dict(frame))
+
+    async def leave(self) -> None:
+        if self.told is not None:
+            await self.service.store.drop_expiring(self.site, QUEUE, self.chat_id)
+            self.told = None
 
 
 class _VisitorWatch:

@@ -204,6 +204,7 @@ class ChatHub:
                     fallback=chat.get("fallback"),
                     ended_by=chat.get("ended_by"),
                     end_reason=chat.get("end_reason"),
+                    **await self.service.queued(site, chat_id) if chat["state"] == "waiting" else {},
                 )
             )
             await link.flush(chat_id)

@@ -252,3 +252,55 @@ def test_invitation__every_agent_leaves_while_it_is_on_show__card_becomes_the_fa
         shop.screenshot(path=str(SCREENSHOTS / "invitation-withdrawn-to-fallback.png"))
     finally:
         visitor.close()
+
+
+def test_queue__agent_busy__bot_handoff_says_the_wait__visitor_leaves_a_message_instead(
+    browser: Any, follow_server: Server
+) -> None:
+    """Issue #18, the visitor: the only agent is busy; the next struggler's bot card says so and shows the
+    wait on "Talk to a person"; taking it, the panel says how long, and "Leave a message instead" stores a
+    message with the chat and ends it so (the agent is never offered a chat nobody waits in)."""
+    server = follow_server
+    console = sign_in_solo(browser, server, "Rui")
+    visitor, shop, _ = start_chat(browser, server, console)
+    second = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        page = second.new_page()
+        struggle_until_invited(Watched(page, server))
+        card = page.locator(CARD)
+        card.get_by_role("heading", name="Quick help").wait_for()
+        assert "Everyone is busy with other customers right now." in card.inner_text()
+        handoff = card.locator("button", has_text="Talk to a person")
+        assert "Wait: about 5 min" in handoff.inner_text()
+        handoff.click()
+        panel = page.locator(PANEL)
+        status = panel.locator(".status")
+        # One slot freeing every average chat (5 min) is longer than the queue wait (3 min): said plainly.
+        longer = "It may take longer than we can keep you waiting (about 3 min)."
+        status.filter(has_text=f"Everyone is busy with other customers. {longer}").wait_for(timeout=5_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(400)  # the entrance animation
+        page.screenshot(path=str(SCREENSHOTS / "chat-queue-wait.png"))
+        panel.get_by_role("button", name="Leave a message instead").click()
+        panel.get_by_label("Your email").fill("rui.visitor@example.org")
+        panel.get_by_label("Message").fill("Does the kettle come in green?")
+        panel.get_by_role("button", name="Send").click()
+        status.filter(has_text="Thank you. We will answer by email.").wait_for(timeout=5_000)
+        page.screenshot(path=str(SCREENSHOTS / "chat-queue-left-message.png"))
+        chat_id = page.evaluate("() => Object.keys(localStorage).find((k) => k.startsWith('tactful.c.'))")
+        assert chat_id is not None
+        waiting_chat = chat_id.removeprefix("tactful.c.")
+        wait_for(lambda: chat_record(server, waiting_chat)["state"] == "ended", timeout=5, sleep=page.wait_for_timeout)
+        record = chat_record(server, waiting_chat)
+        assert (record["ended_by"], record["end_reason"]) == ("visitor", "left_message")
+        messages = admin(server.url, "GET", "/v1/admin/sites/demo/offline-messages")
+        assert [(m["chat"], m["message"]) for m in messages] == [(waiting_chat, "Does the kettle come in green?")]
+        # The busy agent finishes; no offer of the chat the visitor stopped waiting in.
+        shop.locator(PANEL).get_by_role("button", name="End chat").first.click()
+        wait_for(lambda: load_of(server, "Rui") == 0, timeout=3, sleep=console.wait_for_timeout)
+        console.wait_for_timeout(1_500)
+        assert console.locator("#offers button.offer").count() == 0
+    finally:
+        second.close()
+        visitor.close()
+        console.context.close()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 CARD = "[data-tactful=invite] section[role=dialog]"
 DEMO_MENU = {
-    "greeting": "Our team is busy right now. Maybe one of these helps?",
+    "greeting": "Maybe one of these helps?",
     "items": [
         {
             "label": "Delivery and returns",
@@ -177,9 +177,10 @@ def test_ignored__expires_quietly_without_a_dismissal(watched: Watched) -> None:
 
 def test_bot_mode__menu_tree__branches_answers_and_back(watched: Watched) -> None:
     page = watched.page
-    offered = open_card(watched, "/demo/product/tide-pan", mode="bot", message=None, menu=DEMO_MENU)
+    offered = open_card(watched, "/demo/product/tide-pan", mode="bot", message=None, menu=DEMO_MENU, person="busy")
     card = page.locator(CARD)
-    assert "Quick help" in card.inner_text() and "Our team is busy" in card.inner_text()
+    assert "Quick help" in card.inner_text() and "Maybe one of these helps?" in card.inner_text()
+    assert "Everyone is busy with other customers right now." in card.inner_text()
     assert axe_check(page, "[data-tactful=invite]") == []
     screenshot(watched, "invite-bot-product")
     card.locator("button", has_text="Delivery and returns").click()
@@ -195,6 +196,38 @@ def test_bot_mode__menu_tree__branches_answers_and_back(watched: Watched) -> Non
     assert card.locator("button", has_text="Talk to a person").is_visible()
     (accepted,) = watched.wait_events(watched.visitor(), "invite_accepted")  # once, however deep
     assert accepted["invite"] == offered["invite"]
+
+
+def test_bot_mode__team_busy__handoff_says_the_wait_and_a_message_can_be_left_instead(watched: Watched) -> None:
+    """Issue #18, the visitor: the bot's "Talk to a person" shows the expected wait the decision carries, and
+    beside it the visitor may leave a message; the card says the team is busy (not closed, not away)."""
+    page = watched.page
+    open_card(watched, mode="bot", message=None, menu=DEMO_MENU, person="busy", expected_wait_s=170, leave_message=True)
+    card = page.locator(CARD)
+    handoff = card.locator("button", has_text="Talk to a person")
+    assert handoff.inner_text().splitlines() == ["Talk to a person", "Wait: about 3 min"]
+    assert "Everyone is busy with other customers right now." in card.inner_text()
+    assert axe_check(page, "[data-tactful=invite]") == []
+    screenshot(watched, "invite-bot-busy-wait")
+    card.get_by_role("button", name="Leave us a message").click()
+    assert (
+        page.evaluate("() => document.querySelector('[data-tactful]').shadowRoot.activeElement.name") == "email"
+    )  # focus follows into the form
+    card.locator("input[name=email]").fill("ada@example.org")
+    card.locator("textarea").fill("Which kettle fits a camper van?")
+    card.locator("button", has_text="Send").click()
+    card.locator("text=Thank you. We will answer by email.").wait_for()
+
+
+def test_bot_mode__nobody_online__no_handoff_no_wait_and_a_message_can_be_left(watched: Watched) -> None:
+    page = watched.page
+    menu = DEMO_MENU | {"items": DEMO_MENU["items"][:2]}  # the engine drops the handoff when nobody is online
+    open_card(watched, mode="bot", message=None, menu=menu, person="nobody", leave_message=True)
+    card = page.locator(CARD)
+    text = card.inner_text()
+    assert "Nobody is online to chat right now." in text and "busy" not in text and "Wait" not in text
+    assert card.get_by_role("button", name="Leave us a message").is_visible()
+    screenshot(watched, "invite-bot-nobody-online")
 
 
 def test_offline_mode__hours_and_leave_a_message_form(watched: Watched) -> None:

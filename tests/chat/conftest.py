@@ -27,7 +27,7 @@ from api import Settings, create_app
 from api.learning.learner import Learner
 from api.store import MemoryStore
 from tests.api.conftest import delete_prefix
-from tests.api.shopping import ORIGIN
+from tests.api.shopping import ORIGIN as ORIGIN
 
 ADMIN = "admin-token-for-chat-tests"
 _ids = itertools.count()

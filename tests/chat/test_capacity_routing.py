@@ -146,7 +146,8 @@ async def test_waiting__last_console_closes__fallback_after_the_grace_not_the_qu
         visitor_id, invite = await served.invite()
         visitor = await served.visitor(visitor_id, invite)
         assert (await visitor.until(lambda f: f["type"] == "state"))["state"] == "waiting"
-        await visitor.nothing(lambda f: f["type"] == "state", seconds=1.0)  # away is not gone
+        # Away is not gone: the chat waits (and the visitor hears how long), it is not given up.
+        await visitor.nothing(lambda f: f["type"] == "state" and f["state"] != "waiting", seconds=1.0)
 
         await agent.close()
         closed = asyncio.get_running_loop().time()

@@ -7,7 +7,7 @@ from typing import Any
 from triggers import SiteConfig, demo_config
 from triggers.capacity import Agent, CapacitySnapshot
 from triggers.hours import BusinessHours
-from triggers.unanswered import NOBODY, unanswered, withdrawn
+from triggers.unanswered import APOLOGIES, NOBODY, unanswered, withdrawn
 
 NOON_WEDNESDAY_MS = 1_764_158_400_000  # 12:00 in London: the demo is open
 NIGHT_WEDNESDAY_MS = NOON_WEDNESDAY_MS + 11 * 3_600_000  # 23:00: closed
@@ -31,6 +31,18 @@ def test_unanswered__bot_fallback__quick_answers_without_the_handoff_and_the_for
     assert offer.menu is not None
     assert [item.label for item in offer.menu.items] == ["Delivery and returns", "Payment problems"]
     assert offer.opening_hours is None
+
+
+def test_unanswered__wording_fits_why__busy_nobody_or_closed() -> None:
+    """Never "busy" when nobody is signed in, never "nobody" when the team is only busy."""
+    busy = unanswered(_demo(when_no_capacity="suppress"), NOON_WEDNESDAY_MS, busy=True)
+    nobody = unanswered(_demo(when_no_capacity="suppress"), NOON_WEDNESDAY_MS)
+    closed = unanswered(_demo(when_closed="suppress"), NIGHT_WEDNESDAY_MS, busy=True)
+
+    assert (busy.person, busy.message) == ("busy", APOLOGIES["busy"]) and "busy" in busy.message
+    assert (nobody.person, nobody.message) == ("nobody", NOBODY) and "busy" not in nobody.message
+    assert (closed.person, closed.message) == ("closed", APOLOGIES["closed"]) and "closed" in closed.message
+    assert closed.opening_hours is not None
 
 
 def test_unanswered__bot_menu_that_only_hands_off__the_offline_message() -> None:

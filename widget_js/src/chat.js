@@ -48,7 +48,7 @@ function openChatPanel(d, resumed) {
   root.appendChild(box);
   D.body.appendChild(host);
   var key = 'c.' + d.invite;
-  chat = {host: host, root: root, box: box, log: log, typing: typing, body: body, d: d, key: key, last: 0,
+  chat = {host: host, root: root, box: box, log: log, typing: typing, body: body, form: form, d: d, key: key, last: 0,
     memo: load(key) || {pending: {}}, seen: {}, socket: null, retry: 0, done: false, timer: 0, resumed: !!resumed};
   on(form, 'submit', function (e) {
     e.preventDefault();
@@ -149,11 +149,62 @@ function chatReceive(c, m) {
     if (over && c.resumed && !c.live) return removeChat(true);
     c.live = true;
     if (over) forget('chat');
+    if (m.state !== 'waiting') queued(c, null);
+    if (m.state === 'active' && c.leaving) {
+      c.leaving = false;
+      composer(c);
+    }
     if (m.state === 'active') chatStatus(c, (m.agent_name || 'Someone') + ' is here to help.');
-    else if (m.state === 'waiting') chatStatus(c, 'Connecting you with someone\u2026');
+    else if (m.state === 'waiting') queued(c, m);
     else if (m.state === 'missed') chatMissed(c, m.fallback);
+    else if (m.end_reason === 'left_message') chatLeftMessage(c);
     else if (m.state === 'ended') m.fallback ? chatMissed(c, m.fallback) : chatEnded(c);
   }
+}
+
+// Waiting for a busy team: about how long, and (when the site takes messages) a way
+// to leave one instead of waiting. The server sends the wait when it changes.
+function queued(c, m) {
+  if (!m) {
+    if (c.queue) c.queue.remove();
+    c.queue = null;
+    return;
+  }
+  if (typeof m.expected_wait_s !== 'number') {
+    if (!c.queue) chatStatus(c, 'Connecting you with someone\u2026');
+    return;
+  }
+  var longer = typeof m.wait_limit_s === 'number' && m.expected_wait_s > m.wait_limit_s;
+  chatStatus(c, 'Everyone is busy with other customers. ' + (longer
+    ? 'It may take longer than we can keep you waiting (' + waitWords(m.wait_limit_s) + ').'
+    : 'Expected wait: ' + waitWords(m.expected_wait_s) + '.'));
+  if (c.queue || c.leaving || !m.leave_message) return;
+  c.queue = el('div', {'class': 'actions queue'}, [button('Leave a message instead', function () {
+    queued(c, null);
+    c.leaving = true;
+    c.body.textContent = '';
+    c.body.appendChild(c.log);
+    c.body.appendChild(leaveForm(c, function () {
+      c.leaving = false;
+      composer(c);
+      queued(c, m);
+    }));
+    c.body.querySelector('input').focus();
+  })]);
+  c.box.insertBefore(c.queue, c.body);
+}
+
+// Back to chatting (someone took the chat while the visitor looked at the message form).
+function composer(c) {
+  c.body.textContent = '';
+  [c.log, c.typing, c.form].forEach(function (node) { c.body.appendChild(node); });
+}
+
+function chatLeftMessage(c) {
+  c.done = true;
+  chatStatus(c, 'Thank you. We will answer by email.');
+  c.body.textContent = '';
+  c.body.appendChild(c.log);
 }
 
 // Nobody could take it (every agent gone, or the queue wait over): the site's
@@ -198,16 +249,20 @@ function quickAnswers(c, items, trail) {
   return list;
 }
 
-function leaveForm(c) {
+// The leave-a-message form; with ``back``, a "Keep waiting" button returns to the queue.
+function leaveForm(c, back) {
   var form = el('form', {}, [
     el('label', {}, ['Your email', el('input', {type: 'email', name: 'email', required: '', autocomplete: 'email'})]),
     el('label', {}, ['Message', el('textarea', {name: 'message', required: '', maxlength: '2000'})]),
-    el('div', {'class': 'actions'}, [el('button', {type: 'submit', 'class': 'primary'}, ['Send'])])]);
+    el('div', {'class': 'actions'}, [el('button', {type: 'submit', 'class': 'primary'}, ['Send']),
+      back ? button('Keep waiting', back) : null])]);
   on(form, 'submit', function (e) {
     e.preventDefault();
     sendOffline(c.d, {email: form.elements.email.value, message: form.elements.message.value}).then(guard(function () {
       chatStatus(c, 'Thank you. We will answer by email.');
       form.remove();
+    }), guard(function () {
+      chatStatus(c, 'Sorry, your message could not be sent. Please try again.');
     }));
   });
   return form;

@@ -21,6 +21,7 @@ var INVITE_CSS = [
   ':focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}',
   '.actions{display:flex;flex-wrap:wrap;gap:8px;margin-top:14px}',
   '.menu{list-style:none;margin:12px 0 0;padding:0;display:grid;gap:6px}.menu button,.menu .link{width:100%;text-align:left}',
+  '.wait{display:block;font-size:12px;color:#57606a}.primary .wait{color:#e0e7ff}[hidden]{display:none}',
   'label{display:block;font-size:13px;margin-top:10px}',
   'input,textarea{box-sizing:border-box;width:100%;margin-top:4px;padding:8px;border:1px solid #8c959f;border-radius:6px}',
   'textarea{min-height:72px;resize:vertical}.status{font-weight:600}',
@@ -72,13 +73,23 @@ function text(value, limit) {
   return typeof value === 'string' ? value.slice(0, limit || 500) : '';
 }
 
+// A wait in words: "less than a minute", "about 3 min".
+function waitWords(s) {
+  return s < 60 ? 'less than a minute' : 'about ' + Math.round(s / 60) + ' min';
+}
+
+// Why no person answers, in words that fit: busy is not closed, and nobody signed in is not busy.
+var NO_PERSON = {busy: 'Everyone is busy with other customers right now.',
+  nobody: 'Nobody is online to chat right now.'};
+
 function detailOf(d) {
   if (d.wait) return text(d.wait);
   var hours = text(d.hours || d.opening_hours);
   if (d.mode === 'agent' && typeof d.expected_wait_s === 'number') {
     return d.expected_wait_s < 60 ? 'Someone can answer right away.'
-      : 'Expected wait: about ' + Math.round(d.expected_wait_s / 60) + ' min.';
+      : 'Expected wait: ' + waitWords(d.expected_wait_s) + '.';
   }
+  if (d.mode !== 'agent' && NO_PERSON[d.person]) return NO_PERSON[d.person];
   var back = d.next_opening ? new Date(d.next_opening) : null;
   var when = back && !isNaN(back) ? ' We are back ' + back.toLocaleString([], {weekday: 'long', hour: '2-digit', minute: '2-digit'}) + '.' : '';
   return hours ? 'Opening hours: ' + hours + '.' + when : when.trim();
@@ -98,7 +109,7 @@ function showInvite(d) {
     el('div', {'class': 'head'}, [el('h2', {id: 'tf-title'}, [title]),
       button('\u00d7', dismiss, {'class': 'x', 'aria-label': 'Dismiss'})]),
     el('p', {id: 'tf-message'}, [message]),
-    detailOf(d) ? el('p', {'class': 'detail'}, [detailOf(d)]) : null,
+    el('p', {'class': 'detail', hidden: detailOf(d) ? null : ''}, [detailOf(d)]),
     body
   ]);
   card = {host: host, root: root, body: body, d: d, opener: null, timer: 0, engaged: false, said: {}, live: live,
@@ -153,13 +164,14 @@ function watchAgents(c) {
 function fallBack(c, f) {
   var menu = f.mode === 'bot' && f.menu && Array.isArray(f.menu.items) ? f.menu : null;
   c.d = Object.assign({}, c.d, {mode: menu ? 'bot' : 'offline', leave_message: !!f.leave_message,
-    hours: f.opening_hours, next_opening: f.next_opening});
+    hours: f.opening_hours, next_opening: f.next_opening, person: f.person, expected_wait_s: null});
   var title = TITLES[c.d.mode];
   var message = text(f.message) || (menu && text(menu.greeting));
   c.box.querySelector('h2').textContent = title;
   c.box.querySelector('#tf-message').textContent = message;
   var detail = c.box.querySelector('.detail');
-  if (detail) detail.textContent = detailOf(c.d);
+  detail.textContent = detailOf(c.d);
+  detail.hidden = !detail.textContent;
   c.live.textContent = title + ': ' + message;
   if (menu) return showMenu(menu.items, []);
   if (f.mode === 'offline' && c.d.leave_message) {
@@ -242,18 +254,31 @@ function safeUrl(url) {
 // help page, or hand over to a person. Choosing anything counts as accepting.
 function showMenu(items, trail) {
   var list = el('ul', {'class': 'menu', 'aria-label': 'Topics'});
+  var wait = card.d.expected_wait_s;
   items.forEach(function (item) {
     if (!item || !text(item.label)) return;
     var url = safeUrl(item.url);
-    var choice = url ? el('a', {'class': 'link', href: url}, [text(item.label, 80)])
-      : button(text(item.label, 80), function () {
-        choose(item, items, trail);
-      });
+    // The handoff says how long a person takes (the decision's expected wait).
+    var label = item.handoff && typeof wait === 'number'
+      ? [text(item.label, 80), el('span', {'class': 'wait'}, [wait < 60 ? 'Someone can answer right away'
+        : 'Wait: ' + waitWords(wait)])]
+      : [text(item.label, 80)];
+    var choice = url ? el('a', {'class': 'link', href: url}, label)
+      : el('button', {type: 'button'}, label);
+    if (!url) on(choice, 'click', function () {
+      choose(item, items, trail);
+    });
     if (url) on(choice, 'click', function () {
       report('invite_accepted');
     });
     list.appendChild(el('li', {}, [choice]));
   });
+  // A way to reach the team whenever the site takes messages, beside (or instead of) a person.
+  if (!trail.length && card.d.leave_message) list.appendChild(el('li', {}, [button('Leave us a message', function () {
+    swapBody([]);
+    showOffline();
+    card.body.querySelector('input,button').focus();
+  })]));
   swapBody([list, el('div', {'class': 'actions'}, [
     trail.length ? button('Back', function () {
       showMenu(trail[trail.length - 1], trail.slice(0, -1));
