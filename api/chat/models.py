@@ -162,8 +162,19 @@ class VerdictFrame(Frame, tag="verdict"):
     resolved: bool = False
 
 
+class Transfer(Frame, tag="transfer"):
+    """The agent hands an active chat to a colleague who is online with a free slot."""
+
+    chat: str
+    to: str
+
+
+class Colleagues(Frame, tag="colleagues"):
+    """The console asks who it could transfer a chat to."""
+
+
 VisitorFrame = Say | Typing | End | Rate
-AgentFrame = Say | Typing | End | Status | Accept | Decline | VerdictFrame
+AgentFrame = Say | Typing | End | Status | Accept | Decline | VerdictFrame | Transfer | Colleagues
 
 
 def visitor_frame(raw: Any) -> VisitorFrame | None:
@@ -273,6 +284,27 @@ class ClosedFrame(Out, tag="closed"):
 
 class OfferGoneFrame(Out, tag="offer_gone"):
     chat: str
+
+
+class LoadFrame(Out, tag="load"):
+    """To the console: the chats (and offers) this agent holds, of how many they may hold."""
+
+    active: int
+    max: int
+
+
+class ColleaguesFrame(Out, tag="colleagues"):
+    """To the console: the other agents signed in, with their presence and free slots."""
+
+    agents: list[dict[str, Any]]
+
+
+class TransferFailedFrame(Out, tag="transfer_failed"):
+    """To the console: the transfer did not happen (``reason``: unknown_agent, same_agent, disabled, offline,
+    full, not_your_chat), and the chat stays with this agent."""
+
+    chat: str
+    reason: str
 
 
 _frames = msgspec.json.Encoder()

@@ -39,6 +39,7 @@ from api.chat.models import (
     ChatRecord,
     EndedBy,
     EndReason,
+    LoadFrame,
     Outcome,
     StateFrame,
     check_transition,
@@ -504,7 +505,8 @@ class ChatService:
         chats = [await self.chat(site, chat) for chat, offer in offers.items() if offer.get("agent") == agent_id]
         return [chat for chat in chats if chat is not None]
 
-    async def heartbeat(self, site: str, agent: dict[str, Any], status: str) -> None:
+    async def heartbeat(self, site: str, agent: dict[str, Any], status: str) -> LoadFrame:
+        """Rewrite the agent's presence with their load; returns the load as the console shows it."""
         load = await self.store.bounded_add(site, f"load:{agent['id']}", 0) or 0
         expires_ms = self.now_ms() + int(self.settings.agent_presence_ttl_s * 1000)
         await self.store.put_expiring(
@@ -521,6 +523,7 @@ class ChatService:
             },
             expires_ms,
         )
+        return LoadFrame(active=load, max=limit_of(agent))
 
     async def agent_gone(self, site: str, agent_id: str) -> None:
         """The console closed: capacity drops at once (the chats wait ``agent_grace_s`` for a reconnect)."""
@@ -558,6 +561,61 @@ class ChatService:
             await self._count(site, {"chats_started": 1})
             CHATS.labels("started").inc()
         return chat.to_dict()
+
+    async def colleagues(self, site: str, agent_id: str) -> list[dict[str, Any]]:
+        """The other agents whose console is open: who they are, online or away, and their free slots."""
+        present = await self.store.read_expiring(site, "agents", self.now_ms())
+        listed = []
+        for other, presence in sorted(present.items(), key=lambda item: str(item[1].get("name") or item[0])):
+            if other == agent_id:
+                continue
+            limit = int(presence.get("max_chats") or 1)
+            load = await self.store.bounded_add(site, f"load:{other}", 0) or 0
+            free = max(0, limit - load)
+            listed.append({"id": other, "name": presence.get("name"), "status": presence.get("status"), "free": free})
+        return listed
+
+    async def transfer(self, site: str, chat_id: str, agent: dict[str, Any], to: str) -> str | None:
+        """Hand an active chat from ``agent`` to the colleague ``to``: None once done, else why not.
+
+        The colleague must be online (not away) with a free slot, reserved through the same bounded add
+        as an offer, so a transfer never takes anyone over their limit. The chat stays active throughout:
+        the visitor is told who has it now, the colleague's console opens it with its history, and the
+        routing loop watches the new agent from its next look."""
+        agent_id = agent["id"]
+        if to == agent_id:
+            return "same_agent"
+        target = await self.agents.get(site, to)
+        if target is None:
+            return "unknown_agent"
+        if target.get("disabled"):
+            return "disabled"
+        presence = (await self.store.read_expiring(site, "agents", self.now_ms())).get(to)
+        if presence is None or presence.get("status") != "online":
+            return "offline"
+        if await self.store.bounded_add(site, f"load:{to}", 1, int(presence.get("max_chats") or 1)) is None:
+            return "full"
+        changed = await self._change(
+            site,
+            chat_id,
+            lambda c: (
+                msgspec.structs.replace(c, agent=to, agent_name=target.get("name"), agents=[*c.agents, to])
+                if c.lock == f"active:{agent_id}"
+                else None
+            ),
+        )
+        if changed is None:
+            await self._release(site, to)
+            return "not_your_chat"
+        await self._release(site, agent_id)
+        await self.store.put_record(site, ACTIVE, chat_id, {"agent": to})
+        await self.bus.publish(agent_channel(site, agent_id), {"type": "withdrawn", "chat": chat_id})
+        await self.bus.publish(agent_channel(site, to), {"type": "transferred", "chat": chat_id})
+        names = agent.get("name") or "Your agent", target.get("name") or "a colleague"
+        await self._system(site, chat_id, f"{names[0]} passed the chat to {names[1]}.")
+        await self._tell_state(changed[1])
+        await self.webhooks.emit(site, "chat.started", summary(changed[1]))  # as on a takeover: who has it now
+        return None
 
     async def decline(self, site: str, agent_id: str, chat_id: str) -> bool:
         """The agent says no to the offer: it goes to the next agent at once."""

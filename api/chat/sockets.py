@@ -25,11 +25,14 @@ from api.chat.models import (
     AgentFrame,
     ChatFrame,
     ClosedFrame,
+    Colleagues,
+    ColleaguesFrame,
     Decline,
     End,
     EndedFrame,
     ErrorFrame,
     HelloFrame,
+    LoadFrame,
     MessageFrame,
     OfferFrame,
     OfferGoneFrame,
@@ -41,6 +44,8 @@ from api.chat.models import (
     StateFrame,
     Status,
     StatusFrame,
+    Transfer,
+    TransferFailedFrame,
     Typing,
     TypingFrame,
     VerdictFrame,
@@ -305,12 +310,16 @@ class ChatHub:
                 await link.send(OfferFrame(chat=offered))
 
             async def heartbeat() -> None:
+                shown: LoadFrame | None = None
                 while True:
-                    await asyncio.sleep(self.settings.agent_heartbeat_s)
                     current = await self.agents.get(site, agent_id)
                     if current is None or current.get("disabled"):
                         return
-                    await self.service.heartbeat(site, current, status["value"])
+                    load = await self.service.heartbeat(site, current, status["value"])
+                    if load != shown:  # the console's "2 of 3 chats"
+                        shown = load
+                        await link.send(load)
+                    await asyncio.sleep(self.settings.agent_heartbeat_s)
 
             async def on_event(channel: str, event: dict[str, Any]) -> bool:
                 return await self._to_agent(link, subscription, agent_id, connection, status, channel, event)
@@ -356,6 +365,8 @@ class ChatHub:
                 if event.get("connection") != connection:
                     status["replaced"] = True  # a newer console took over; it keeps the presence
                     return False
+            elif kind == "transferred":
+                await self._open_chat(link, subscription, event["chat"])
             elif kind in ("offer", "withdrawn", "ended"):
                 chat_id = event["chat"]["id"] if kind == "offer" else event["chat"]
                 if kind == "withdrawn":
@@ -400,6 +411,12 @@ class ChatHub:
                 await self._open_chat(link, subscription, frame.chat)
         elif isinstance(frame, Decline):
             await self.service.decline(site, agent_id, frame.chat)
+        elif isinstance(frame, Colleagues):
+            await link.send(ColleaguesFrame(agents=await self.service.colleagues(site, agent_id)))
+        elif isinstance(frame, Transfer):
+            failed = await self.service.transfer(site, frame.chat, agent, frame.to)
+            if failed is not None:
+                await link.send(TransferFailedFrame(chat=frame.chat, reason=failed))
         elif isinstance(frame, Say):
             chat_id = frame.chat
             if await self.service.state(site, chat_id) != f"active:{agent_id}":

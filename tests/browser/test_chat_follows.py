@@ -304,3 +304,42 @@ def test_queue__agent_busy__bot_handoff_says_the_wait__visitor_leaves_a_message_
         second.close()
         visitor.close()
         console.context.close()
+
+
+def test_console__load_shown__transfer_to_a_free_colleague__history_follows_and_the_visitor_is_told(
+    browser: Any, follow_server: Server
+) -> None:
+    """Issue #18, the console: each agent sees "n of m chats"; Tess hands the chat to Uma, who gets it with its
+    history; the visitor's panel says who has it now; the loads follow."""
+    server = follow_server
+    tess = sign_in_solo(browser, server, "Tess")
+    tess.locator("#load").filter(has_text="0 of 1 chats").wait_for(timeout=5_000)
+    visitor, shop, chat_id = start_chat(browser, server, tess)
+    uma = sign_in_solo(browser, server, "Uma")
+    try:
+        tess.locator("#load").filter(has_text="1 of 1 chats").wait_for(timeout=5_000)
+        say_visitor(shop, "Can I change the delivery address?")
+        tess.locator("#messages li.visitor").filter(has_text="Can I change the delivery address?").wait_for()
+        tess.locator("#transfer-to option").filter(has_text="Uma (1 free)").wait_for(state="attached", timeout=5_000)
+        tess.screenshot(path=str(SCREENSHOTS / "console-transfer.png"))
+        tess.locator("#transfer-to").select_option(label="Uma (1 free)")
+        tess.locator("#transfer button").click()
+
+        uma.locator("#messages li.visitor").filter(has_text="Can I change the delivery address?").wait_for(
+            timeout=5_000
+        )
+        panel = shop.locator(PANEL)
+        panel.locator(".status").filter(has_text="Uma is here to help.").wait_for(timeout=5_000)
+        panel.locator("li.system").filter(has_text="Tess passed the chat to Uma.").wait_for()
+        tess.locator("#empty").wait_for(timeout=5_000)  # the chat left Tess's console
+        uma.locator("#load").filter(has_text="1 of 1 chats").wait_for(timeout=5_000)
+        tess.locator("#load").filter(has_text="0 of 1 chats").wait_for(timeout=5_000)
+        say_agent(uma, "Yes, until it ships.")
+        panel.locator("li.agent").filter(has_text="Uma: Yes, until it ships.").wait_for(timeout=3_000)
+        uma.screenshot(path=str(SCREENSHOTS / "console-transferred.png"))
+        record = chat_record(server, chat_id)
+        assert (record["state"], record["agent_name"], len(record["agents"])) == ("active", "Uma", 2)
+    finally:
+        visitor.close()
+        tess.context.close()
+        uma.context.close()

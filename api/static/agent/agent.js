@@ -71,6 +71,14 @@
         break;
       case 'error': $('signin-error').textContent = m.message || m.error; break;
       case 'status': $('status').value = m.status; break;
+      case 'load':  // "2 of 3 chats": the chats and offers held, of the agent's limit
+        $('load').textContent = m.active + ' of ' + m.max + ' chats';
+        $('load').className = m.active >= m.max ? 'full' : '';
+        break;
+      case 'colleagues': renderColleagues(m.agents || []); break;
+      case 'transfer_failed':
+        if (m.chat === state.current) $('transfer-note').textContent = TRANSFER_FAILED[m.reason] || 'Not transferred.';
+        break;
       case 'offer': state.offers[m.chat.id] = m.chat; renderLists(); break;
       case 'withdrawn': case 'offer_gone':
         delete state.offers[m.chat];
@@ -203,7 +211,36 @@
     var ended = !chat || chat.state === 'ended';
     $('composer').hidden = ended;
     $('end').hidden = ended;
+    $('transfer').hidden = ended;
+    $('transfer-note').textContent = '';
     if (ended) $('typing').textContent = '';
+    else send({type: 'colleagues'});
+  }
+
+  var TRANSFER_FAILED = {full: 'They have no free slot now.', offline: 'They are not online now.',
+    disabled: 'That agent is disabled.', unknown_agent: 'No such agent.', same_agent: 'That is you.',
+    not_your_chat: 'This chat is not yours any more.'};
+
+  // Who a chat can go to: colleagues signed in, those online with a free slot first and selectable.
+  function renderColleagues(agents) {
+    var select = $('transfer-to');
+    var seen = JSON.stringify(agents);
+    if (select.dataset.seen === seen) return;  // unchanged: an open list is not redrawn under the pointer
+    select.dataset.seen = seen;
+    var chosen = select.value;
+    select.textContent = '';
+    agents.forEach(function (a) {
+      var can = a.status === 'online' && a.free > 0;
+      var option = el('option', (a.name || a.id) + (a.status !== 'online' ? ' (away)' : ' (' + a.free + ' free)'));
+      option.value = a.id;
+      option.disabled = !can;
+      select.appendChild(option);
+    });
+    var first = agents.filter(function (a) { return a.status === 'online' && a.free > 0; })[0];
+    var still = agents.filter(function (a) { return a.id === chosen && a.status === 'online' && a.free > 0; })[0];
+    if (still || first) select.value = (still || first).id;
+    if (!agents.length) select.appendChild(el('option', 'nobody else is signed in'));
+    $('transfer').querySelector('button').disabled = !first;
   }
 
   function renderContext(chat) {
@@ -277,6 +314,19 @@
         state.sentTyping = Date.now();
         send({type: 'typing', chat: state.current});
       }
+    });
+    $('transfer-to').addEventListener('focus', function () { send({type: 'colleagues'}); });
+    // Colleagues sign in, go away and fill up while a chat is open: the list is asked for again every few seconds.
+    setInterval(function () {
+      var chat = state.current && state.chats[state.current];
+      if (chat && chat.state !== 'ended' && state.socket && state.socket.readyState === 1) send({type: 'colleagues'});
+    }, 3000);
+    $('transfer').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var to = $('transfer-to').value;
+      if (!state.current || !to) return;
+      $('transfer-note').textContent = 'Transferring…';
+      send({type: 'transfer', chat: state.current, to: to});
     });
     $('end').addEventListener('submit', function (e) {
       e.preventDefault();
