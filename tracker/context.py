@@ -59,16 +59,25 @@ def path_template(path: str) -> str:
     return "/" + "/".join(":id" if _ID.match(segment) else segment[:MAX_VALUE] for segment in segments)
 
 
+def _referrer_host(referrer: str | None, own_hosts: frozenset[str]) -> str | None:
+    host = (urlsplit(referrer or "").hostname or "").lower().removeprefix("www.")
+    return None if not host or host in own_hosts else host
+
+
+def external_referrer(referrer: str | None, own_hosts: frozenset[str]) -> str | None:
+    """The referrer if it is another site; None when there is none or it is one of the site's own pages
+    (a visitor who came straight in and then clicked a link was not referred by that page)."""
+    return referrer if _referrer_host(referrer, own_hosts) is not None else None
+
+
 @lru_cache(maxsize=4096)
 def source_class(
     referrer: str | None, utm_medium: str | None, utm_source: str | None, own_hosts: frozenset[str]
 ) -> str:
     if utm_medium or utm_source:
         return "campaign"
-    if not referrer:
-        return "direct"
-    host = (urlsplit(referrer).hostname or "").lower().removeprefix("www.")
-    if not host or host in own_hosts:
+    host = _referrer_host(referrer, own_hosts)
+    if host is None:
         return "direct"
     if any(host.startswith(mark) or f".{mark}" in f".{host}" for mark in SEARCH_HOSTS):
         return "search"

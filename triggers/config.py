@@ -156,7 +156,11 @@ class SiteConfig(BaseModel):
     def context(self, facts: VisitorFacts, now_ms: int) -> dict[str, float]:
         """The visitor's context features (``tracker.context``) under this site's groups, zone and hosts."""
         zone = _zone(self.hours.timezone) if self.hours is not None else None
-        return context_features(facts, self.page_group(facts.path), now_ms, zone, _hosts(tuple(self.allowed_origins)))
+        return context_features(facts, self.page_group(facts.path), now_ms, zone, self.own_hosts())
+
+    def own_hosts(self) -> frozenset[str]:
+        """The hosts of the site's own pages (from ``allowed_origins``): a referrer from them is internal."""
+        return _hosts(tuple(self.allowed_origins))
 
     def allows_origin(self, origin: str | None) -> bool:
         """Requests without an Origin header (server-side, curl) are not browser pages and pass."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.store import VisitorLog
+from tracker.context import external_referrer
 from tracker.features import describe
 from tracker.merge import is_u_turn
 
@@ -49,9 +50,11 @@ def journey_and_signals(events: list[dict[str, Any]]) -> tuple[list[dict[str, An
     return pages[-JOURNEY_LIMIT:], signals[-SIGNAL_LIMIT:]
 
 
-async def chat_context(
-    store: VisitorLog, site: str, visitor: str, invite: dict[str, Any] | None, now_ms: int
+async def visitor_context(
+    store: VisitorLog, site: str, visitor: str, now_ms: int, own_hosts: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
+    """The visitor as they are at ``now_ms``: the console asks again while the chat is open, so the page
+    they are on, their time on site and new struggle signals stay current."""
     session, record = await store.load_visitor(site, visitor)
     facts = describe(session, record, now_ms)
     since = max(now_ms - LOOKBACK_MS, (facts.session_started_ms or now_ms) - 60_000)
@@ -59,20 +62,35 @@ async def chat_context(
     entries = await store.read_log(site, start_ms=since, limit=20_000)
     events = [event for entry in entries if entry.visitor == visitor for event in entry.events]
     journey, signals = journey_and_signals(events)
-    decision = (invite or {}).get("decision") or {}
     started = facts.session_started_ms
     return {
         "journey": journey,
         "signals": signals,
+        "device": facts.device,
+        "referrer": external_referrer(facts.referrer, own_hosts),
+        "utm": facts.utm,
+        "returning": facts.returning,
+        "current_path": facts.path,
+        "time_on_site_s": None if started is None else max(0, (now_ms - started) // 1000),
+        "as_of_ms": now_ms,
+    }
+
+
+async def chat_context(
+    store: VisitorLog,
+    site: str,
+    visitor: str,
+    invite: dict[str, Any] | None,
+    now_ms: int,
+    own_hosts: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The visitor's context when the chat was requested, with why the engine invited."""
+    decision = (invite or {}).get("decision") or {}
+    return {
+        **await visitor_context(store, site, visitor, now_ms, own_hosts),
         "score": decision.get("score"),
         "reasons": list(decision.get("reasons") or []),
         "message": decision.get("message"),
         "mode": decision.get("mode"),
         "invited_ms": (invite or {}).get("ts"),
-        "device": facts.device,
-        "referrer": facts.referrer,
-        "utm": facts.utm,
-        "returning": facts.returning,
-        "current_path": facts.path,
-        "time_on_site_s": None if started is None else max(0, (now_ms - started) // 1000),
     }

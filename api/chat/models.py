@@ -173,8 +173,15 @@ class Colleagues(Frame, tag="colleagues"):
     """The console asks who it could transfer a chat to."""
 
 
+class ContextAsk(Frame, tag="context"):
+    """The console asks for the visitor's context as it is now; ``past`` adds the visitor's earlier chats."""
+
+    chat: str
+    past: bool = False
+
+
 VisitorFrame = Say | Typing | End | Rate
-AgentFrame = Say | Typing | End | Status | Accept | Decline | VerdictFrame | Transfer | Colleagues
+AgentFrame = Say | Typing | End | Status | Accept | Decline | VerdictFrame | Transfer | Colleagues | ContextAsk
 
 
 def visitor_frame(raw: Any) -> VisitorFrame | None:
@@ -291,6 +298,29 @@ class LoadFrame(Out, tag="load"):
 
     active: int
     max: int
+
+
+class ContextFrame(Out, tag="context"):
+    """To the console: the visitor's live context (page now, time on site, journey, signals) and, when
+    asked, their earlier chats, newest first."""
+
+    chat: str
+    context: dict[str, Any]
+    past: list[dict[str, Any]] | None = None
+
+
+class CannedFrame(Out, tag="canned"):
+    """To the console: the site's canned responses, whenever an admin changes them."""
+
+    canned: list[Any]
+
+
+class SiteFrame(Out, tag="site"):
+    """To the console: whether the site's hours are open now, so an agent knows why nothing arrives."""
+
+    open: bool
+    opening_hours: str | None = None
+    next_opening: str | None = None
 
 
 class ColleaguesFrame(Out, tag="colleagues"):

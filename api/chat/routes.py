@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.auth import AdminDep
 from api.chat.agents import AgentIn, CannedIn
 from api.chat.runtime import Chat
+from api.chat.service import team_channel
 from api.chat.transcripts import Search
 from api.chat.webhooks import WebhookIn
 from api.deps import EngineDep, SettingsDep
@@ -115,13 +116,16 @@ async def list_canned(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
 
 @admin.post("/canned", status_code=201)
 async def put_canned(site: SiteDep, canned: CannedIn, chat: ChatDep, _: AdminDep) -> Response:
-    """Create or replace the response typed as ``/shortcut`` in the console."""
-    return json_response(await chat.agents.put_canned(site, canned), 201)
+    """Create or replace the response typed as ``/shortcut`` in the console; open consoles get it at once."""
+    stored = await chat.agents.put_canned(site, canned)
+    await chat.bus.publish(team_channel(site), {"type": "canned"})
+    return json_response(stored, 201)
 
 
 @admin.delete("/canned/{shortcut}", status_code=204)
 async def drop_canned(site: SiteDep, shortcut: str, chat: ChatDep, _: AdminDep) -> Response:
     await chat.agents.drop_canned(site, shortcut)
+    await chat.bus.publish(team_channel(site), {"type": "canned"})
     return Response(status_code=204)
 
 

@@ -34,13 +34,14 @@ from typing import Any, Protocol
 import msgspec
 
 from api.chat.agents import AgentDirectory, limit_of
-from api.chat.context import chat_context
+from api.chat.context import chat_context, visitor_context
 from api.chat.models import (
     ChatRecord,
     EndedBy,
     EndReason,
     LoadFrame,
     Outcome,
+    SiteFrame,
     StateFrame,
     check_transition,
     decode_chat,
@@ -90,6 +91,11 @@ def chat_channel(site: str, chat: str) -> str:
 
 def agent_channel(site: str, agent: str) -> str:
     return f"agent:{site}:{agent}"
+
+
+def team_channel(site: str) -> str:
+    """Every console of the site: changes an admin makes that agents see at once (canned responses)."""
+    return f"team:{site}"
 
 
 def summary(chat: dict[str, Any] | ChatRecord) -> dict[str, Any]:
@@ -202,7 +208,7 @@ class ChatService:
         entry = (await self.store.read_expiring(site, QUEUE, self.now_ms())).get(chat_id)
         if entry is None:
             return {}
-        config = self._configs(site) or default_config(site)
+        config = self._config(site)
         return {
             "expected_wait_s": int(entry["wait_s"]),
             "wait_limit_s": max(0, (int(entry["until_ms"]) - self.now_ms()) // 1000),
@@ -226,6 +232,9 @@ class ChatService:
         """The chat figures of the dashboard (docs/analytics.md): daily counters, by the day it happened."""
         await self.store.add_counters(site, day_of(self.now_ms()), counts)
 
+    def _config(self, site: str) -> SiteConfig:
+        return self._configs(site) or default_config(site)
+
     async def signed_in(self, site: str) -> bool:
         """Whether any agent's console is open (online or away): someone who could still take the chat."""
         return bool(await self.store.read_expiring(site, "agents", self.now_ms()))
@@ -242,7 +251,7 @@ class ChatService:
         info = invites.get(invite)
         if info is None or info.get("visitor") != visitor:
             return None
-        context = await chat_context(self.store, site, visitor, info, now_ms)
+        context = await chat_context(self.store, site, visitor, info, now_ms, self._config(site).own_hosts())
         chat = ChatRecord(
             id=invite,
             site=site,
@@ -451,7 +460,7 @@ class ChatService:
         A chat nobody ever took was ``missed``; one whose agent went away and found no successor was ended
         by that agent's leaving, and says so."""
         now_ms = self.now_ms()
-        offer = unanswered(self._configs(site) or default_config(site), now_ms, busy).model_dump(mode="json")
+        offer = unanswered(self._config(site), now_ms, busy).model_dump(mode="json")
 
         def close(c: ChatRecord) -> ChatRecord | None:
             if c.state != "waiting":
@@ -524,6 +533,54 @@ class ChatService:
             expires_ms,
         )
         return LoadFrame(active=load, max=limit_of(agent))
+
+    def site_hours(self, site: str) -> SiteFrame:
+        """Whether the site's hours are open now, as the console's banner says it."""
+        hours = self._config(site).hours
+        now_ms = self.now_ms()
+        if hours is None or hours.is_open(now_ms):
+            return SiteFrame(open=True)
+        opening = hours.next_opening(now_ms)
+        return SiteFrame(
+            open=False,
+            opening_hours=hours.summary(),
+            next_opening=opening.isoformat() if opening is not None else None,
+        )
+
+    async def live_context(self, site: str, chat_id: str, agent_id: str) -> dict[str, Any] | None:
+        """The visitor's context now, for the agent who has (or is offered) the chat; None for anyone else."""
+        chat = await self.record(site, chat_id)
+        if chat is None or chat.agent != agent_id or chat.final:
+            return None
+        return await visitor_context(self.store, site, chat.visitor, self.now_ms(), self._config(site).own_hosts())
+
+    async def past_chats(self, site: str, chat_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The visitor's earlier chats, newest first: when, how each ended, who had it, the verdict, the
+        rating and the visitor's first words. Read once when the console opens a chat."""
+        chat = await self.record(site, chat_id)
+        if chat is None:
+            return []
+        earlier = sorted(
+            (
+                listed
+                for listed in (await self.store.list_records(site, CHAT)).values()
+                if listed.get("visitor") == chat.visitor and listed.get("id") != chat_id
+            ),
+            key=lambda listed: int(listed.get("created_ms") or 0),
+            reverse=True,
+        )[:limit]
+        past = []
+        for listed in earlier:
+            entries = await self.store.read_entries(site, f"m:{listed['id']}", 0, 50)
+            first = next((str(e.get("text", "")) for _, e in entries if e.get("from") == "visitor"), None)
+            past.append(
+                {
+                    key: listed.get(key)
+                    for key in ("id", "created_ms", "state", "end_reason", "agent_name", "outcome", "csat")
+                }
+                | {"first": first[:140] if first is not None else None}
+            )
+        return past
 
     async def agent_gone(self, site: str, agent_id: str) -> None:
         """The console closed: capacity drops at once (the chats wait ``agent_grace_s`` for a reconnect)."""
@@ -799,7 +856,7 @@ class _Queue:
             for chat, entry in queue.items()
             if chat != self.chat_id and (int(entry.get("since", 0)), chat) < (self.since_ms, self.chat_id)
         )
-        config = service._configs(self.site) or default_config(self.site)
+        config = service._config(self.site)
         present = await service.store.read_expiring(self.site, "agents", now_ms)
         # Busy as far as this chat goes: every slot of every online agent is taken (the heartbeat's copy of
         # the load may be a moment old, and agents who let this chat's offer lapse count as taken).

@@ -23,10 +23,13 @@ from api.chat.models import (
     Accept,
     AckFrame,
     AgentFrame,
+    CannedFrame,
     ChatFrame,
     ClosedFrame,
     Colleagues,
     ColleaguesFrame,
+    ContextAsk,
+    ContextFrame,
     Decline,
     End,
     EndedFrame,
@@ -41,6 +44,7 @@ from api.chat.models import (
     Rate,
     RatedFrame,
     Say,
+    SiteFrame,
     StateFrame,
     Status,
     StatusFrame,
@@ -55,7 +59,7 @@ from api.chat.models import (
     encode_frame,
     visitor_frame,
 )
-from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel
+from api.chat.service import FINAL, ChatService, Verdict, agent_channel, chat_channel, team_channel
 from api.limits import SocketLimits
 from api.settings import Settings
 from api.store import ChatRecords, StoreUnavailable
@@ -292,6 +296,7 @@ class ChatHub:
         status: dict[str, Any] = {"value": "away" if hello.get("status") == "away" else "online", "replaced": False}
         subscription = self.bus.subscribe()
         subscription.follow(agent_channel(site, agent_id))
+        subscription.follow(team_channel(site))
         await self.bus.publish(agent_channel(site, agent_id), {"type": "kick", "connection": connection})
         try:
             await self.service.agent_connected(site, agent_id)
@@ -311,6 +316,7 @@ class ChatHub:
 
             async def heartbeat() -> None:
                 shown: LoadFrame | None = None
+                hours: SiteFrame | None = None
                 while True:
                     current = await self.agents.get(site, agent_id)
                     if current is None or current.get("disabled"):
@@ -319,6 +325,10 @@ class ChatHub:
                     if load != shown:  # the console's "2 of 3 chats"
                         shown = load
                         await link.send(load)
+                    now_open = self.service.site_hours(site)
+                    if now_open != hours:  # the console's "the site is closed" banner
+                        hours = now_open
+                        await link.send(now_open)
                     await asyncio.sleep(self.settings.agent_heartbeat_s)
 
             async def on_event(channel: str, event: dict[str, Any]) -> bool:
@@ -360,7 +370,10 @@ class ChatHub:
         event: dict[str, Any],
     ) -> bool:
         kind = event.get("type")
-        if channel.startswith("agent:"):
+        if channel.startswith("team:"):
+            if kind == "canned":
+                await link.send(CannedFrame(canned=await self.agents.canned(link.site)))
+        elif channel.startswith("agent:"):
             if kind == "kick":
                 if event.get("connection") != connection:
                     status["replaced"] = True  # a newer console took over; it keeps the presence
@@ -413,6 +426,11 @@ class ChatHub:
             await self.service.decline(site, agent_id, frame.chat)
         elif isinstance(frame, Colleagues):
             await link.send(ColleaguesFrame(agents=await self.service.colleagues(site, agent_id)))
+        elif isinstance(frame, ContextAsk):
+            context = await self.service.live_context(site, frame.chat, agent_id)
+            if context is not None:
+                past = await self.service.past_chats(site, frame.chat) if frame.past else None
+                await link.send(ContextFrame(chat=frame.chat, context=context, past=past))
         elif isinstance(frame, Transfer):
             failed = await self.service.transfer(site, frame.chat, agent, frame.to)
             if failed is not None:

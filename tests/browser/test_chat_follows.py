@@ -343,3 +343,64 @@ def test_console__load_shown__transfer_to_a_free_colleague__history_follows_and_
         visitor.close()
         tess.context.close()
         uma.context.close()
+
+
+# Wraps the page's Notification and oscillator so the test sees what the console announced; both still work.
+ANNOUNCED = """
+window.__announced = {notes: [], tones: 0};
+const Real = window.Notification;
+window.Notification = function (title, options) {
+  window.__announced.notes.push(title);
+  return new Real(title, options);
+};
+Object.defineProperty(window.Notification, 'permission', {get: () => Real.permission});
+window.Notification.requestPermission = Real.requestPermission.bind(Real);
+const oscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__announced.tones += 1; return oscillator.call(this); };
+"""
+
+
+def test_console__offer_announced__context_follows_the_visitor__canned_live__closed_site_said(
+    browser: Any, follow_server: Server
+) -> None:
+    """Issue #18, the console: an offer plays a tone and, with permission, shows a desktop notification; the
+    context says where the visitor is now and marks signals since the chat began; a canned reply an admin adds
+    works without a reload; when the site's hours close, a banner says so."""
+    server = follow_server
+    created = admin(server.url, "POST", "/v1/admin/sites/demo/agents", {"name": "Lea", "max_chats": 1})
+    agent_context = browser.new_context(viewport={"width": 1400, "height": 860}, permissions=["notifications"])
+    agent_context.add_init_script(ANNOUNCED)
+    console = agent_context.new_page()
+    console.goto(created["sign_in_url"])
+    console.locator("#agent-name").filter(has_text="Lea").wait_for()
+    assert console.locator("#notify").is_hidden()  # permission already granted: nothing to ask
+    visitor, shop, chat_id = start_chat(browser, server, console)
+    try:
+        announced = console.evaluate("() => window.__announced")
+        assert announced["tones"] == 1
+        assert [note.split(" · ")[0] for note in announced["notes"]] == ["Chat offered: /demo/checkout"]
+
+        console.locator("#now-on").filter(has_text="/demo/checkout").wait_for()
+        shop.click("a.cart-link")
+        shop.wait_for_url("**/demo/cart")
+        console.locator("#now-on").filter(has_text="/demo/cart").wait_for(timeout=8_000)
+        console.locator("#journey li").filter(has_text="/demo/cart").wait_for()
+        assert console.locator("#past li").all_inner_texts() == ["none"]
+
+        admin(server.url, "POST", "/v1/admin/sites/demo/canned", {"shortcut": "ship", "text": "We ship every day."})
+        console.locator("#canned-hint").filter(has_text="/ship").wait_for(timeout=3_000)
+        say_agent(console, "/ship")
+        shop.locator(PANEL).locator("li.agent").filter(has_text="We ship every day.").wait_for(timeout=3_000)
+        console.screenshot(path=str(SCREENSHOTS / "console-live-context.png"))
+
+        document = admin(server.url, "GET", "/v1/admin/sites/demo/config")["config"]
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        document["hours"] = {"timezone": "UTC", "weekly": {"mon": ["08:00-20:00"]}, "closed_dates": [today]}
+        admin(server.url, "PUT", "/v1/admin/sites/demo/config", document)
+        banner = console.locator("#closed-banner")
+        banner.filter(has_text="The site is closed now. Hours: mon 08:00-20:00 (UTC).").wait_for(timeout=5_000)
+        console.screenshot(path=str(SCREENSHOTS / "console-site-closed.png"))
+        assert chat_record(server, chat_id)["state"] == "active"  # the chat in progress goes on
+    finally:
+        visitor.close()
+        agent_context.close()

@@ -28,7 +28,7 @@ def test_spa_route_change__push_and_back__each_a_page_view(watched: Watched) -> 
     views = watched.wait_events(visitor, "page_view", 2)
     assert views[1]["path"] == "/demo/help/returns"
     assert views[1]["title"] == "Returns · Help · Kettle & Co."
-    assert views[1]["ref"] == watched.server.url + "/demo/help"
+    assert "ref" not in views[1]  # a route of the same site refers nobody
     watched.page.go_back()
     views = watched.wait_events(visitor, "page_view", 3)
     assert views[2]["path"] == "/demo/help"
@@ -177,3 +177,17 @@ def test_session__30_minutes_quiet__a_new_session_same_visitor(watched: Watched)
     second = watched.page.evaluate("() => JSON.parse(localStorage.getItem('tactful.s')).id")
     assert second != first
     watched.wait(lambda: any(c["json"]["session"] == second for c in watched.collects if c["json"]))
+
+
+def test_page_view__from_another_site_then_a_link_inside__only_the_other_site_is_a_referrer(
+    watched: Watched,
+) -> None:
+    watched.page.goto(watched.server.url + "/demo", referer="https://www.bing.com/search?q=kettle")
+    watched.page.wait_for_function("() => window.tactful && window.tactful.loaded")
+    visitor = watched.visitor()
+    (landing,) = watched.wait_events(visitor, "page_view")
+    assert landing["ref"] == "https://www.bing.com/search"  # origin and path only
+    watched.page.click("a.cart-link")
+    watched.page.wait_for_url("**/demo/cart")
+    views = watched.wait_events(visitor, "page_view", 2)
+    assert views[1]["path"] == "/demo/cart" and "ref" not in views[1]

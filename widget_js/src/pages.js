@@ -24,9 +24,12 @@ function pageView() {
   var path = pagePath();
   if (path === page.path) return;
   var event = {t: 'page_view', path: path, vw: W.innerWidth | 0};
-  var ref = page.url === null ? cleanUrl(D.referrer) : page.url;
+  // The referrer is where the visitor came from: another site. A link between the site's own pages (or a
+  // route change in a single-page app) refers nobody; it would mask a visitor who came straight in.
+  var ref = page.url === null ? cleanUrl(D.referrer) : '';
+  var own = W.location.origin;
   if (D.title) event.title = D.title.slice(0, 512);
-  if (ref) event.ref = ref;
+  if (ref && ref !== own && ref.indexOf(own + '/') !== 0) event.ref = ref;
   page.path = path;
   page.url = cleanUrl(W.location.href);
   page.start = now();

@@ -66,8 +66,7 @@
         Object.keys(state.pending).forEach(function (cid) {  // never acknowledged: same id, stored once
           send({type: 'msg', chat: state.pending[cid].chat, cid: cid, text: state.pending[cid].text});
         });
-        $('canned-hint').textContent = state.canned.length
-          ? 'Canned: ' + state.canned.map(function (c) { return '/' + c.shortcut; }).join(' ') : '';
+        renderCannedHint();
         break;
       case 'error': $('signin-error').textContent = m.message || m.error; break;
       case 'status': $('status').value = m.status; break;
@@ -76,10 +75,24 @@
         $('load').className = m.active >= m.max ? 'full' : '';
         break;
       case 'colleagues': renderColleagues(m.agents || []); break;
+      case 'context':  // the visitor now: merged over what was known when the chat was requested
+        var live = state.chats[m.chat];
+        if (!live) break;
+        live.context = Object.assign({}, live.context || {}, m.context, {received: Date.now()});
+        if (m.past) live.past = m.past;
+        if (m.chat === state.current) renderContext(live);
+        renderLists();
+        break;
+      case 'canned': state.canned = m.canned || []; renderCannedHint(); break;
+      case 'site': renderSite(m); break;
       case 'transfer_failed':
         if (m.chat === state.current) $('transfer-note').textContent = TRANSFER_FAILED[m.reason] || 'Not transferred.';
         break;
-      case 'offer': state.offers[m.chat.id] = m.chat; renderLists(); break;
+      case 'offer':
+        if (!state.offers[m.chat.id]) announce(m.chat);
+        state.offers[m.chat.id] = m.chat;
+        renderLists();
+        break;
       case 'withdrawn': case 'offer_gone':
         delete state.offers[m.chat];
         if (state.chats[m.chat] && m.type === 'withdrawn') { delete state.chats[m.chat]; if (state.current === m.chat) select(null); }
@@ -135,6 +148,52 @@
       chat.unread = true;
       renderLists();
     }
+  }
+
+  // -- offers are announced: a tone (unless Sound is off) and, with permission, a desktop notification
+  var audio = null;
+  function tone() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !$('sound').checked) return;
+    try {
+      audio = audio || new Context();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.4);
+    } catch (e) { /* no audio device: the list still shows the offer */ }
+  }
+  function announce(chat) {
+    tone();
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    var note = new Notification('Chat offered: ' + label(chat), {
+      body: (chat.context && chat.context.message) || 'A visitor could use help.', tag: 'tactful-' + chat.id
+    });
+    note.onclick = function () { window.focus(); note.close(); };
+  }
+  function offerNotifications() {
+    var button = $('notify');
+    button.hidden = !('Notification' in window) || Notification.permission !== 'default';
+  }
+
+  function renderCannedHint() {
+    $('canned-hint').textContent = state.canned.length
+      ? 'Canned: ' + state.canned.map(function (c) { return '/' + c.shortcut; }).join(' ') : '';
+  }
+
+  // Outside the site's hours visitors get the leave-a-message card and no chat is offered: say so.
+  function renderSite(m) {
+    var banner = $('closed-banner');
+    banner.hidden = m.open;
+    if (m.open) return;
+    var opens = m.next_opening ? new Date(m.next_opening) : null;
+    banner.textContent = 'The site is closed now.' + (m.opening_hours ? ' Hours: ' + m.opening_hours + '.' : '') +
+      ' Visitors can leave a message; no chats are offered' +
+      (opens ? ' until ' + opens.toLocaleString([], {weekday: 'short', hour: '2-digit', minute: '2-digit'}) : '') + '.';
   }
 
   // -- rendering -------------------------------------------------------------------------------
@@ -201,7 +260,10 @@
       chat.messages.forEach(renderMessage);
       renderContext(chat);
       showControls(chat);
-      if (chat.state !== 'ended') $('text').focus();
+      if (chat.state !== 'ended') {
+        $('text').focus();
+        send({type: 'context', chat: id, past: !chat.past});
+      }
     }
     renderLists();
   }
@@ -243,6 +305,13 @@
     $('transfer').querySelector('button').disabled = !first;
   }
 
+  // Time on site as of now: the last answer's figure plus the time since it arrived.
+  function onSite(ctx) {
+    if (ctx.time_on_site_s == null) return '—';
+    var s = ctx.time_on_site_s + (ctx.received ? Math.floor((Date.now() - ctx.received) / 1000) : 0);
+    return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+  }
+
   function renderContext(chat) {
     var ctx = chat.context || {};
     var facts = $('facts');
@@ -253,12 +322,15 @@
       ['Device', ctx.device || 'unknown'],
       ['Referrer', ctx.referrer || 'direct'],
       ['Now on', ctx.current_path || '—'],
-      ['On site', ctx.time_on_site_s != null ? Math.round(ctx.time_on_site_s / 60) + ' min ' + (ctx.time_on_site_s % 60) + ' s' : '—'],
+      ['On site', onSite(ctx)],
       ['Invited with', ctx.message || '—']
     ];
     rows.forEach(function (row) {
       facts.appendChild(el('dt', row[0]));
-      facts.appendChild(el('dd', row[1], row[0] === 'Score' ? 'score' : ''));
+      var dd = el('dd', row[1], row[0] === 'Score' ? 'score' : '');
+      if (row[0] === 'On site') dd.id = 'on-site';
+      if (row[0] === 'Now on') dd.id = 'now-on';
+      facts.appendChild(dd);
     });
     var reasons = $('reasons');
     reasons.textContent = '';
@@ -269,9 +341,25 @@
     var signals = $('signals');
     signals.textContent = '';
     (ctx.signals || []).forEach(function (s) {
-      signals.appendChild(stamped(s.ts, s.kind.replace(/_/g, ' ') + (s.detail ? ' · ' + s.detail : '')));
+      var li = stamped(s.ts, s.kind.replace(/_/g, ' ') + (s.detail ? ' · ' + s.detail : ''));
+      if (chat.created_ms && s.ts > chat.created_ms) {  // since the chat began: what the agent has not seen
+        li.className = 'new';
+        li.appendChild(el('span', 'new', 'tag'));
+      }
+      signals.appendChild(li);
     });
     if (!(ctx.signals || []).length) signals.appendChild(el('li', 'none recorded'));
+    var past = $('past');
+    past.textContent = '';
+    (chat.past || []).forEach(function (p) {
+      var how = p.state === 'missed' ? 'missed' : (p.end_reason || p.state).replace(/_/g, ' ');
+      var verdict = p.outcome ? (p.outcome.resolved ? ', resolved' : ', not resolved') : '';
+      var li = stamped(p.created_ms, ' ' + new Date(p.created_ms).toLocaleDateString() + ' · ' + how +
+        (p.agent_name ? ' · ' + p.agent_name : '') + verdict + (p.csat != null ? ' · rated ' + p.csat : ''));
+      if (p.first) li.appendChild(el('q', p.first));
+      past.appendChild(li);
+    });
+    if (!(chat.past || []).length) past.appendChild(el('li', chat.past ? 'none' : '…'));
   }
 
   // -- composing -------------------------------------------------------------------------------
@@ -316,11 +404,28 @@
       }
     });
     $('transfer-to').addEventListener('focus', function () { send({type: 'colleagues'}); });
-    // Colleagues sign in, go away and fill up while a chat is open: the list is asked for again every few seconds.
+    // Colleagues sign in, go away and fill up, and the visitor moves on, while a chat is open: the list of
+    // colleagues and the visitor's context are asked for again every few seconds, time on site ticks each second.
     setInterval(function () {
       var chat = state.current && state.chats[state.current];
-      if (chat && chat.state !== 'ended' && state.socket && state.socket.readyState === 1) send({type: 'colleagues'});
+      if (chat && chat.state !== 'ended') {
+        send({type: 'colleagues'});
+        send({type: 'context', chat: state.current});
+      }
     }, 3000);
+    setInterval(function () {
+      var chat = state.current && state.chats[state.current];
+      if (chat && $('on-site')) $('on-site').textContent = onSite(chat.context || {});
+    }, 1000);
+    offerNotifications();
+    $('notify').addEventListener('click', function () {
+      Notification.requestPermission().then(offerNotifications);
+    });
+    $('sound').checked = localStorage.getItem('tactful.sound') !== 'off';
+    $('sound').addEventListener('change', function () {
+      localStorage.setItem('tactful.sound', $('sound').checked ? 'on' : 'off');
+      if ($('sound').checked) tone();  // a user gesture: the browser lets the audio start from here on
+    });
     $('transfer').addEventListener('submit', function (e) {
       e.preventDefault();
       var to = $('transfer-to').value;
