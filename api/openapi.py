@@ -97,6 +97,7 @@ _SUB_RESOURCES = {
     "agent_id": "agent",
     "shortcut": "canned reply",
     "section": "analytics section",
+    "offline_id": "offline message",
 }
 _NO_LOOKUP = {("put", "/v1/admin/sites/{site}/config"), ("post", "/v1/admin/sites/{site}/config/validate")}
 """Site routes that do not need the site to exist: saving its first config creates it."""

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from api.auth import AdminDep
 from api.chat.agents import AgentIn, CannedIn
+from api.chat.models import State
 from api.chat.runtime import Chat
 from api.chat.service import team_channel
 from api.chat.transcripts import Search
@@ -163,8 +164,9 @@ async def _search(
     until_ms: int | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    state: Annotated[State | None, Query(description="the chat's state now")] = None,
 ) -> Search:
-    return Search(visitor, agent, since_ms, until_ms, q, limit)
+    return Search(visitor, agent, since_ms, until_ms, q, limit, state)
 
 
 SearchDep = Annotated[Search, Depends(_search)]
@@ -172,7 +174,7 @@ SearchDep = Annotated[Search, Depends(_search)]
 
 @admin.get("/chats")
 async def search_chats(site: SiteDep, query: SearchDep, chat: ChatDep, _: AdminDep) -> Response:
-    """Chats, newest first, by visitor, agent, creation time (ms) and text in any message."""
+    """Chats, newest first, by visitor, agent, state, creation time (ms) and text in any message."""
     return json_response(await chat.transcripts.search(site, query))
 
 
@@ -195,9 +197,33 @@ async def get_chat_transcript(site: SiteDep, chat_id: str, chat: ChatDep, _: Adm
 
 
 @admin.get("/offline-messages")
-async def offline_messages(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
-    """What visitors left when nobody could answer, newest first."""
-    return json_response(await chat.transcripts.offline_messages(site))
+async def offline_messages(
+    site: SiteDep,
+    chat: ChatDep,
+    _: AdminDep,
+    handled: Annotated[bool | None, Query(description="only the handled (true) or unhandled (false) ones")] = None,
+) -> Response:
+    """What visitors left when nobody could answer, newest first, each with whether it has been handled."""
+    return json_response(await chat.transcripts.offline_messages(site, handled))
+
+
+class HandledIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    handled: StrictBool
+
+
+@admin.post("/offline-messages/{offline_id}/handled")
+async def mark_offline_message(
+    site: SiteDep, offline_id: str, status: HandledIn, chat: ChatDep, engine: EngineDep, _: AdminDep
+) -> Response:
+    """Someone has dealt with the message (``handled: true``), or it goes back to the unhandled ones."""
+    message = await chat.transcripts.mark_handled(site, offline_id, status.handled, engine.now_ms())
+    if message is None:
+        raise HTTPException(
+            404, {"error": "unknown_offline_message", "field": "offline_id", "message": "no such offline message"}
+        )
+    return json_response(message)
 
 
 @admin.delete("/visitors/{visitor}")

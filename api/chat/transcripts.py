@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from api.chat.models import decode_chat
+from api.chat.models import State, decode_chat
 from api.chat.service import ACTIVE, CHAT, OFFER
 from api.store import ChatRecords, ExpiringTables, VisitorLog
 from tracker.days import days_ms
@@ -30,6 +30,7 @@ class Search:
     until_ms: int | None = None
     text: str | None = None
     limit: int = 100
+    state: State | None = None
 
 
 class Transcripts:
@@ -49,7 +50,7 @@ class Transcripts:
         return None if chat is None else chat | {"messages": await self.messages(site, chat_id)}
 
     async def search(self, site: str, query: Search) -> list[dict[str, Any]]:
-        """Newest first. Text matches any message (case-insensitive)."""
+        """Newest first. Text matches any message (case-insensitive); ``state`` is the chat's state now."""
         chats = sorted(
             (await self.store.list_records(site, CHAT)).values(), key=lambda chat: int(chat["created_ms"]), reverse=True
         )
@@ -59,6 +60,8 @@ class Transcripts:
             if query.visitor and chat["visitor"] != query.visitor:
                 continue
             if query.agent and query.agent not in (chat.get("agents") or []):
+                continue
+            if query.state and chat.get("state") != query.state:
                 continue
             if query.since_ms is not None and chat["created_ms"] < query.since_ms:
                 continue
@@ -129,9 +132,35 @@ class Transcripts:
         self, site: str, visitor: str, chat: str | None, email: str, message: str, now_ms: int
     ) -> dict[str, Any]:
         key = "o_" + secrets.token_hex(8)
-        document = {"id": key, "visitor": visitor, "chat": chat, "email": email, "message": message, "ts": now_ms}
+        document = {
+            "id": key,
+            "visitor": visitor,
+            "chat": chat,
+            "email": email,
+            "message": message,
+            "ts": now_ms,
+            "handled": False,
+            "handled_ms": None,
+        }
         await self.store.put_record(site, OFFLINE, key, document)
         return document
 
-    async def offline_messages(self, site: str) -> list[dict[str, Any]]:
-        return sorted((await self.store.list_records(site, OFFLINE)).values(), key=lambda m: -int(m["ts"]))
+    async def offline_messages(self, site: str, handled: bool | None = None) -> list[dict[str, Any]]:
+        """Newest first; ``handled`` keeps only the messages someone has (True) or has not (False) dealt with."""
+        messages = (_with_status(m) for m in (await self.store.list_records(site, OFFLINE)).values())
+        return sorted((m for m in messages if handled is None or m["handled"] is handled), key=lambda m: -int(m["ts"]))
+
+    async def mark_handled(self, site: str, message_id: str, handled: bool, now_ms: int) -> dict[str, Any] | None:
+        """Mark an offline message dealt with (or not again); None for an unknown one. The status is a field
+        of the message's own record, so deleting the message (the visitor's data, retention) deletes it."""
+        message = await self.store.get_record(site, OFFLINE, message_id)
+        if message is None:
+            return None
+        message |= {"handled": handled, "handled_ms": now_ms if handled else None}
+        await self.store.put_record(site, OFFLINE, message_id, message)
+        return message
+
+
+def _with_status(message: dict[str, Any]) -> dict[str, Any]:
+    """Messages left before the handled status existed read as not handled."""
+    return message | {"handled": bool(message.get("handled")), "handled_ms": message.get("handled_ms")}
