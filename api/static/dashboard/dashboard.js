@@ -1,12 +1,14 @@
 // The marketer dashboard: sign in with the admin token, read the analytics report, edit the rules.
 // No inline scripts (the page's CSP forbids them) and no HTML built from data: textContent only.
+// Other tabs live in their own modules (admin-chats.js...): they import api, state and saveFile from here,
+// and hear 'dashboard:site' on document when the site is chosen (at sign-in and on every change).
 
 import {bars, el, fmt, histogram, interval, lines, pct, table} from './charts.js';
 import {Editor} from './editor.js';
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'tactful.admin';
-const state = {site: null, report: null, config: null, schema: null, checked: null};
+export const state = {site: null, report: null, config: null, schema: null, checked: null};
 
 const STAGES = [
   ['visitors', 'Visitors'], ['engaged', 'Engaged'], ['eligible', 'Eligible'], ['invited', 'Invited'],
@@ -25,7 +27,7 @@ const REASONS = {
 
 class Unauthorized extends Error {}
 
-async function api(path, options) {
+export async function api(path, options) {
   const request = Object.assign({headers: {}}, options || {});
   request.headers = Object.assign({authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}, request.headers);
   if (request.json !== undefined) {
@@ -55,11 +57,16 @@ async function signIn(token) {
     $('sign-in').hidden = true;
     $('app').hidden = false;
     $('controls').hidden = false;
+    announceSite();
     await Promise.all([loadReport(), loadRules()]);
   } catch (error) {
     sessionStorage.removeItem(TOKEN_KEY);
     $('sign-in-error').textContent = error instanceof Unauthorized ? error.message : 'Could not reach the server.';
   }
+}
+
+function announceSite() {
+  document.dispatchEvent(new CustomEvent('dashboard:site', {detail: {site: state.site}}));
 }
 
 function signOut() {
@@ -295,12 +302,19 @@ function renderExports(params) {
   }
 }
 
-async function download(section, params) {
-  const response = await fetch(`/v1/admin/sites/${encodeURIComponent(state.site)}/analytics/${section}.csv?${params}`,
-    {headers: {authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}});
-  const link = el('a', {href: URL.createObjectURL(await response.blob()), download: `${state.site}-${section}.csv`});
+function download(section, params) {
+  return saveFile(`/v1/admin/sites/${encodeURIComponent(state.site)}/analytics/${section}.csv?${params}`,
+    `${state.site}-${section}.csv`);
+}
+
+// An admin download: fetched with the token (a plain link could not send it), saved under ``filename``.
+export async function saveFile(path, filename) {
+  const response = await fetch(path, {headers: {authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}});
+  if (!response.ok) return false;
+  const link = el('a', {href: URL.createObjectURL(await response.blob()), download: filename});
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  return true;
 }
 
 // -- rules ---------------------------------------------------------------------------------
@@ -425,10 +439,12 @@ async function whatIf() {
 
 // -- wiring --------------------------------------------------------------------------------
 
+// Every tab button names its panel (aria-controls): a new tab needs only its button and its section.
 function showTab(name) {
-  for (const tab of ['results', 'rules']) {
-    $(tab).hidden = tab !== name;
-    $('tab-' + tab).setAttribute('aria-selected', String(tab === name));
+  for (const tab of document.querySelectorAll('.tabs [role=tab]')) {
+    const panel = tab.getAttribute('aria-controls');
+    $(panel).hidden = panel !== name;
+    tab.setAttribute('aria-selected', String(panel === name));
   }
 }
 
@@ -441,6 +457,7 @@ $('refresh').addEventListener('click', () => loadReport());
 $('period').addEventListener('change', () => loadReport());
 $('site').addEventListener('change', () => {
   state.site = $('site').value;
+  announceSite();
   loadReport();
   loadRules();
 });
@@ -449,8 +466,9 @@ $('use-threshold').addEventListener('click', () => {
   editor.set('timing.score_threshold', $('threshold').value);
   showTab('rules');
 });
-$('tab-results').addEventListener('click', () => showTab('results'));
-$('tab-rules').addEventListener('click', () => showTab('rules'));
+for (const tab of document.querySelectorAll('.tabs [role=tab]')) {
+  tab.addEventListener('click', () => showTab(tab.getAttribute('aria-controls')));
+}
 $('save').addEventListener('click', save);
 $('whatif').addEventListener('click', whatIf);
 if (sessionStorage.getItem(TOKEN_KEY)) signIn(sessionStorage.getItem(TOKEN_KEY));
