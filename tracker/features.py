@@ -210,6 +210,12 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
             total += float(stored) * current_decay[1]
         recent += total
         features[name] = round(total, 6)  # what recency_weighted gives, without its per-call key building
+    if last_search is not None and not last_search.endswith("|0"):
+        # The newest search found something: the empty ones before it were a typo or a query put right,
+        # as a form error is put right by the next field. They stop counting as struggle (and as a kind
+        # of it) until the visitor searches in vain again, when every empty search counts once more.
+        recent -= features["recent_zero_result_searches"]
+        features["zero_result_searches"] = features["recent_zero_result_searches"] = 0.0
     features["recent_struggle"] = round(recent, 6)
     kinds = 0.0
     for name in BREADTH:

@@ -135,7 +135,26 @@ CASES: list[tuple[str, list[list[dict[str, Any]]], int, dict[str, float]]] = [
             ]
         ],
         T0 + 4 * S,
-        {"searches": 3, "zero_result_searches": 2},
+        {"searches": 3, "zero_result_searches": 2, "unresolved_search": 1},
+    ),
+    (
+        "an empty search put right by the next one is no struggle",
+        [
+            [
+                page(T0, "/"),
+                ev("dead_click", T0 + S),
+                ev("search", T0 + 2 * S, results=0),
+                ev("search", T0 + 5 * S, results=12),
+            ]
+        ],
+        T0 + 6 * S,
+        {
+            "searches": 2,
+            "zero_result_searches": 0,
+            "recent_zero_result_searches": 0,
+            "unresolved_search": 0,
+            "struggle_kinds": 1,
+        },
     ),
     ("js errors", [[page(T0, "/"), ev("js_error", T0 + S), ev("js_error", T0 + 2 * S)]], T0 + 3 * S, {"js_errors": 2}),
     ("exit intent", [[page(T0, "/"), ev("exit_intent", T0 + S)]], T0 + 2 * S, {"exit_intents": 1}),
