@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from triggers.hashing import unit_hash
 
 Group = Literal["holdout", "rollout", "explore", "outside"]
+TREATED: frozenset[Group] = frozenset({"rollout", "explore"})
+"""Groups the engine may invite; ``holdout`` never is, ``outside`` is outside the rollout."""
 
 
 class Experiment(BaseModel):

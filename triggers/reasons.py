@@ -63,3 +63,39 @@ REASONS: Final[tuple[str, ...]] = (
 )
 RANK: Final[dict[str, int]] = {code: rank for rank, code in enumerate(REASONS)}
 """A code's place in ``REASONS``; also the fast membership test (every decision asks both)."""
+
+# The funnel a decision reached, by its codes: what the dashboard's funnel and score histogram count, and
+# what the what-if replay counts the same way.
+ENGAGED_STAGE: Final = 1
+CANDIDATE_STAGE: Final = 2
+ELIGIBLE_STAGE: Final = 3
+NOT_ENGAGED: Final = frozenset({TOO_EARLY, TOO_FEW_PAGES})
+NOT_CANDIDATE: Final = frozenset(
+    {
+        OPTED_OUT,
+        DO_NOT_TRACK,
+        IN_CHAT,
+        CAP_REACHED,
+        DAILY_CAP_REACHED,
+        COOLDOWN_AFTER_DISMISS,
+        RECENTLY_INVITED,
+        EXCLUDED_PATH,
+        NOT_TARGETED,
+    }
+)
+NO_EVIDENCE: Final = frozenset({BELOW_THRESHOLD, NOT_SUSTAINED})
+
+
+def stage_of(codes: list[str] | tuple[str, ...], score: float, threshold: float) -> int:
+    """How far a decision got: 0 not engaged yet; 1 engaged (dwell and pages); 2 candidate (also respect
+    and targeting pass: only the score, the experiment or availability can stop it); 3 eligible (also the
+    score held above the threshold long enough: the policy would invite but for the experiment group or
+    availability)."""
+    present = set(codes)
+    if present & NOT_ENGAGED:
+        return 0
+    if present & NOT_CANDIDATE:
+        return ENGAGED_STAGE
+    if present & NO_EVIDENCE or score < threshold:
+        return CANDIDATE_STAGE
+    return ELIGIBLE_STAGE

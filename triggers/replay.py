@@ -27,10 +27,12 @@ from tracker import protocol as p
 from tracker.events import evidence_ops, fold
 from tracker.merge import apply_all
 from tracker.session import continuity, start_session
+from triggers import reasons as r
 from triggers.capacity import Agent, CapacitySnapshot, Rival, reserves_capacity
 from triggers.config import SiteConfig
 from triggers.context import Decision, DecisionContext, Privacy
 from triggers.decide import decide
+from triggers.experiment import TREATED
 from triggers.observe import judge
 from triggers.replay_report import Invitation, ReplayReport
 
@@ -68,6 +70,10 @@ class _Visitor:
     last_primary: str | None = None
     invited: bool = False
     ticking: bool = False
+    highest: float | None = None
+    """The session's highest score while a candidate, and whether its group may be invited (as the
+    dashboard's score histogram counts sessions)."""
+    treated: bool = False
 
 
 @dataclass
@@ -91,7 +97,9 @@ class _Simulation:
         slots = sum(
             config.capacity.max_chats_per_new_agent if a.new else config.capacity.max_chats_per_agent for a in agents
         )
-        self.report = ReplayReport(config.site, config.version, options.agents, slots)
+        self.report = ReplayReport(
+            config.site, config.version, options.agents, slots, threshold=config.timing.score_threshold
+        )
         self.visitors: dict[str, _Visitor] = {}
         self.ticks: list[tuple[int, int, str]] = []
         self.seq = 0
@@ -163,6 +171,9 @@ class _Simulation:
     def finish_session(self, visitor: _Visitor) -> None:
         if visitor.session_id and not visitor.invited:
             self.report.sessions_not_invited_by_reason[visitor.last_primary or "no_decision"] += 1
+        if visitor.session_id and visitor.highest is not None:
+            self.report.candidate_scores.append((visitor.highest, visitor.treated))
+        visitor.highest, visitor.treated = None, False
 
     # -- one decision ---------------------------------------------------------------------
 
@@ -185,6 +196,10 @@ class _Simulation:
         )
         decision, context = judged.decision, judged.context
         self.report.decisions += 1
+        if r.stage_of(decision.codes, decision.score, self.config.timing.score_threshold) >= r.CANDIDATE_STAGE:
+            if visitor.highest is None or decision.score > visitor.highest:
+                visitor.highest = decision.score
+            visitor.treated = visitor.treated or decision.group in TREATED
         if decision.evidence_since_ms != judged.facts.evidence_since_ms:  # as the live decider stores it
             apply_all(visitor.session, visitor.record, evidence_ops(now_ms, decision.evidence_since_ms))
         if decision.pacing_candidate:

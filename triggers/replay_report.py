@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+HISTOGRAM_BINS = 20
+"""The dashboard's score histogram's bins (api/analytics/metrics.py uses this one)."""
+
+
+def score_histogram(sessions: Iterable[tuple[float, bool]], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+    """Sessions by their highest score (``(score, treated)`` each) in ``bins`` equal bins of [0, 1]."""
+    rows = [{"from": i / bins, "to": (i + 1) / bins, "sessions": 0, "treated": 0} for i in range(bins)]
+    for score, treated in sessions:
+        row = rows[min(bins - 1, int(score * bins))]
+        row["sessions"] += 1
+        row["treated"] += treated
+    return rows
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,10 @@ class ReplayReport:
     not_invited_by_reason: Counter[str] = field(default_factory=Counter)  # primary reason per decision
     sessions_not_invited_by_reason: Counter[str] = field(default_factory=Counter)  # last decision's primary reason
     peak_expected_load: float = 0.0
+    threshold: float = 0.0
+    candidate_scores: list[tuple[float, bool]] = field(default_factory=list)
+    """Per session that became a candidate (only the score, the experiment or availability could stop it):
+    its highest replayed score and whether its group may be invited."""
 
     def summary(self) -> dict[str, Any]:
         """The JSON report: everything but the per-invitation list."""
@@ -79,4 +97,17 @@ class ReplayReport:
             "peak_expected_concurrent_chats": round(self.peak_expected_load, 3),
             "agents": self.agents,
             "capacity_slots": self.capacity_slots,
+            "candidates": self.candidates(),
+        }
+
+    def candidates(self, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
+        """The replayed scores as the dashboard's score histogram and threshold slider count them: candidate
+        sessions by their highest score, and how many treated ones reached the threshold, before the
+        sustain time, the caps and the agents decide which of them are invited."""
+        reached = sum(1 for score, treated in self.candidate_scores if treated and score >= self.threshold - 1e-9)
+        return {
+            "sessions": len(self.candidate_scores),
+            "threshold": self.threshold,
+            "reached_threshold": reached,
+            "histogram": score_histogram(self.candidate_scores, bins),
         }

@@ -31,23 +31,8 @@ from triggers.context import Decision
 
 log = logging.getLogger("tactful.journal")
 
-ENGAGED, CANDIDATE, ELIGIBLE = 1, 2, 3
+ENGAGED, CANDIDATE, ELIGIBLE = r.ENGAGED_STAGE, r.CANDIDATE_STAGE, r.ELIGIBLE_STAGE
 STAGES = {ENGAGED: "engaged", CANDIDATE: "candidate", ELIGIBLE: "eligible"}
-NOT_ENGAGED = frozenset({r.TOO_EARLY, r.TOO_FEW_PAGES})
-NOT_CANDIDATE = frozenset(
-    {
-        r.OPTED_OUT,
-        r.DO_NOT_TRACK,
-        r.IN_CHAT,
-        r.CAP_REACHED,
-        r.DAILY_CAP_REACHED,
-        r.COOLDOWN_AFTER_DISMISS,
-        r.RECENTLY_INVITED,
-        r.EXCLUDED_PATH,
-        r.NOT_TARGETED,
-    }
-)
-NO_EVIDENCE = frozenset({r.BELOW_THRESHOLD, r.NOT_SUSTAINED})
 SCORE_STEP = 0.02
 """A candidate's score is recorded again when it rises into a new step of this width."""
 REMEMBERED_VISITORS = 100_000
@@ -56,18 +41,8 @@ MAX_PENDING = 50_000
 
 
 def stage_of(decision: Decision, threshold: float) -> int:
-    """How far this decision got: 0 not engaged yet; 1 engaged (dwell and pages); 2 candidate (also
-    respect and targeting pass: only the score, the experiment or availability can stop it); 3 eligible
-    (also the score held above the threshold long enough: the policy would invite but for the experiment
-    group or availability)."""
-    codes = set(decision.codes)
-    if codes & NOT_ENGAGED:
-        return 0
-    if codes & NOT_CANDIDATE:
-        return ENGAGED
-    if codes & NO_EVIDENCE or decision.score < threshold:
-        return CANDIDATE
-    return ELIGIBLE
+    """How far this decision got (``triggers.reasons.stage_of``)."""
+    return r.stage_of(decision.codes, decision.score, threshold)
 
 
 @dataclass(slots=True)

@@ -17,10 +17,9 @@ from api.analytics.journal import CANDIDATE, ELIGIBLE, ENGAGED
 from api.analytics.stats import Rate, difference
 from api.store import LogEntry
 from tracker.merge import is_u_turn
+from triggers.experiment import TREATED
+from triggers.replay_report import score_histogram
 
-TREATED = frozenset({"rollout", "explore"})
-"""Groups the engine may invite; ``holdout`` never is, ``outside`` is outside the rollout."""
-HISTOGRAM_BINS = 20
 THRESHOLD_STEPS = 100
 STRUGGLE_KINDS = ("rage_click", "dead_click", "form_error")
 TOP_PATHS = 20
@@ -229,16 +228,11 @@ def reasons(counters: Mapping[str, int], sessions: Mapping[tuple[str, str], Sess
 def histogram(sessions: Mapping[tuple[str, str], SessionFacts]) -> list[dict[str, Any]]:
     """Candidate sessions (only the score, the experiment or availability could stop them) by their
     highest score: the population any threshold chooses from."""
-    bins = [
-        {"from": i / HISTOGRAM_BINS, "to": (i + 1) / HISTOGRAM_BINS, "sessions": 0, "treated": 0}
-        for i in range(HISTOGRAM_BINS)
-    ]
-    for facts in sessions.values():
-        if facts.stage >= CANDIDATE and facts.score is not None:
-            row = bins[min(HISTOGRAM_BINS - 1, int(facts.score * HISTOGRAM_BINS))]
-            row["sessions"] += 1
-            row["treated"] += facts.group in TREATED
-    return bins
+    return score_histogram(
+        (facts.score, facts.group in TREATED)
+        for facts in sessions.values()
+        if facts.stage >= CANDIDATE and facts.score is not None
+    )
 
 
 def projection(

@@ -106,8 +106,9 @@ class Analytics:
         """Replay the window's event log under the proposed and the current config, same scorer, same agents."""
         entries = await self.store.read_log(site, start_ms, end_ms, limit=MAX_REPLAY_ENTRIES)
         logged = [dataclasses.asdict(entry) for entry in entries]
+        online = len(self.availability.capacity(site).agents)
         if agents is None:
-            agents = max(1, len(self.availability.capacity(site).agents))
+            agents = online
         scorer = self.models.scorer(site)
         explain = scorer.explain
         options = ReplayOptions(agents=agents)
@@ -127,6 +128,8 @@ class Analytics:
                 "truncated": len(entries) >= MAX_REPLAY_ENTRIES,
             },
             "agents": agents,
+            "agents_online": online,
+            "scored_by": {"model_version": self.models.version(site), "labels": scorer.n_learned},
             "proposed": proposed_report,
             "current": current_report,
         }

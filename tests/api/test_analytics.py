@@ -256,6 +256,35 @@ def test_analytics__what_if__replays_the_window_under_the_edited_config(
     assert bad.status_code == 422 and bad.json()["field"] == "timing.score_threshold"
 
 
+def test_analytics__what_if__counts_its_scores_as_the_slider_does(
+    traffic: tuple[TestClient, dict[str, Counted]],
+) -> None:
+    """The what-if says which scores it used, and every invitation it finds above the threshold comes from
+    a session it counts as reaching that threshold, on a histogram built like the slider's: a replay never
+    invites a session that its own histogram has none of."""
+    client, _ = traffic
+    document = client.get("/v1/admin/sites/demo/config", headers=ADMIN).json()["config"]
+    reached: list[int] = []
+    for threshold in (0.1, 0.25, 0.4, 0.6):
+        proposed = {**document, "timing": {**document["timing"], "score_threshold": threshold}}
+        body = client.post("/v1/admin/sites/demo/what-if", params=WINDOW, headers=ADMIN, json={"config": proposed})
+        assert body.status_code == 200, body.text
+        answer = body.json()
+        assert answer["agents"] == answer["agents_online"]  # no number given: the agents online now
+        assert set(answer["scored_by"]) == {"model_version", "labels"}
+        candidates = answer["proposed"]["candidates"]
+        assert candidates["threshold"] == threshold
+        assert sum(row["sessions"] for row in candidates["histogram"]) == candidates["sessions"]
+        above = sum(row["treated"] for row in candidates["histogram"] if row["from"] >= threshold - 1e-9)
+        assert above <= candidates["reached_threshold"]
+        assert (
+            answer["proposed"]["invitations_by_reason"].get("score_above_threshold", 0)
+            <= candidates["reached_threshold"]
+        )
+        reached.append(candidates["reached_threshold"])
+    assert reached == sorted(reached, reverse=True) and reached[0] > 0
+
+
 def test_analytics__bad_window__400_naming_the_parameter(traffic: tuple[TestClient, dict[str, Counted]]) -> None:
     client, _ = traffic
     assert (

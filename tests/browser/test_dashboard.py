@@ -206,7 +206,9 @@ def test_dashboard__editor__inline_problems_what_if_and_a_save_that_takes_effect
 
     page_.click("#whatif")
     page_.wait_for_selector("#whatif-result table")
-    assert "With your change" in page_.text_content("#whatif-result")
+    result = page_.text_content("#whatif-result") or ""
+    assert "With your change" in result and "Sessions whose score reached the threshold" in result
+    assert "as many as are online now" in result and "today's model" in page_.text_content("#whatif-why")
     page_.screenshot(path=str(SCREENSHOTS / "dashboard-rules.png"), full_page=True)
 
     page_.click("#save")

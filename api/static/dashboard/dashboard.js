@@ -413,15 +413,18 @@ async function whatIf() {
   }
   box.replaceChildren(el('p', {class: 'status'}, 'Replaying past traffic…'));
   const params = windowParams(Number($('whatif-period').value));
-  const agents = Number($('whatif-agents').value);
+  const typed = $('whatif-agents').value.trim();
+  const request = typed === '' ? {config: document} : {config: document, agents: Number(typed)};
   const {ok, body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/what-if?${params}`,
-    {method: 'POST', json: {config: document, agents}});
+    {method: 'POST', json: request});
   if (!ok) { box.replaceChildren(el('p', {class: 'error'}, body.message)); return; }
   const rows = [
     ['Invitations', (r) => fmt(r.invitations, 0)],
     ['Expected accepted chats', (r) => fmt(r.expected_acceptances, 1)],
     ['Peak chats at once', (r) => `${fmt(r.peak_expected_concurrent_chats, 1)} of ${r.capacity_slots} slots`],
     ['Median wait to invitation', (r) => r.time_to_invite_s.median === null ? '–' : `${fmt(r.time_to_invite_s.median, 0)} s`],
+    ['Score threshold', (r) => fmt(r.candidates.threshold, 2)],
+    ['Sessions whose score reached the threshold', (r) => fmt(r.candidates.reached_threshold, 0)],
     ['Sessions replayed', (r) => fmt(r.sessions, 0)],
   ];
   const t = el('table', {class: 'compare'});
@@ -433,8 +436,21 @@ async function whatIf() {
     tr.append(el('th', {scope: 'row'}, label), el('td', {}, value(body.current)), el('td', {}, value(body.proposed)));
     t.append(tr);
   }
-  box.replaceChildren(t, el('small', {class: 'help'},
-    `${body.window.log_entries} batches of past events, ${body.agents} agents. Nothing was saved.`));
+  const model = body.scored_by.labels
+    ? `today's model (version ${body.scored_by.model_version}, learned from ${fmt(body.scored_by.labels, 0)} answers)`
+    : "today's model (the prior: nothing learned yet)";
+  const agents = `${body.agents} agent${body.agents === 1 ? '' : 's'}` +
+    (typed === '' ? ' (as many as are online now)' : ` (${body.agents_online} online now)`);
+  box.replaceChildren(t,
+    el('small', {class: 'help'},
+      `${body.window.log_entries} batches of past events, replayed with ${agents}. Nothing was saved.`),
+    el('p', {class: 'help', id: 'whatif-why'},
+      `Why this can differ from the threshold slider: the replay scores every visit again with ${model}, ` +
+      'where the slider shows the scores at the time; and it applies every rule (the score held long enough, ' +
+      'cool-downs and caps, the holdout, the agents), where the slider counts every session that reached the ' +
+      'threshold. Expected accepted chats add up each invitation\'s score: a higher threshold invites later, ' +
+      'at a higher score, so it can expect more chats from the same invitations, counting only visitors who ' +
+      'stayed as long as they did.'));
 }
 
 // -- wiring --------------------------------------------------------------------------------
