@@ -109,13 +109,13 @@ async def enable_agent(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep)
 
 
 @admin.post("/agents/{agent_id}/token")
-async def rotate_token(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
+async def rotate_token(site: SiteDep, agent_id: str, chat: ChatDep, settings: SettingsDep, _: AdminDep) -> Response:
     """A new token for the agent; the old one stops working, and a console signed in with it closes within a
     heartbeat."""
     token = await chat.agents.rotate(site, agent_id)
     if token is None:
         raise _not_found("agent", "agent_id")
-    return json_response({"token": token})
+    return json_response({"token": token, "sign_in_url": f"{settings.public_url}/agent#token={token}"})
 
 
 # -- canned responses ---------------------------------------------------------------------------

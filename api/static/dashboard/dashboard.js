@@ -6,7 +6,8 @@ import {Editor} from './editor.js';
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'tactful.admin';
-const state = {site: null, report: null, config: null, schema: null, checked: null};
+// Exported for the other tabs' modules (admin-team.js): the signed-in site and the API helper.
+export const state = {site: null, report: null, config: null, schema: null, checked: null};
 
 const STAGES = [
   ['visitors', 'Visitors'], ['engaged', 'Engaged'], ['eligible', 'Eligible'], ['invited', 'Invited'],
@@ -23,9 +24,9 @@ const REASONS = {
   in_chat: 'Already chatting', not_in_rollout: 'Outside the rollout', none: 'No decision yet',
 };
 
-class Unauthorized extends Error {}
+export class Unauthorized extends Error {}
 
-async function api(path, options) {
+export async function api(path, options) {
   const request = Object.assign({headers: {}}, options || {});
   request.headers = Object.assign({authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY)}, request.headers);
   if (request.json !== undefined) {
@@ -425,10 +426,14 @@ async function whatIf() {
 
 // -- wiring --------------------------------------------------------------------------------
 
+// Every tab in the bar, whichever module fills its panel: a tab shows the panel it controls.
+const TABS = [...document.querySelectorAll('.tabs [role=tab]')];
+
 function showTab(name) {
-  for (const tab of ['results', 'rules']) {
-    $(tab).hidden = tab !== name;
-    $('tab-' + tab).setAttribute('aria-selected', String(tab === name));
+  for (const tab of TABS) {
+    const panel = tab.getAttribute('aria-controls');
+    $(panel).hidden = panel !== name;
+    tab.setAttribute('aria-selected', String(panel === name));
   }
 }
 
@@ -449,8 +454,7 @@ $('use-threshold').addEventListener('click', () => {
   editor.set('timing.score_threshold', $('threshold').value);
   showTab('rules');
 });
-$('tab-results').addEventListener('click', () => showTab('results'));
-$('tab-rules').addEventListener('click', () => showTab('rules'));
+for (const tab of TABS) tab.addEventListener('click', () => showTab(tab.getAttribute('aria-controls')));
 $('save').addEventListener('click', save);
 $('whatif').addEventListener('click', whatIf);
 if (sessionStorage.getItem(TOKEN_KEY)) signIn(sessionStorage.getItem(TOKEN_KEY));
