@@ -46,8 +46,9 @@ async def test_change_capacity__agent_full__waiting_chat_offered_at_once(slow_he
         response = await admin.patch(f"/v1/admin/sites/demo/agents/{ada_id}", json={"max_chats": 2})
         assert response.status_code == 200, response.text
         assert response.json()["max_chats"] == 2 and "token_sha256" not in response.json()
-        [candidate] = await served.chat.service.candidates("demo", None, set())
-        assert (candidate.id, candidate.load, candidate.limit) == (ada_id, 1, 2)  # before any heartbeat
+        # What routing reads, rewritten before the answer came: no heartbeat has run since Ada signed in.
+        presence = await served.store.read_expiring("demo", "agents", served.app.state.engine.now_ms())
+        assert presence[ada_id]["max_chats"] == 2
         await ada.until(_offer(second), timeout=2.0)
         listed = (await admin.get("/v1/admin/sites/demo/agents")).json()
     assert [(a["presence"], a["max_chats"]) for a in listed if a["id"] == ada_id] == [("online", 2)]

@@ -3,7 +3,7 @@
 // Signed in as the dashboard is (its token and api helper); textContent only, no HTML built from data.
 
 import {el, fmt} from './charts.js';
-import {api, state} from './dashboard.js';
+import {Unauthorized, api, state} from './dashboard.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000;
@@ -412,6 +412,12 @@ $('webhook-test').addEventListener('click', testWebhook);
 $('webhook-remove').addEventListener('click', () => { $('webhook-confirm').hidden = false; $('webhook-confirm-no').focus(); });
 $('webhook-confirm-yes').addEventListener('click', removeWebhook);
 $('webhook-confirm-no').addEventListener('click', () => { $('webhook-confirm').hidden = true; });
+// The admin token stopped being accepted (changed on the server): start again from the sign-in, which says so.
+window.addEventListener('unhandledrejection', (event) => {
+  if (!(event.reason instanceof Unauthorized)) return;
+  event.preventDefault();
+  location.reload();
+});
 // Presence and deliveries change by themselves: while their tab is on screen, ask again now and then.
 setInterval(() => {
   if (document.hidden) return;
