@@ -119,6 +119,7 @@ _SPECIFIC: dict[tuple[str, str], dict[str, str]] = {
     ("post", "/v1/admin/sites/{site}/what-if"): {
         "400": "start or end unreadable, start not before end, or a window over 8 days"
     },
+    ("post", "/v1/admin/sites/{site}/webhook/test"): {"404": "no such site, or it has no webhook"},
     ("get", "/v1/chat/availability"): {"401": "unknown site", "403": "origin not allowed for the site"},
     ("post", "/v1/chat/offline"): {
         "400": "malformed JSON or a field out of bounds; `field` names it",

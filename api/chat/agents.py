@@ -35,6 +35,14 @@ class AgentIn(BaseModel):
     skills: list[str] = Field(default_factory=list, max_length=20)
 
 
+class AgentChange(BaseModel):
+    """What an admin changes on an existing agent (``PATCH``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_chats: int = Field(ge=1, le=50, description="chats at once; routing uses the new limit at once")
+
+
 class CannedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,10 +103,16 @@ class AgentDirectory:
         return await self.store.get_record(site, AGENT, agent_id)
 
     async def set_disabled(self, site: str, agent_id: str, disabled: bool) -> dict[str, Any] | None:
+        return await self._update(site, agent_id, {"disabled": disabled})
+
+    async def change(self, site: str, agent_id: str, change: AgentChange) -> dict[str, Any] | None:
+        return await self._update(site, agent_id, change.model_dump())
+
+    async def _update(self, site: str, agent_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         agent = await self.store.get_record(site, AGENT, agent_id)
         if agent is None:
             return None
-        agent["disabled"] = disabled
+        agent |= fields
         await self.store.put_record(site, AGENT, agent_id, agent)
         return public(agent)
 

@@ -11,12 +11,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from api.auth import AdminDep
-from api.chat.agents import AgentIn, CannedIn
+from api.chat.agents import AgentChange, AgentIn, CannedIn
 from api.chat.models import State
 from api.chat.runtime import Chat
 from api.chat.service import team_channel
 from api.chat.transcripts import Search
-from api.chat.webhooks import WebhookIn
+from api.chat.webhooks import Deliveries, Delivery, WebhookIn
 from api.deps import EngineDep, SettingsDep
 from api.responses import json_response, problem
 from api.static_pages import page_file
@@ -81,6 +81,17 @@ async def list_agents(site: SiteDep, chat: ChatDep, engine: EngineDep, _: AdminD
     )
 
 
+@admin.patch("/agents/{agent_id}")
+async def change_agent(site: SiteDep, agent_id: str, change: AgentChange, chat: ChatDep, _: AdminDep) -> Response:
+    """A new ``max_chats``: routing uses it at once (a lower one takes nothing away, it only stops new offers
+    until the load is under it)."""
+    agent = await chat.agents.change(site, agent_id, change)
+    if agent is None:
+        raise _not_found("agent", "agent_id")
+    await chat.service.limit_changed(site, agent)
+    return json_response(agent)
+
+
 @admin.post("/agents/{agent_id}/disable")
 async def disable_agent(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
     """The token stops working at once; a connected console is closed within a heartbeat."""
@@ -99,12 +110,13 @@ async def enable_agent(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep)
 
 
 @admin.post("/agents/{agent_id}/token")
-async def rotate_token(site: SiteDep, agent_id: str, chat: ChatDep, _: AdminDep) -> Response:
-    """A new token for the agent; the old one stops working."""
+async def rotate_token(site: SiteDep, agent_id: str, chat: ChatDep, settings: SettingsDep, _: AdminDep) -> Response:
+    """A new token for the agent; the old one stops working, and a console signed in with it closes within a
+    heartbeat."""
     token = await chat.agents.rotate(site, agent_id)
     if token is None:
         raise _not_found("agent", "agent_id")
-    return json_response({"token": token})
+    return json_response({"token": token, "sign_in_url": f"{settings.public_url}/agent#token={token}"})
 
 
 # -- canned responses ---------------------------------------------------------------------------
@@ -152,6 +164,22 @@ async def get_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
 async def drop_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
     await chat.webhooks.remove(site)
     return Response(status_code=204)
+
+
+@admin.post("/webhook/test", response_model=Delivery)
+async def test_webhook(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    """Send a signed ``webhook.test`` now, the way every event is sent, and answer what happened: a failed
+    delivery is still a 200 (the test was made), with ``outcome``, ``status`` and ``error`` saying why."""
+    delivery = await chat.webhooks.test(site)
+    if delivery is None:
+        raise _not_found("webhook", "site")
+    return json_response(delivery)
+
+
+@admin.get("/webhook/deliveries", response_model=Deliveries)
+async def webhook_deliveries(site: SiteDep, chat: ChatDep, _: AdminDep) -> Response:
+    """The latest delivery attempts, newest first: each retry is one, and so is each test delivery."""
+    return json_response({"deliveries": await chat.webhooks.deliveries(site)})
 
 
 # -- transcripts and privacy --------------------------------------------------------------------

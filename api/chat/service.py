@@ -517,6 +517,17 @@ class ChatService:
     async def heartbeat(self, site: str, agent: dict[str, Any], status: str) -> LoadFrame:
         """Rewrite the agent's presence with their load; returns the load as the console shows it."""
         load = await self.store.bounded_add(site, f"load:{agent['id']}", 0) or 0
+        await self._write_presence(site, agent, status, load)
+        return LoadFrame(active=load, max=limit_of(agent))
+
+    async def limit_changed(self, site: str, agent: dict[str, Any]) -> None:
+        """An admin changed the agent's ``max_chats``: routing (which reads presence) uses it now, not at
+        the console's next heartbeat."""
+        presence = (await self.store.read_expiring(site, "agents", self.now_ms())).get(agent["id"])
+        if presence is not None:
+            await self._write_presence(site, agent, str(presence.get("status")), int(presence.get("active_chats", 0)))
+
+    async def _write_presence(self, site: str, agent: dict[str, Any], status: str, load: int) -> None:
         expires_ms = self.now_ms() + int(self.settings.agent_presence_ttl_s * 1000)
         await self.store.put_expiring(
             site,
@@ -532,7 +543,6 @@ class ChatService:
             },
             expires_ms,
         )
-        return LoadFrame(active=load, max=limit_of(agent))
 
     def site_hours(self, site: str) -> SiteFrame:
         """Whether the site's hours are open now, as the console's banner says it."""

@@ -321,6 +321,8 @@ class ChatHub:
                     current = await self.agents.get(site, agent_id)
                     if current is None or current.get("disabled"):
                         return
+                    if current.get("token_sha256") != agent.get("token_sha256"):
+                        return  # a new token was issued: the one this console signed in with stops here too
                     load = await self.service.heartbeat(site, current, status["value"])
                     if load != shown:  # the console's "2 of 3 chats"
                         shown = load

@@ -6,7 +6,8 @@ delivery lease and sends them in outbox order: so events reach the receiver in
 the order they happened, for every chat. A failed delivery is retried with
 exponential backoff (``webhook_backoff_s``, doubling); after
 ``webhook_max_attempts`` it is recorded as failed (visible to the admin) and the
-outbox moves on.
+outbox moves on. Every attempt (and every ``webhook.test`` an admin sends) goes on a
+short list of recent deliveries: what was sent, the answer, how long it took.
 
 Signature: ``Tactful-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
 ``verify`` is what a receiver runs; docs/integrations.md shows it verbatim (a test holds the two equal),
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import http.client
 import logging
 import secrets
 import time
@@ -46,6 +48,10 @@ MESSAGES_KEPT = 200
 """``include_messages``: chat.ended carries at most this many of the chat's messages, the newest."""
 LEASE_MS = 15_000
 FAILURES_KEPT = 50
+DELIVERIES = "webhook_deliveries"
+DELIVERIES_KEPT = 50
+TEST_EVENT = "webhook.test"
+"""Sent only when an admin asks for a test delivery: whatever ``events`` the webhook subscribes to."""
 TIMEOUT_S = 5.0
 
 
@@ -92,6 +98,32 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return int(error.code)
 
 
+class Delivery(BaseModel):
+    """One attempt at delivering one event (a test delivery included), as the admin sees it."""
+
+    id: str = Field(description="the Tactful-Delivery header: the same for every attempt at one event")
+    event: str
+    at_ms: int = Field(description="when the attempt was made")
+    outcome: Literal["delivered", "retrying", "failed"] = Field(
+        description="failed: this was the last attempt (or a test delivery that did not get a 2xx)"
+    )
+    status: int | None = Field(description="the receiver's HTTP status; null when there was no answer")
+    error: str | None = Field(description="why it did not count as delivered: `HTTP 500`, `unreachable: ...`")
+    duration_ms: int
+    attempts: int = Field(description="attempts at this event so far, this one included")
+
+
+class Deliveries(BaseModel):
+    deliveries: list[Delivery] = Field(description=f"newest first, at most {DELIVERIES_KEPT}")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+
 @dataclass
 class _Retry:
     entry: int
@@ -134,6 +166,22 @@ class Webhooks:
             "last_error": status.get("last_error"),
             "failures": status.get("failures", []),
         }
+
+    async def deliveries(self, site: str) -> list[dict[str, Any]]:
+        return await self.store.read_recent(site, DELIVERIES)
+
+    async def test(self, site: str) -> dict[str, Any] | None:
+        """Send a ``webhook.test`` now, signed and posted as every event is, and say what happened (None: no
+        webhook). It skips the outbox, so it neither waits behind a backlog nor holds one up."""
+        config = await self.config(site)
+        if config is None:
+            return None
+        delivery = f"wh_{site}_test_{secrets.token_hex(6)}"
+        entry = {"event": TEST_EVENT, "created_ms": int(self._clock() * 1000)}
+        answer = await self._send(config, site, delivery, entry)
+        return await self._record(
+            site, delivery, TEST_EVENT, answer, 1, "delivered" if answer.error is None else "failed"
+        )
 
     # -- producing -------------------------------------------------------------------------
 
@@ -182,18 +230,22 @@ class Webhooks:
         cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
         delivered = 0
         for entry_id, entry in await self.store.read_entries(site, OUTBOX, cursor, limit=100):
-            ok, error = await self._send(config, site, entry_id, entry)
-            if not ok:
-                attempts = (retry.attempts if retry and retry.entry == entry_id else 0) + 1
+            delivery = f"wh_{site}_{entry_id}"
+            answer = await self._send(config, site, delivery, entry)
+            attempts = (retry.attempts if retry and retry.entry == entry_id else 0) + 1
+            if answer.error is not None:
                 if attempts < self.max_attempts:
                     self._retries[site] = _Retry(
                         entry_id, attempts, self._clock() + self.backoff_s * 2 ** (attempts - 1)
                     )
-                    await self._note(site, last_error=error)
+                    await self._record(site, delivery, entry["event"], answer, attempts, "retrying")
+                    await self._note(site, last_error=answer.error)
                     return delivered
-                await self._note(site, failed=entry | {"id": entry_id, "error": error, "attempts": attempts})
+                await self._record(site, delivery, entry["event"], answer, attempts, "failed")
+                await self._note(site, failed=entry | {"id": entry_id, "error": answer.error, "attempts": attempts})
             else:
                 delivered += 1
+                await self._record(site, delivery, entry["event"], answer, attempts, "delivered")
                 await self._note(site, delivered=True)
             self._retries.pop(site, None)
             retry = None
@@ -204,23 +256,40 @@ class Webhooks:
     async def _advance(self, site: str, cursor: int, entry_id: int) -> None:
         await self.store.compare_and_set(site, "webhooks:cursor", str(cursor) if cursor else None, str(entry_id))
 
-    async def _send(
-        self, config: dict[str, Any], site: str, entry_id: int, entry: dict[str, Any]
-    ) -> tuple[bool, str | None]:
-        # The entry: event, created_ms, chat and any extra (chat.rated's rating).
-        body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site} | entry)
+    async def _send(self, config: dict[str, Any], site: str, delivery: str, entry: dict[str, Any]) -> _Answer:
+        """The one way anything is sent: signed with the site's secret, posted with a timeout, timed."""
+        # The entry: event, created_ms, and a chat's event its chat and any extra (chat.rated's rating).
+        body = orjson.dumps({"id": delivery, "event": entry["event"], "site": site} | entry)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Tactful-Webhooks/1",
             "Tactful-Event": entry["event"],
-            "Tactful-Delivery": f"wh_{site}_{entry_id}",
+            "Tactful-Delivery": delivery,
             "Tactful-Signature": sign(str(config["secret"]), int(self._clock()), body),
         }
+        started = time.perf_counter()
         try:
-            status = await asyncio.to_thread(_post, str(config["url"]), body, headers)
-        except OSError as error:
-            return False, f"unreachable: {error}"
-        return (True, None) if 200 <= status < 300 else (False, f"HTTP {status}")
+            status: int | None = await asyncio.to_thread(_post, str(config["url"]), body, headers)
+            error = None if status is not None and 200 <= status < 300 else f"HTTP {status}"
+        except (OSError, ValueError, http.client.HTTPException) as failure:  # ValueError: a URL urllib refuses
+            status, error = None, f"unreachable: {failure}"
+        return _Answer(status, error, round((time.perf_counter() - started) * 1000))
+
+    async def _record(
+        self, site: str, delivery: str, event: str, answer: _Answer, attempts: int, outcome: str
+    ) -> dict[str, Any]:
+        record = {
+            "id": delivery,
+            "event": event,
+            "at_ms": int(self._clock() * 1000),
+            "outcome": outcome,
+            "status": answer.status,
+            "error": answer.error,
+            "duration_ms": answer.duration_ms,
+            "attempts": attempts,
+        }
+        await self.store.push_recent(site, DELIVERIES, record, DELIVERIES_KEPT)
+        return record
 
     async def _note(
         self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None, last_error: str | None = None

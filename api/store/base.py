@@ -212,8 +212,8 @@ class SiteConfigs(Protocol):
 
 class ChatRecords(Protocol):
     """The chat package's primitives (api/chat builds agents, routing, transcripts and the webhook outbox
-    on them): small per-site documents, append-only logs with ids, atomic counters, values set by
-    compare-and-set, and leases."""
+    on them): small per-site documents, append-only logs with ids, short lists of the newest entries,
+    atomic counters, values set by compare-and-set, and leases."""
 
     async def put_record(self, site: str, kind: str, key: str, document: Mapping[str, Any]) -> None:
         """Store one small document (an agent, a chat, a canned response...) under (kind, key)."""
@@ -245,6 +245,15 @@ class ChatRecords(Protocol):
         ...
 
     async def drop_log(self, site: str, log: str) -> None: ...
+
+    async def push_recent(self, site: str, name: str, entry: Mapping[str, Any], keep: int) -> None:
+        """Add ``entry`` to a short list that keeps only the newest ``keep`` (a webhook's deliveries). Atomic:
+        two workers pushing at once both keep theirs."""
+        ...
+
+    async def read_recent(self, site: str, name: str) -> list[dict[str, Any]]:
+        """The list's entries, newest first."""
+        ...
 
     async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
         """Atomically add ``delta`` to a counter (never below 0) unless the result would pass

@@ -396,6 +396,14 @@ class MemoryStore:
         state.logs.pop((site, log), None)
         state.dedup.pop((site, log), None)
 
+    async def push_recent(self, site: str, name: str, entry: Mapping[str, Any], keep: int) -> None:
+        recent = self._chat_state().recent[(site, name)]
+        recent.insert(0, orjson.dumps(entry))
+        del recent[keep:]
+
+    async def read_recent(self, site: str, name: str) -> list[dict[str, Any]]:
+        return [orjson.loads(raw) for raw in self._chat_state().recent.get((site, name), [])]
+
     async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
         counters = self._chat_state().counters
         value = max(0, counters.get((site, name), 0) + delta)
@@ -477,6 +485,7 @@ class _ChatState:
     records: defaultdict[tuple[str, str], dict[str, bytes]] = field(default_factory=lambda: defaultdict(dict))
     logs: defaultdict[tuple[str, str], list[bytes]] = field(default_factory=lambda: defaultdict(list))
     dedup: defaultdict[tuple[str, str], dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    recent: defaultdict[tuple[str, str], list[bytes]] = field(default_factory=lambda: defaultdict(list))
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     values: dict[tuple[str, str], str] = field(default_factory=dict)
     leases: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)

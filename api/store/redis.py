@@ -561,6 +561,17 @@ class RedisStore:
         with _guarded():
             await self.client.delete(self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d"))
 
+    async def push_recent(self, site: str, name: str, entry: Mapping[str, Any], keep: int) -> None:
+        with _guarded():
+            await self._chat_script("push_recent")(
+                keys=[self._site_key(site, f"n:{name}")], args=[orjson.dumps(entry), keep]
+            )
+
+    async def read_recent(self, site: str, name: str) -> list[dict[str, Any]]:
+        with _guarded():
+            raw: Any = await self.client.lrange(self._site_key(site, f"n:{name}"), 0, -1)
+        return [orjson.loads(value) for value in raw]
+
     async def bounded_add(self, site: str, name: str, delta: int, limit: int | None = None) -> int | None:
         with _guarded():
             value = await self._chat_script("bounded_add")(
@@ -678,6 +689,11 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], id) end
 return {id, 0}
 """
 
+_PUSH_RECENT_LUA = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+"""
+
 _BOUNDED_ADD_LUA = """
 local value = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1])
 if value < 0 then value = 0 end
@@ -712,6 +728,7 @@ return 1
 
 _CHAT_LUA = {
     "append": _APPEND_ENTRY_LUA,
+    "push_recent": _PUSH_RECENT_LUA,
     "bounded_add": _BOUNDED_ADD_LUA,
     "compare_and_set": _COMPARE_AND_SET_LUA,
     "claim": _CLAIM_LUA,

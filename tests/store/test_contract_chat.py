@@ -39,6 +39,21 @@ async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: C
     assert fresh == list(range(1, 11))
 
 
+async def test_push_recent__keeps_the_newest__newest_first(store: ChatRecords) -> None:
+    assert await store.read_recent("s1", "deliveries") == []
+    for n in range(5):
+        await store.push_recent("s1", "deliveries", {"n": n}, keep=3)
+    await store.push_recent("s2", "deliveries", {"n": "elsewhere"}, keep=3)
+    assert await store.read_recent("s1", "deliveries") == [{"n": 4}, {"n": 3}, {"n": 2}]
+    assert await store.read_recent("s2", "deliveries") == [{"n": "elsewhere"}]
+
+
+async def test_push_recent__concurrent_pushes__none_lost_within_the_bound(store: ChatRecords) -> None:
+    await store.push_recent("s1", "warm-up", {}, keep=1)  # a fresh Cluster client's very first commands must not race
+    await asyncio.gather(*(store.push_recent("s1", "deliveries", {"n": n}, keep=50) for n in range(30)))
+    assert sorted(entry["n"] for entry in await store.read_recent("s1", "deliveries")) == list(range(30))
+
+
 async def test_bounded_add__refuses_past_limit__never_below_zero(store: ChatRecords) -> None:
     assert [await store.bounded_add("s1", "load:a1", 1, 3) for _ in range(4)] == [1, 2, 3, None]
     assert await store.bounded_add("s1", "load:a1", -1, 3) == 2

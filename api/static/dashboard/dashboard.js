@@ -8,6 +8,7 @@ import {Editor} from './editor.js';
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'tactful.admin';
+// Exported for the other tabs' modules (admin-chats.js, admin-team.js): the signed-in site and the API helper.
 export const state = {site: null, report: null, config: null, schema: null, checked: null};
 
 const STAGES = [
@@ -25,7 +26,7 @@ const REASONS = {
   in_chat: 'Already chatting', not_in_rollout: 'Outside the rollout', none: 'No decision yet',
 };
 
-class Unauthorized extends Error {}
+export class Unauthorized extends Error {}
 
 export async function api(path, options) {
   const request = Object.assign({headers: {}}, options || {});
@@ -455,9 +456,11 @@ async function whatIf() {
 
 // -- wiring --------------------------------------------------------------------------------
 
-// Every tab button names its panel (aria-controls): a new tab needs only its button and its section.
+// Every tab in the bar, whichever module fills its panel: a tab shows the panel it controls.
+const TABS = [...document.querySelectorAll('.tabs [role=tab]')];
+
 function showTab(name) {
-  for (const tab of document.querySelectorAll('.tabs [role=tab]')) {
+  for (const tab of TABS) {
     const panel = tab.getAttribute('aria-controls');
     $(panel).hidden = panel !== name;
     tab.setAttribute('aria-selected', String(panel === name));
@@ -482,9 +485,7 @@ $('use-threshold').addEventListener('click', () => {
   editor.set('timing.score_threshold', $('threshold').value);
   showTab('rules');
 });
-for (const tab of document.querySelectorAll('.tabs [role=tab]')) {
-  tab.addEventListener('click', () => showTab(tab.getAttribute('aria-controls')));
-}
+for (const tab of TABS) tab.addEventListener('click', () => showTab(tab.getAttribute('aria-controls')));
 $('save').addEventListener('click', save);
 $('whatif').addEventListener('click', whatIf);
 if (sessionStorage.getItem(TOKEN_KEY)) signIn(sessionStorage.getItem(TOKEN_KEY));
