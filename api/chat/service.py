@@ -190,15 +190,29 @@ class ChatService:
         log.warning("chat %s: gave up after %d conflicting writes", chat_id, CHANGE_ATTEMPTS)
         return None
 
-    async def _list(self, site: str, chat_id: str, chat: ChatRecord, encoded: str) -> None:
+    async def _list(self, site: str, chat_id: str, chat: ChatRecord, encoded: str, created: bool = False) -> None:
         """The listing copy transcripts search: rewritten until it is the newest (a slower writer's copy
-        that lands after a newer one is put right by whoever sees the difference)."""
+        that lands after a newer one is put right by whoever sees the difference). Only a new chat's listing
+        is put; a changed chat's replaces it only while it is there, so a chat deleted meanwhile (the
+        visitor's data) is not listed again."""
         for _ in range(5):
-            await self.store.put_record(site, CHAT, chat_id, chat.to_dict())
+            if created:
+                await self.store.put_record(site, CHAT, chat_id, chat.to_dict())
+            elif await self.store.update_record(site, CHAT, chat_id, chat.to_dict()) is None:
+                return  # deleted, or a new chat whose creator has yet to list it (and will, then reread)
+            created = False
             raw = await self.store.get_value(site, f"chat:{chat_id}")
             if raw is None or raw == encoded:
                 return
             encoded, chat = raw, decode_chat(raw)
+
+    async def _put_beside(self, site: str, kind: str, chat_id: str, document: dict[str, Any]) -> None:
+        """A record kept beside a chat (its offer, who has it), taken back if the chat was deleted meanwhile:
+        the deletion drops the chat's state before these (Transcripts._delete), so either it drops this
+        record after it was written, or this sees the state gone."""
+        await self.store.put_record(site, kind, chat_id, document)
+        if await self.store.get_value(site, f"chat:{chat_id}") is None:
+            await self.store.drop_record(site, kind, chat_id)
 
     async def _tell(self, site: str, chat_id: str, event: dict[str, Any]) -> None:
         await self.bus.publish(chat_channel(site, chat_id), event)
@@ -267,7 +281,7 @@ class ChatService:
         if not await self.store.compare_and_set(site, f"chat:{invite}", None, encoded):
             created = await self.record(site, invite)  # another tab of this visitor created it a moment ago
             return created.to_dict() if created is not None and created.visitor == visitor else None
-        await self._list(site, invite, chat, encoded)
+        await self._list(site, invite, chat, encoded, created=True)
         if chat.session:
             await self.store.apply_ops(site, visitor, chat.session, chat_ops(now_ms, True))
         await self.webhooks.emit(site, "chat.requested", summary(chat))
@@ -374,7 +388,7 @@ class ChatService:
                 return True  # the chat moved on (ended by the visitor): the loop rereads its state
             tried.add(candidate.id)
             deadline_ms = self.now_ms() + int(self.settings.agent_offer_timeout_s * 1000)
-            await self.store.put_record(site, OFFER, chat_id, {"agent": candidate.id, "deadline_ms": deadline_ms})
+            await self._put_beside(site, OFFER, chat_id, {"agent": candidate.id, "deadline_ms": deadline_ms})
             await self.bus.publish(
                 agent_channel(site, candidate.id),
                 {"type": "offer", "chat": summary(changed[1]), "expires_in": self.settings.agent_offer_timeout_s},
@@ -620,7 +634,7 @@ class ChatService:
             return None
         before, chat = changed
         await self.store.drop_record(site, OFFER, chat_id)
-        await self.store.put_record(site, ACTIVE, chat_id, {"agent": agent_id})
+        await self._put_beside(site, ACTIVE, chat_id, {"agent": agent_id})
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell_state(chat)
         await self.webhooks.emit(site, "chat.started", summary(chat))  # again for a new agent: who has it now
@@ -675,7 +689,7 @@ class ChatService:
             await self._release(site, to)
             return "not_your_chat"
         await self._release(site, agent_id)
-        await self.store.put_record(site, ACTIVE, chat_id, {"agent": to})
+        await self._put_beside(site, ACTIVE, chat_id, {"agent": to})
         await self.bus.publish(agent_channel(site, agent_id), {"type": "withdrawn", "chat": chat_id})
         await self.bus.publish(agent_channel(site, to), {"type": "transferred", "chat": chat_id})
         names = agent.get("name") or "Your agent", target.get("name") or "a colleague"
@@ -693,7 +707,9 @@ class ChatService:
     async def say(
         self, site: str, chat_id: str, sender: str, text: str, cid: str | None, name: str | None
     ) -> int | None:
-        """Append a message (once per client id ``cid``) and tell both sides; returns its id."""
+        """Append a message (once per client id ``cid``) and tell both sides; returns its id. None for an
+        empty one, and for a chat deleted meanwhile, whose messages are then dropped again (as in
+        ``_put_beside``: the deletion drops the chat's state before its messages)."""
         text = text.strip()[:TEXT_LIMIT]
         if not text:
             return None
@@ -701,6 +717,9 @@ class ChatService:
         message_id, duplicate = await self.store.append_entry(
             site, f"m:{chat_id}", entry, dedup=None if cid is None else f"{sender}:{cid}"
         )
+        if await self.store.get_value(site, f"chat:{chat_id}") is None:
+            await self.store.drop_log(site, f"m:{chat_id}")
+            return None
         if not duplicate:
             await self._tell(site, chat_id, {"type": "msg", "id": message_id})
         return message_id

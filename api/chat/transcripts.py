@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,12 +15,16 @@ from api.chat.service import ACTIVE, CHAT, OFFER
 from api.store import ChatRecords, ExpiringTables, VisitorLog
 from tracker.days import days_ms
 
+log = logging.getLogger(__name__)
+
 
 class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
     """Chats and their messages, the invitations that opened them, and a visitor's deletion."""
 
 
 OFFLINE = "offline"
+DELETE_ATTEMPTS = 20
+"""A chat being deleted while it changes: how often the deletion retries its compare-and-set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +89,20 @@ class Transcripts:
             )
 
     async def _delete(self, site: str, chat_id: str) -> None:
+        """The chat's state first, retried until it is gone, then what is kept beside it. Writers that add to
+        a chat (ChatService: its listing, offer, active record and messages) check the state after they
+        write and take back what they wrote when it is gone, so a chat changing while it is deleted does
+        not come back in parts."""
+        for _ in range(DELETE_ATTEMPTS):
+            raw = await self.store.get_value(site, f"chat:{chat_id}")
+            if raw is None or await self.store.compare_and_set(site, f"chat:{chat_id}", raw, None):
+                break
+        else:
+            log.warning("chat %s: state kept changing through %d deletion attempts", chat_id, DELETE_ATTEMPTS)
         await self.store.drop_log(site, f"m:{chat_id}")
         await self.store.drop_record(site, CHAT, chat_id)
         await self.store.drop_record(site, ACTIVE, chat_id)
         await self.store.drop_record(site, OFFER, chat_id)
-        await self.store.compare_and_set(
-            site, f"chat:{chat_id}", await self.store.get_value(site, f"chat:{chat_id}"), None
-        )
 
     async def sweep(self, site: str, now_ms: int) -> int:
         """Delete chats (and offline messages) older than the retention; returns how many chats went."""
@@ -152,13 +164,10 @@ class Transcripts:
 
     async def mark_handled(self, site: str, message_id: str, handled: bool, now_ms: int) -> dict[str, Any] | None:
         """Mark an offline message dealt with (or not again); None for an unknown one. The status is a field
-        of the message's own record, so deleting the message (the visitor's data, retention) deletes it."""
-        message = await self.store.get_record(site, OFFLINE, message_id)
-        if message is None:
-            return None
-        message |= {"handled": handled, "handled_ms": now_ms if handled else None}
-        await self.store.put_record(site, OFFLINE, message_id, message)
-        return message
+        of the message's own record, so deleting the message (the visitor's data, retention) deletes it, and
+        it is set only while the message exists: a click that races the deletion does not bring it back."""
+        status = {"handled": handled, "handled_ms": now_ms if handled else None}
+        return await self.store.update_record(site, OFFLINE, message_id, status)
 
 
 def _with_status(message: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ COUNTER_TTL_MS = days_ms(400)
 LOG_MAX_ENTRIES = 100_000
 """Per shard; Redis trims approximately (``MAXLEN ~``)."""
 LOG_MAX_AGE_MS = days_ms(7)
+RECORD_UPDATE_ATTEMPTS = 32
+"""How often ``update_record`` retries when other writers keep changing the same record under it."""
 
 
 JOURNAL_MAX_RECORDS = 200_000
@@ -226,6 +228,13 @@ class ChatRecords(Protocol):
         ...
 
     async def drop_record(self, site: str, kind: str, key: str) -> None: ...
+
+    async def update_record(self, site: str, kind: str, key: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Merge ``fields`` into the document under (kind, key) if it exists, atomically; returns the new
+        document, or None (nothing written) when there is none. A record dropped meanwhile (a visitor's
+        deletion, the retention sweep) stays dropped, which a read then ``put_record`` cannot promise, and
+        a concurrent update of other fields is kept."""
+        ...
 
     async def append_entry(
         self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None

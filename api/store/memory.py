@@ -372,6 +372,14 @@ class MemoryStore:
     async def drop_record(self, site: str, kind: str, key: str) -> None:
         self._chat_state().records[(site, kind)].pop(key, None)
 
+    async def update_record(self, site: str, kind: str, key: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        records = self._chat_state().records[(site, kind)]
+        raw = records.get(key)
+        if raw is None:
+            return None
+        records[key] = orjson.dumps(orjson.loads(raw) | dict(fields))
+        return dict(orjson.loads(records[key]))
+
     async def append_entry(
         self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
     ) -> tuple[int, bool]:

@@ -36,6 +36,7 @@ from api.store.base import (
     LOAD_SAMPLE_MS,
     LOG_MAX_AGE_MS,
     LOG_MAX_ENTRIES,
+    RECORD_UPDATE_ATTEMPTS,
     VISITOR_TTL_MS,
     IngestResult,
     LogEntry,
@@ -542,6 +543,22 @@ class RedisStore:
         with _guarded():
             await self.client.hdel(self._site_key(site, f"r:{kind}"), key)
 
+    async def update_record(self, site: str, kind: str, key: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        # Merged here, swapped in by the script only if the record is still the one read: Lua's cjson would
+        # re-encode the rest of the document (an empty list as {}, long numbers rounded to 14 digits).
+        records = self._site_key(site, f"r:{kind}")
+        with _guarded():
+            raw: Any = await self.client.hget(records, key)
+            for _ in range(RECORD_UPDATE_ATTEMPTS):
+                if raw is None:
+                    return None
+                document = orjson.dumps(orjson.loads(raw) | dict(fields))
+                swapped: Any = await self._chat_script("update_record")(keys=[records], args=[key, raw, document])
+                if swapped == 1:
+                    return dict(orjson.loads(document))
+                raw = None if swapped == 0 else swapped  # gone, or someone else's newer version
+        raise StoreUnavailable(f"record {kind}/{key} kept changing under {RECORD_UPDATE_ATTEMPTS} updates")
+
     async def append_entry(
         self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
     ) -> tuple[int, bool]:
@@ -712,6 +729,16 @@ if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('DEL'
 return 1
 """
 
+# A record replaced only while it is the version the caller read (ARGV[2]): 1 when written, 0 when the
+# record is gone (dropped meanwhile: it stays so), else the record as it is now, for the caller to retry on.
+_UPDATE_RECORD_LUA = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 0 end
+if current ~= ARGV[2] then return current end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # A lease is "holder until", by the caller's clock (``now_ms``), as in the memory store. Redis expires
 # the key a lease later still, so that its own clock ends no lease early and finished ones go.
 _CLAIM_LUA = """
@@ -731,5 +758,6 @@ _CHAT_LUA = {
     "push_recent": _PUSH_RECENT_LUA,
     "bounded_add": _BOUNDED_ADD_LUA,
     "compare_and_set": _COMPARE_AND_SET_LUA,
+    "update_record": _UPDATE_RECORD_LUA,
     "claim": _CLAIM_LUA,
 }

@@ -18,6 +18,45 @@ async def test_records__put_get_list_drop__round_trip(store: ChatRecords) -> Non
     assert await store.list_records("s1", "chat") == {}
 
 
+async def test_update_record__merges_fields_into_the_stored_document(store: ChatRecords) -> None:
+    await store.put_record("s1", "offline", "o1", {"message": "hi", "handled": False, "tags": [], "ts": 2**62})
+    updated = await store.update_record("s1", "offline", "o1", {"handled": True, "handled_ms": 5})
+    expected = {"message": "hi", "handled": True, "handled_ms": 5, "tags": [], "ts": 2**62}
+    assert updated == expected
+    assert await store.get_record("s1", "offline", "o1") == expected  # the rest of the document as it was
+    assert await store.update_record("s1", "offline", "o1", {"handled_ms": None}) == expected | {"handled_ms": None}
+    assert await store.get_record("s2", "offline", "o1") is None  # per site
+
+
+async def test_update_record__a_missing_record_is_not_created(store: ChatRecords) -> None:
+    assert await store.update_record("s1", "offline", "nobody", {"handled": True}) is None
+    assert await store.get_record("s1", "offline", "nobody") is None
+    assert await store.list_records("s1", "offline") == {}
+
+
+async def test_update_record__a_deleted_record_stays_deleted(store: ChatRecords) -> None:
+    await store.put_record("s1", "offline", "o1", {"message": "forget me"})
+    await store.drop_record("s1", "offline", "o1")
+    assert await store.update_record("s1", "offline", "o1", {"handled": True}) is None
+    assert await store.get_record("s1", "offline", "o1") is None
+    # Updates racing the deletion: whichever land before it, none brings the record back after it.
+    await store.put_record("s1", "offline", "o2", {"message": "forget me too"})
+    await asyncio.gather(
+        *(store.update_record("s1", "offline", "o2", {f"f{n}": n}) for n in range(10)),
+        store.drop_record("s1", "offline", "o2"),
+        *(store.update_record("s1", "offline", "o2", {f"g{n}": n}) for n in range(10)),
+    )
+    assert await store.get_record("s1", "offline", "o2") is None
+    assert await store.list_records("s1", "offline") == {}
+
+
+async def test_update_record__concurrent_updates_of_other_fields__all_kept(store: ChatRecords) -> None:
+    await store.put_record("s1", "chat", "c1", {"id": "c1"})
+    results = await asyncio.gather(*(store.update_record("s1", "chat", "c1", {f"f{n}": n}) for n in range(20)))
+    assert all(result is not None for result in results)
+    assert await store.get_record("s1", "chat", "c1") == {"id": "c1"} | {f"f{n}": n for n in range(20)}
+
+
 async def test_append_entry__ids_count_up__dedup_returns_first_id(store: ChatRecords) -> None:
     assert await store.append_entry("s1", "m:c1", {"text": "hi"}, dedup="c_1") == (1, False)
     assert await store.append_entry("s1", "m:c1", {"text": "again"}, dedup="c_2") == (2, False)
