@@ -31,6 +31,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.chat.models import decode_chat
 from api.store import ChatRecords
 
 log = logging.getLogger("tactful.chat.webhooks")
@@ -159,6 +160,10 @@ class Webhooks:
                 ],
                 "messages_truncated": len(kept) > MESSAGES_KEPT,
             }
+        if isinstance(chat.get("context"), dict) and "identity" in chat["context"]:
+            # Who the visitor is stays with the chat, which a privacy request deletes; the outbox keeps its
+            # entries, so the name and email join the body only when it is sent (``_send``).
+            chat = chat | {"context": {k: v for k, v in chat["context"].items() if k != "identity"}}
         now_ms = int(self._clock() * 1000)
         await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat} | extra)
 
@@ -208,7 +213,12 @@ class Webhooks:
         self, config: dict[str, Any], site: str, entry_id: int, entry: dict[str, Any]
     ) -> tuple[bool, str | None]:
         # The entry: event, created_ms, chat and any extra (chat.rated's rating).
-        body = orjson.dumps({"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site} | entry)
+        chat = entry["chat"]
+        if isinstance(chat.get("context"), dict):
+            chat = chat | {"context": chat["context"] | {"identity": await self._identity(site, str(chat["id"]))}}
+        body = orjson.dumps(
+            {"id": f"wh_{site}_{entry_id}", "event": entry["event"], "site": site} | entry | {"chat": chat}
+        )
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Tactful-Webhooks/1",
@@ -221,6 +231,12 @@ class Webhooks:
         except OSError as error:
             return False, f"unreachable: {error}"
         return (True, None) if 200 <= status < 300 else (False, f"HTTP {status}")
+
+    async def _identity(self, site: str, chat_id: str) -> dict[str, str] | None:
+        """The visitor's name and email as the chat keeps them: none once the chat (or its visitor) is deleted."""
+        raw = await self.store.get_value(site, f"chat:{chat_id}")
+        identity = None if raw is None else decode_chat(raw).context.get("identity")
+        return identity if isinstance(identity, dict) else None
 
     async def _note(
         self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None, last_error: str | None = None
