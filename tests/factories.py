@@ -72,3 +72,11 @@ DESIGN_EXAMPLE: dict[str, Any] = {
         {"t": "conversion", "ts": 1763999999400, "value": 49.0},
     ],
 }
+
+PROTOCOL_EXAMPLE: dict[str, Any] = DESIGN_EXAMPLE | {
+    "events": [
+        *DESIGN_EXAMPLE["events"],
+        {"t": "identify", "ts": 1763999999500, "name": "Ada Lovelace", "email": "ada@example.com"},
+    ]
+}
+"""The design example with the event types added to the protocol since (docs/protocol.md): every type once."""

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p
 from tracker.days import day_of
+from tracker.identity import identify_ops
 from tracker.merge import Op, State, apply_all
 
 RECENCY_HALF_LIFE_MS = 120_000
@@ -213,6 +214,7 @@ _OPS: Mapping[type, Callable[[Any, int], tuple[Op, ...]]] = {
     p.InviteAccepted: lambda event, ts: (_ACCEPTED, Op("v", "la", ">", str(ts))),
     p.InviteDismissed: lambda event, ts: (_DISMISSED, Op("v", "ld", ">", str(ts))),
     p.Conversion: _conversion,
+    p.Identify: identify_ops,
 }
 """Each event type's ops, looked up by type: one dict lookup instead of a chain of class patterns, and
 ops that never change (most counts) built once."""

@@ -10,6 +10,7 @@ import msgspec
 
 from tracker import protocol as p
 from tracker.events import SPAN_OPS, attempt_sizes, batch_ops
+from tracker.identity import log_record
 from tracker.merge import Op, combine
 
 FINGERPRINT_BYTES = 4
@@ -83,7 +84,8 @@ def prepare(batch: p.Batch, received_ms: int) -> PreparedBatch:
     for event in batch.events:
         ts = event.ts + skew
         ops = (*batch_ops(event, ts, sizes), _COUNT_OPS[type(event)])
-        record = _encode(msgspec.structs.replace(event, ts=ts))
+        # Who the visitor is stays out of the log (tracker/identity.py).
+        record = log_record(ts) if type(event) is p.Identify else _encode(msgspec.structs.replace(event, ts=ts))
         prepared.append(PreparedEvent(event, ts, fingerprint(hasher, event), ops, record))
     whole = hashlib.blake2b(b"".join(e.fingerprint for e in prepared), digest_size=FINGERPRINT_BYTES).digest()
     return PreparedBatch(

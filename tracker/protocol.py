@@ -38,6 +38,24 @@ Money = Annotated[float, msgspec.Meta(ge=-1e9, le=1e9)]
 Depth = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Viewport = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
+PERSON_NAME_MAX = 128
+EMAIL_MAX = 254
+"""The longest address SMTP can carry (RFC 5321's path limit, less its angle brackets)."""
+PERSON_NAME_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+"""Printable, no leading or trailing space. widget_js/src/identify.js has its copy (NAME_OK), checked equal by
+tests/tracker/test_protocol.py."""
+_EMAIL_CHAR = r'[^\s@<>()\[\],;:\\"\x00-\x1f\x7f'
+EMAIL_PATTERN = rf"^{_EMAIL_CHAR}]{{1,64}}@(?:{_EMAIL_CHAR}.]+\.)+{_EMAIL_CHAR}.]{{2,}}$"
+"""An address's shape: a local part of at most 64 characters, ``@``, a dotted domain; no spaces, quotes,
+brackets or control characters. Not proof that it exists. identify.js has its copy (EMAIL_OK)."""
+PersonName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=PERSON_NAME_MAX, pattern=PERSON_NAME_PATTERN, description="a name"),
+]
+Email = Annotated[
+    str, msgspec.Meta(max_length=EMAIL_MAX, pattern=EMAIL_PATTERN, description="an email address, name@domain.tld")
+]
+
 
 class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     ts: Millis
@@ -116,6 +134,16 @@ class Conversion(_Event, tag="conversion"):
     value: Money | None = None
 
 
+class Identify(_Event, tag="identify"):
+    """Who the visitor is, as the site says (``tactful('identify', ...)``); without name and email: forget it.
+
+    An event rather than a batch field: it has a time, so the latest call wins whatever order batches arrive
+    in, and it rides the outbox's queue, retries and dedup like every other event (docs/protocol.md)."""
+
+    name: PersonName | None = None
+    email: Email | None = None
+
+
 Event = (
     PageView
     | Click
@@ -133,6 +161,7 @@ Event = (
     | InviteAccepted
     | InviteDismissed
     | Conversion
+    | Identify
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in Event.__args__)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import msgspec
 
 from tracker.days import DAY_MS
-from tracker.protocol import MAX_BODY_BYTES, Batch
+from tracker.protocol import EMAIL_PATTERN, MAX_BODY_BYTES, PERSON_NAME_PATTERN, Batch
 
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 """An event stamped later than ``sent_at`` by more than this is not a clock quirk."""
@@ -25,6 +25,12 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 _decoder = msgspec.json.Decoder(Batch)
+
+_PATTERNS_IN_WORDS = {
+    f"matching regex {EMAIL_PATTERN!r}": "an email address such as name@example.com (no spaces, quotes or brackets)",
+    f"matching regex {PERSON_NAME_PATTERN!r}": "printable text without leading or trailing spaces",
+}
+"""Patterns too long to read in an error message, said in words."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ def _validation_error(error: msgspec.ValidationError) -> ProtocolError:
         code = "missing_field"
     else:
         code = "invalid_value"
+        for pattern, words in _PATTERNS_IN_WORDS.items():
+            message = message.replace(f"`str` {pattern}", words)
     return ProtocolError(400, code, field, message)
 
 

@@ -1,4 +1,5 @@
-"""What the agent sees beside a chat: the visitor's journey, struggle signals, and why the engine invited.
+"""What the agent sees beside a chat: who the visitor is (when the site says), their journey, struggle
+signals, and why the engine invited.
 
 Built once when the chat is requested and kept in the chat record, so the
 transcript keeps the context the agent worked with (and the webhooks carry it).
@@ -11,6 +12,7 @@ from typing import Any
 from api.store import VisitorLog
 from tracker.context import external_referrer
 from tracker.features import describe
+from tracker.identity import identity_of
 from tracker.merge import is_u_turn
 
 JOURNEY_LIMIT = 30
@@ -64,6 +66,7 @@ async def visitor_context(
     journey, signals = journey_and_signals(events)
     started = facts.session_started_ms
     return {
+        "identity": identity_of(record),  # only what the site passed with tactful('identify', ...)
         "journey": journey,
         "signals": signals,
         "device": facts.device,

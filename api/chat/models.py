@@ -301,8 +301,8 @@ class LoadFrame(Out, tag="load"):
 
 
 class ContextFrame(Out, tag="context"):
-    """To the console: the visitor's live context (page now, time on site, journey, signals) and, when
-    asked, their earlier chats, newest first."""
+    """To the console: the visitor's live context (who they are when the site identified them, page now, time
+    on site, journey, signals) and, when asked, their earlier chats, newest first."""
 
     chat: str
     context: dict[str, Any]

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.chat.models import decode_chat
 from api.store import ChatRecords
 
 log = logging.getLogger("tactful.chat.webhooks")
@@ -207,6 +208,10 @@ class Webhooks:
                 ],
                 "messages_truncated": len(kept) > MESSAGES_KEPT,
             }
+        if isinstance(chat.get("context"), dict) and "identity" in chat["context"]:
+            # Who the visitor is stays with the chat, which a privacy request deletes; the outbox keeps its
+            # entries, so the name and email join the body only when it is sent (``_send``).
+            chat = chat | {"context": {k: v for k, v in chat["context"].items() if k != "identity"}}
         now_ms = int(self._clock() * 1000)
         await self.store.append_entry(site, OUTBOX, {"event": event, "created_ms": now_ms, "chat": chat} | extra)
 
@@ -259,6 +264,11 @@ class Webhooks:
     async def _send(self, config: dict[str, Any], site: str, delivery: str, entry: dict[str, Any]) -> _Answer:
         """The one way anything is sent: signed with the site's secret, posted with a timeout, timed."""
         # The entry: event, created_ms, and a chat's event its chat and any extra (chat.rated's rating).
+        # The visitor's name and email join a chat's body here, from the chat, never from the outbox.
+        chat = entry.get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("context"), dict):
+            identity = await self._identity(site, str(chat["id"]))
+            entry = entry | {"chat": chat | {"context": chat["context"] | {"identity": identity}}}
         body = orjson.dumps({"id": delivery, "event": entry["event"], "site": site} | entry)
         headers = {
             "Content-Type": "application/json",
@@ -290,6 +300,12 @@ class Webhooks:
         }
         await self.store.push_recent(site, DELIVERIES, record, DELIVERIES_KEPT)
         return record
+
+    async def _identity(self, site: str, chat_id: str) -> dict[str, str] | None:
+        """The visitor's name and email as the chat keeps them: none once the chat (or its visitor) is deleted."""
+        raw = await self.store.get_value(site, f"chat:{chat_id}")
+        identity = None if raw is None else decode_chat(raw).context.get("identity")
+        return identity if isinstance(identity, dict) else None
 
     async def _note(
         self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None, last_error: str | None = None

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.shopping import ORIGIN
 from tests.factories import DESIGN_EXAMPLE
+from tracker.identity import identity_of
 
 
 def post(
@@ -95,6 +96,48 @@ BAD_BODIES = [
     ("negative search results", _with("events.6.results", -1), "invalid_value", "events[6].results"),
     ("custom name with spaces", _with("events.11.name", "added to cart"), "invalid_value", "events[11].name"),
     ("events not a list", _with("events", {"t": "click"}), "invalid_value", "events"),
+    (
+        "identify email without a domain",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "email": "ada@"}),
+        "invalid_value",
+        "events[1].email",
+    ),
+    (
+        "identify email with a space",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "email": "a da@x.org"}),
+        "invalid_value",
+        "events[1].email",
+    ),
+    (
+        "identify email too long",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "email": "a@" + "b" * 250 + ".org"}),
+        "invalid_value",
+        "events[1].email",
+    ),
+    (
+        "identify name too long",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "name": "A" * 129}),
+        "invalid_value",
+        "events[1].name",
+    ),
+    (
+        "identify name blank",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "name": "  "}),
+        "invalid_value",
+        "events[1].name",
+    ),
+    (
+        "identify name not text",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "name": 7}),
+        "invalid_value",
+        "events[1].name",
+    ),
+    (
+        "identify a phone number",
+        _with("events.1", {"t": "identify", "ts": 1763999991000, "phone": "+44 20"}),
+        "unknown_field",
+        "events[1].phone",
+    ),
 ]
 
 
@@ -109,6 +152,22 @@ def test_collect__bad_body__400_naming_the_field_and_nothing_stored(
     assert response.json()["field"] == field
     assert response.json()["message"]
     assert state_of(client) == ({}, {})
+
+
+def test_collect__identify_email_not_an_address__400_says_what_an_address_looks_like(client: TestClient) -> None:
+    response = post(client, _with("events.1", {"t": "identify", "ts": 1763999991000, "email": "ada at example"}))
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "events[1].email"
+    assert "email address such as name@example.com" in response.json()["message"]
+
+
+def test_collect__identify__stored_with_the_visitor(client: TestClient) -> None:
+    person = {"t": "identify", "ts": 1763999991000, "name": "Ada Lovelace", "email": "ada@example.com"}
+    response = post(client, _with("events.1", person))
+
+    assert response.status_code == 200 and response.json()["accepted"] == 16
+    assert identity_of(state_of(client)[1]) == {"name": "Ada Lovelace", "email": "ada@example.com"}
 
 
 @pytest.mark.parametrize("raw", [b"{", b"not json", b"\xff\xfe", b"[]", b"null", b"", b'{"v":1,'])

@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Watched
+from tests.browser.conftest import SCREENSHOTS, Server, Watched
+from tests.browser.test_chat_follows import PANEL, chat_record, follow_server, sign_in_solo
+from tests.browser.test_invitation import CARD, fill_cart
 
 pytestmark = pytest.mark.browser
+
+__all__ = ["follow_server"]  # the fixture: a server of its own, the demo quick to invite
 
 MARKER = "zq7marker31337"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "embedding.md"
@@ -58,6 +62,50 @@ def test_typed_values__anywhere_on_the_shop__never_leave_the_page(watched: Watch
         assert MARKER not in request["url"]
         assert all(MARKER not in value for value in request["headers"].values())
     assert MARKER not in watched.server.log.read_text("utf-8")
+
+
+def test_name_and_email_typed_in_a_form__never_sent__the_agent_sees_no_one(browser: Any, follow_server: Server) -> None:
+    """Only the site's own identify call says who the visitor is: a name and an address typed into the checkout
+    (the very fields a tracker might be tempted to read) reach neither the API nor the agent's console."""
+    server = follow_server
+    console = sign_in_solo(browser, server, "Lea")
+    visitor = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        shop = visitor.new_page()
+        watched = Watched(shop, server)
+        collects: list[str] = []
+        visitor.on("request", lambda r: collects.append((r.post_data or "") + r.url) if "/v1/" in r.url else None)
+        fill_cart(watched)
+        watched.goto("/demo/checkout")
+        shop.fill("#name", f"Ada {MARKER}")
+        shop.fill("#email", f"ada.{MARKER}@example.org")
+        card = shop.locator(CARD)
+        for _ in range(25):
+            if card.count():
+                break
+            shop.click("#place-order")
+            for _ in range(3):
+                shop.click("#apply-coupon")
+            watched.pause(1.5)
+        assert card.count(), "the engine never invited"
+        card.get_by_role("button", name="Start chat").click()
+        console.locator("#offers button.offer").click(timeout=10_000)
+        shop.locator(PANEL).locator(".status").filter(has_text="is here to help").wait_for(timeout=10_000)
+        console.locator("#now-on").filter(has_text="/demo/checkout").wait_for()
+        watched.pause(3.5)  # the console has asked for the context again meanwhile
+
+        assert console.locator("#who-name").count() == 0 and console.locator("#who-email").count() == 0
+        assert MARKER not in console.content()
+        chat_id = shop.evaluate("() => JSON.parse(localStorage.getItem('tactful.chat')).invite")
+        assert chat_record(server, chat_id)["context"]["identity"] is None
+        assert len(collects) >= 3 and not [sent for sent in collects if MARKER in sent]
+        assert MARKER not in server.log.read_text("utf-8")  # the event log
+        assert MARKER not in (server.log.parent / "server.log").read_text("utf-8")  # the process's own log
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        console.screenshot(path=str(SCREENSHOTS / "console-form-typed-not-identified.png"))
+    finally:
+        visitor.close()
+        console.context.close()
 
 
 def test_consent_withdrawn__stops_tracking_and_forgets_ids(watched: Watched) -> None:

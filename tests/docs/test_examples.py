@@ -3,6 +3,7 @@ the model file is where the store writes it, and the webhook verify snippet veri
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from api.app import create_app, open_store
 from api.chat.webhooks import sign
 from api.settings import Settings
 from tests.chat.test_integrations_doc import documented_verify
+from tests.factories import T0, body
+from tracker.validation import ProtocolError, parse_batch
 from triggers import SiteConfig
 from triggers.presets import demo_config
 
@@ -88,3 +91,20 @@ def test_integrations_doc__verify_snippet__verifies_what_the_code_signs() -> Non
     assert verify("whsec_docs_0000000000", sign("whsec_docs_0000000000", now, body), body)
     assert not verify("whsec_docs_0000000000", sign("whsec_other_000000000", now, body), body)
     assert not verify("whsec_docs_0000000000", sign("whsec_docs_0000000000", now - 301, body), body)
+
+
+def test_protocol_doc__identify_error__is_what_the_server_answers() -> None:
+    documented = json.loads(_section("protocol.md", "### Who the visitor is", "```\n").split("```json\n", 1)[1])
+    bad = {"t": "identify", "ts": T0, "email": "ada at example"}
+
+    with pytest.raises(ProtocolError) as refused:
+        parse_batch(body([bad]))
+
+    assert refused.value.body() == documented
+
+
+def test_integrations_doc__identify_calls__are_the_commands_the_bundle_has() -> None:
+    calls = set(re.findall(r"tactful\('(\w+)'", _section("integrations.md", "## Who the visitor is", "## Helpdesk")))
+    identify_js = (Path(__file__).resolve().parents[2] / "widget_js" / "src" / "identify.js").read_text("utf-8")
+
+    assert calls == {"identify"} and "commands.identify = " in identify_js

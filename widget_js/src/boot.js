@@ -1,5 +1,5 @@
 // The public face, window.tactful(command, ...args), and the start-up that
-// replays what the loader snippet queued before the bundle arrived.
+// replays what the loader snippet queued before the bundle arrived (start.js runs it).
 
 var SITE_RE = /^[A-Za-z0-9_-]{1,64}$/;
 var NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -107,5 +107,3 @@ function boot() {
   W.tactful = tactful;
   queued.forEach(run);
 }
-
-guard(boot)();

@@ -1,6 +1,6 @@
 // Shared helpers. The bundle is plain ES2017 concatenated into one closure by the
-// API (api/routes/pages.py), in the order widget_js/bundles.json gives; only
-// boot.js has side effects, so a file can be read on its own.
+// API (api/routes/pages.py), in the order widget_js/bundles.json gives; start.js,
+// last, is what starts it, so a file can be read on its own.
 
 var W = window;
 var D = document;

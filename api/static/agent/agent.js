@@ -233,7 +233,8 @@
   }
   function label(chat) {
     var ctx = chat.context || {};
-    return (ctx.current_path || 'visitor') + ' · ' + (ctx.score != null ? Math.round(ctx.score * 100) + '%' : '');
+    var name = ctx.identity && ctx.identity.name;
+    return (name || ctx.current_path || 'visitor') + ' · ' + (ctx.score != null ? Math.round(ctx.score * 100) + '%' : '');
   }
 
   function renderMessage(m) {
@@ -316,6 +317,23 @@
     var ctx = chat.context || {};
     var facts = $('facts');
     facts.textContent = '';
+    // Who the visitor is, only when the site said so (tactful('identify', ...)); gone again after a logout.
+    var who = ctx.identity || {};
+    if (who.name) {
+      facts.appendChild(el('dt', 'Name'));
+      var name = el('dd', who.name);
+      name.id = 'who-name';
+      facts.appendChild(name);
+    }
+    if (who.email) {
+      facts.appendChild(el('dt', 'Email'));
+      var email = el('dd');
+      email.id = 'who-email';
+      var mail = el('a', who.email);
+      mail.href = 'mailto:' + encodeURIComponent(who.email).replace('%40', '@');
+      email.appendChild(mail);
+      facts.appendChild(email);
+    }
     var rows = [
       ['Score', ctx.score != null ? Math.round(ctx.score * 100) + '%' : '—'],
       ['Visitor', ctx.returning ? 'returning' : 'new'],
