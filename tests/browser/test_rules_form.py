@@ -20,6 +20,7 @@ from loadtests.processes import running
 from loadtests.redis_server import free_port
 from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check
+from tests.docs.test_examples import _config_blocks
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -88,6 +89,8 @@ def test_rules_form__hours_menu_and_message_rule_edited__saved_as_a_new_version(
 ) -> None:
     page_, errors = rules
     before = stored(rules_server)["version"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page_.screenshot(path=str(SCREENSHOTS / "rules-top.png"))
 
     # Opening hours: another zone, Monday with a lunch break, Sunday closed, a holiday.
     page_.fill("#f-hours-timezone", "Europe/Berlin")
@@ -182,9 +185,18 @@ def test_rules_form__invalid_values__each_problem_beside_its_field_and_no_save(r
     shoot(page_, "hours")
     page_.locator("[data-path='fallback.bot.items.1']").screenshot(path=str(SCREENSHOTS / "rules-problem-menu.png"))
 
+    page_.click("[data-focus='page_groups:add']")
+    page_.fill("#f-page_groups-key-0", "")
+    group = page_.wait_for_selector("li.invalid[data-path='page_groups.group-1'] > .problem")
+    assert group.text_content() == "a name is needed"
+    assert page_.locator(".field.invalid[data-path='messages.rules.0.variants.0.id']").count() == 1  # still checked
+    page_.fill("#f-page_groups-key-0", "checkout")
+    page_.fill("#f-page_groups-group-1", "/demo/cart")  # the row still answers to the name it had
+
     page_.fill("#f-hours-timezone", "Europe/Paris")
-    page_.wait_for_function("() => !document.querySelector(\".field[data-path='hours.timezone']\").matches('.invalid')")
-    assert "3 problems to fix" in page_.text_content("#editor-errors")
+    page_.wait_for_function("() => document.querySelector('#editor-errors').textContent.startsWith('3 problems')")
+    assert page_.locator(".field.invalid[data-path='hours.timezone']").count() == 0
+    assert page_.locator(".field.invalid[data-path='fallback.bot.items.1.label']").count() == 1
     assert errors == []
 
 
@@ -240,6 +252,40 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     assert config["page_groups"] == {"products": ["/demo/product/*"], "checkout": ["/demo/cart", "/demo/checkout"]}
     assert config["targeting"]["audience"]["device"] == ["tablet", "desktop"]
     assert config["timing"]["min_pages"] == 3 and config["respect"]["max_per_day"] == 4
+    assert errors == []
+
+
+def test_rules_form__documented_example__every_section_a_form_and_nothing_changed_by_showing_it(
+    rules: tuple[Any, list[str]], rules_server: str
+) -> None:
+    """The commented example of docs/configuration.md uses every section and every kind of audience
+    condition: none of it falls back to a JSON box, and showing it in the form changes nothing."""
+    page_, errors = rules
+    example = json.loads(max(_config_blocks(), key=len)) | {"site": "demo"}
+    put = httpx.put(
+        f"{rules_server}/v1/admin/sites/demo/config", json=example, headers={"authorization": f"Bearer {TOKEN}"}
+    )
+    assert put.status_code == 200, put.text
+    page_.reload()  # still signed in: the token is kept for the tab's session
+    page_.click("#tab-rules")
+    page_.wait_for_selector("#f-targeting-audience-none-0-custom_event-name")
+
+    assert page_.locator("#editor [data-kind=json]").count() == 0
+    assert [page_.is_visible(f"#section-{name}") for name in SECTIONS] == [True] * len(SECTIONS)
+    assert page_.input_value("#f-targeting-audience-none-0-custom_event-name") == "purchased"
+    assert page_.input_value("#f-targeting-audience-any-2-referrer-domain") == "google.com"
+    assert page_.input_value("#f-targeting-audience-any-3-utm-campaign-glob") == "summer-*"
+    assert page_.input_value("#f-hours-weekly-mon-1-start") == "13:30"
+    assert page_.input_value("#f-fallback-bot-items-0-children-1-url") == "/help/returns"
+    assert page_.input_value("#f-page_groups-key-2") == "account"
+
+    greeting = page_.input_value("#f-fallback-bot-greeting")
+    page_.fill("#f-fallback-bot-greeting", greeting + "!")
+    page_.wait_for_selector("#changes li")
+    page_.fill("#f-fallback-bot-greeting", greeting)
+    page_.wait_for_function("() => document.querySelector('#changes').textContent === 'No changes yet.'")
+    assert page_.is_disabled("#save")
+    page_.locator("#section-targeting").screenshot(path=str(SCREENSHOTS / "rules-audience.png"))
     assert errors == []
 
 

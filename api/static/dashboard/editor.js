@@ -86,7 +86,9 @@ export class Editor {
   readJson() {
     try {
       const parsed = JSON.parse(this.text.value);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the document is a JSON object');
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new Error('the document is a JSON object');
+      }
       this.draft = parsed;
       this.jsonError = null;
     } catch (error) {
@@ -124,7 +126,9 @@ export class Editor {
   // page group with no name): those are problems before the API is asked.
   read() {
     const problems = [];
-    if (this.mode === 'json' && this.jsonError) problems.push({field: '(json)', message: 'not valid JSON: ' + this.jsonError});
+    if (this.mode === 'json' && this.jsonError) {
+      problems.push({field: '(json)', message: 'not valid JSON: ' + this.jsonError});
+    }
     if (this.mode === 'form') {
       for (const input of this.body.querySelectorAll('[data-local]')) {
         problems.push({field: input.dataset.localPath, message: input.dataset.local});

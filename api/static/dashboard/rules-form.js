@@ -48,7 +48,11 @@ const HELP = {
   rules: 'For the page a visitor is on, the first rule whose pages match says what the invitation says; put the ' +
     'most specific rules first.',
   'MessageRule.paths': 'Path globs, one per line.', 'Variant.weight': 'Its share against the other variants.',
-  default: 'What the invitation says on pages no rule matches.', leave_message: null, when_closed: null,
+  default: 'What the invitation says on pages no rule matches.',
+  referrer: 'The page outside the site that brought the visitor. Every test set must hold; case does not matter.',
+  'entry.value': 'Every test set must hold; case does not matter.',
+  custom_event: 'How often the site’s own event of this name (tactful("event", name)) happened this visit.',
+  leave_message: null, when_closed: null,
   'SiteConfig.page_groups': 'The first group, in this order, with a matching glob names a page for the model and ' +
     'the reports. Names: letters, digits, _ and -.',
 };
@@ -57,8 +61,8 @@ const OPTIONS = {
   expected: 'its chance of being accepted, of a slot', full: 'a whole slot', benefit: 'who benefits most',
   score: 'the highest score', first_come: 'whoever comes first', new: 'new visitors', returning: 'returning visitors',
 };
-const ENTRY_WORDS = {features_at_least: ['Feature', 'At least'], utm: ['Parameter', 'Matches'],
-  page_groups: ['Name', 'Pages, one per line']};
+const ENTRY_WORDS = {features_at_least: ['Feature', 'At least', 'feature'], utm: ['Parameter', 'Matches', 'parameter'],
+  page_groups: ['Name', 'Pages', 'group']};
 const SINGULAR = {MessageRule: 'Rule', Variant: 'Variant', Condition: 'Condition'};
 export const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'],
   ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
@@ -137,8 +141,9 @@ export function blank(root, raw, siblings) {
   if (schema.type === 'string') return '';
   if (schema.type === 'array') return [];
   if (schema.properties) {
+    // An optional property (`X | None = None`) starts unset; one with a default factory gets its own blank.
     return Object.fromEntries(Object.entries(schema.properties).map(([name, prop]) =>
-      [name, nonNull(prop) && !(prop.anyOf && prop.default === undefined) ? null : blank(root, prop)]));
+      [name, nonNull(prop) && prop.default === null ? null : blank(root, prop)]));
   }
   return {};
 }
@@ -205,7 +210,9 @@ function scalarInput(schema, value, id, nullable) {
     input.value = value === null || value === undefined ? '' : value;
   } else if (schema.type === 'boolean' && nullable) {
     input = el('select', {id});
-    for (const [v, text] of [['', '(either)'], ['true', 'yes'], ['false', 'no']]) input.append(el('option', {value: v}, text));
+    for (const [v, text] of [['', '(either)'], ['true', 'yes'], ['false', 'no']]) {
+      input.append(el('option', {value: v}, text));
+    }
     input.value = value === null || value === undefined ? '' : String(value);
   } else if (schema.type === 'boolean') {
     input = el('input', {type: 'checkbox', id});
@@ -217,10 +224,12 @@ function scalarInput(schema, value, id, nullable) {
     input.value = value === null || value === undefined ? '' : value;
   } else {
     const long = (schema.maxLength || 0) >= 500;
-    input = long ? el('textarea', {id, rows: '2', class: 'prose'}) : el('input', {type: schema.format === 'date' ? 'date' : 'text', id});
+    input = long ? el('textarea', {id, rows: '2', class: 'prose'})
+      : el('input', {type: schema.format === 'date' ? 'date' : 'text', id});
     input.value = value === null || value === undefined ? '' : value;
   }
-  if (schema.default !== undefined && schema.default !== null && input.tagName !== 'SELECT' && input.type !== 'checkbox') {
+  const typed = input.tagName !== 'SELECT' && input.type !== 'checkbox';
+  if (typed && schema.default !== undefined && schema.default !== null) {
     input.placeholder = String(schema.default);
   }
   return input;
@@ -301,6 +310,7 @@ function jsonField(ctx, slot, key, path, label, help) {
     }
   });
   input.dataset.localPath = path;
+  input.dataset.kind = 'json';
   return fieldBox(path, label, input, help || 'JSON');
 }
 
@@ -360,7 +370,9 @@ export function objectBody(ctx, value, schema, def, path, container) {
     container.append(el('p', {class: 'empty'}, def === 'Condition' ? 'Everyone.' : 'Anything.'));
   }
   if (!unset.length) return;
-  const add = el('select', {'aria-label': `Add a condition to ${labelOf(def, path.split('.').pop())}`,
+  const last = path.split('.').pop();
+  const where = /^\d+$/.test(last) ? `condition ${Number(last) + 1}` : `“${labelOf(def, last)}”`;
+  const add = el('select', {'aria-label': `Add a ${def === 'Condition' ? 'condition' : 'test'} to ${where}`,
     'data-focus': `${path}:add`, class: 'add'});
   add.append(el('option', {value: ''}, def === 'Condition' ? '+ Add a condition…' : '+ Add a test…'));
   for (const name of unset) add.append(el('option', {value: name}, labelOf(def, name)));
@@ -429,19 +441,20 @@ function list(ctx, slot, key, itemRaw, itemDef, path, label, help) {
   return box;
 }
 
-// Rebuilt in place, so that the order of the names (which can matter: page groups) stays.
-function renameKey(object, from, to) {
-  const entries = Object.entries(object).map(([k, v]) => [k === from ? to : k, v]);
+// Entries are rewritten in place, so that the order of the names stays (it matters for page groups).
+function refill(object, entries) {
   for (const k of Object.keys(object)) delete object[k];
   for (const [k, v] of entries) object[k] = v;
 }
 
+function renameKey(object, from, to) {
+  refill(object, Object.entries(object).map(([k, v]) => [k === from ? to : k, v]));
+}
+
 function moveKey(object, from, to) {
   const entries = Object.entries(object);
-  const [entry] = entries.splice(from, 1);
-  entries.splice(to, 0, entry);
-  for (const k of Object.keys(object)) delete object[k];
-  for (const [k, v] of entries) object[k] = v;
+  entries.splice(to, 0, ...entries.splice(from, 1));
+  refill(object, entries);
 }
 
 function dict(ctx, slot, key, schema, path, label, help) {
@@ -449,7 +462,7 @@ function dict(ctx, slot, key, schema, path, label, help) {
   const object = slot[key];
   const names = schema.propertyNames && schema.propertyNames.enum;
   const ordered = !names;  // free names are page groups, whose order decides which one a page takes
-  const entryWords = ENTRY_WORDS[path.split('.').pop()] || ['Name', 'Value'];
+  const entryWords = ENTRY_WORDS[path.split('.').pop()] || ['Name', 'Value', 'entry'];
   const box = el('div', {class: 'list dict', 'data-path': path});
   box.append(el('div', {class: 'list-title'}, label));
   if (help) box.append(el('small', {class: 'help'}, help));
@@ -464,9 +477,14 @@ function dict(ctx, slot, key, schema, path, label, help) {
     let keyInput;
     if (names) {
       keyInput = el('select', {id: keyId});
-      for (const option of names.filter((n) => n === name || !(n in object))) keyInput.append(el('option', {value: option}, option));
+      for (const option of names.filter((n) => n === name || !(n in object))) {
+        keyInput.append(el('option', {value: option}, option));
+      }
       keyInput.value = name;
-      keyInput.addEventListener('input', () => { renameKey(object, entry.key, keyInput.value); ctx.redraw(`${keyId}`); });
+      keyInput.addEventListener('input', () => {
+        renameKey(object, entry.key, keyInput.value);
+        ctx.redraw(keyId);
+      });
     } else {
       keyInput = el('input', {type: 'text', id: keyId, value: name, spellcheck: 'false', class: 'key'});
       keyInput.dataset.localPath = rowPath;
@@ -503,8 +521,8 @@ function dict(ctx, slot, key, schema, path, label, help) {
   box.append(ol);
   const free = names ? names.filter((n) => !(n in object)) : [null];
   if (free.length) {
-    box.append(button(names ? '+ Add a feature' : '+ Add a group', {'data-focus': `${path}:add`}, () => {
-      const name = names ? free[0] : freeName('group', Object.keys(object));
+    box.append(button(`+ Add a ${entryWords[2]}`, {'data-focus': `${path}:add`}, () => {
+      const name = names ? free[0] : freeName(entryWords[2], Object.keys(object));
       object[name] = blank(ctx.root, schema.additionalProperties);
       ctx.redraw(idOf(path, `key-${Object.keys(object).length - 1}`));
     }));

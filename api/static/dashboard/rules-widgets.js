@@ -92,7 +92,8 @@ function closedDates(ctx, hours, path) {
   const ol = el('ol', {class: 'items'});
   dates.forEach((date, index) => {
     const li = el('li', {class: 'date', 'data-path': `${listPath}.${index}`});
-    const input = el('input', {type: 'date', id: idOf(`${listPath}.${index}`), 'aria-label': `Closed day ${index + 1}`});
+    const input = el('input', {type: 'date', id: idOf(`${listPath}.${index}`),
+      'aria-label': `Closed day ${index + 1}`});
     input.value = date;
     input.addEventListener('input', () => { dates[index] = input.value; });
     li.append(input, button('✕', {'aria-label': `Remove closed day ${date}`, class: 'quiet small danger'}, () => {
@@ -183,7 +184,8 @@ function menuItem(ctx, items, index, base, depth) {
   li.append(fieldBox(`${path}.label`, 'Label', label), fieldBox(`${path}.handoff`, 'When clicked, it', does));
   if (kind === 'answer') {
     li.append(scalarField(ctx, item, 'answer', {type: 'string', maxLength: 1000}, `${path}.answer`, 'Answer', '', true),
-      scalarField(ctx, item, 'url', {type: 'string'}, `${path}.url`, 'Link (optional)', 'a help page shown with the answer', true));
+      scalarField(ctx, item, 'url', {type: 'string'}, `${path}.url`, 'Link (optional)',
+        'a help page shown with the answer', true));
   } else if (kind === 'url') {
     li.append(scalarField(ctx, item, 'url', {type: 'string'}, `${path}.url`, 'Page', 'e.g. /help/returns', true));
   } else if (kind === 'handoff') {
