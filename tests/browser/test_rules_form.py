@@ -204,6 +204,10 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     rules: tuple[Any, list[str]], rules_server: str
 ) -> None:
     page_, errors = rules
+    page_.click("#tab-results")  # the threshold tried on Results goes into the same draft
+    page_.eval_on_selector("#threshold", "s => { s.value = '0.4'; s.dispatchEvent(new Event('input')); }")
+    page_.click("#use-threshold")
+    assert page_.input_value("#f-timing-score_threshold") == "0.4"
     page_.fill("#f-timing-min_pages", "3")
     page_.select_option("[data-focus='targeting.audience:add']", "device")
     page_.uncheck("#f-targeting-audience-device-mobile")
@@ -211,7 +215,7 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     page_.click("#view-json")
     assert page_.is_hidden(".form-body") and page_.is_visible("#editor-json")
     document = json.loads(page_.input_value("#editor-json"))
-    assert document["timing"]["min_pages"] == 3
+    assert document["timing"]["min_pages"] == 3 and document["timing"]["score_threshold"] == 0.4
     assert document["targeting"]["audience"]["device"] == ["tablet", "desktop"]
 
     document["page_groups"] = {"checkout": ["/demo/cart", "/demo/checkout"], "product": ["/demo/product/*"]}
@@ -252,6 +256,7 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     assert config["page_groups"] == {"products": ["/demo/product/*"], "checkout": ["/demo/cart", "/demo/checkout"]}
     assert config["targeting"]["audience"]["device"] == ["tablet", "desktop"]
     assert config["timing"]["min_pages"] == 3 and config["respect"]["max_per_day"] == 4
+    assert config["timing"]["score_threshold"] == 0.4
     assert errors == []
 
 

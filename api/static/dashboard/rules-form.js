@@ -30,7 +30,8 @@ const LABELS = {
   'Condition.none': 'None of these holds', device: 'Device', 'Condition.visitor': 'New or returning',
   referrer: 'Referrer', utm: 'Campaign (UTM)', custom_event: 'Custom event',
   equals: 'Equals', contains: 'Contains', glob: 'Matches the glob', domain: 'Domain or its subdomains',
-  present: 'Known', 'EventCount.name': 'Event name', min_count: 'At least (times)', max_count: 'At most (times)',
+  present: 'Given', 'EventCount.name': 'Event name', min_count: 'At least (times)',
+  max_count: 'At most (times)',
 };
 const SECTIONS = {
   allowed_origins: 'Where the tracker may run', targeting: 'Pages and audience', timing: 'When to invite',
@@ -77,6 +78,7 @@ const BLANKS = {
   MenuItem: () => ({label: '', answer: '', url: null, handoff: false, children: []}),
   EventCount: () => ({name: '', min_count: 1, max_count: null}),
 };
+const BLANK_TESTS = {present: () => true};
 const BLANK_PROPS = {device: () => ['mobile', 'tablet', 'desktop'], visitor: () => 'returning',
   all: () => [{}], any: () => [{}], none: () => [{}]};
 
@@ -316,8 +318,23 @@ function jsonField(ctx, slot, key, path, label, help) {
 
 // -- structures ----------------------------------------------------------------------------
 
+// A yes/no whose checkbox would not say what each answer means.
+const CHOICES = {'TextMatch.present': [[true, 'yes, there is one'],
+  [false, 'no, there is none (e.g. direct traffic)']]};
+
+function choiceField(slot, key, choices, path, label, help) {
+  const input = el('select', {id: idOf(path)});
+  choices.forEach(([, text], index) => input.append(el('option', {value: String(index)}, text)));
+  input.value = String(Math.max(0, choices.findIndex(([value]) => value === slot[key])));
+  input.addEventListener('input', () => { slot[key] = choices[Number(input.value)][0]; });
+  return fieldBox(path, label, input, help);
+}
+
 export function widget(ctx, slot, key, raw, path, owner) {
   if (ctx.custom[path]) return ctx.custom[path](ctx, slot, key, path);
+  if (CHOICES[`${owner}.${key}`]) {
+    return choiceField(slot, key, CHOICES[`${owner}.${key}`], path, labelOf(owner, key), helpOf(owner, key, raw));
+  }
   const [schema, def] = resolve(raw, ctx.root);
   const label = labelOf(owner, key);
   const help = helpOf(owner, key, Object.assign({}, schema, {description: raw.description || schema.description}));
@@ -379,7 +396,8 @@ export function objectBody(ctx, value, schema, def, path, container) {
   add.addEventListener('change', () => {
     const name = add.value;
     const prop = nonNull(schema.properties[name]);
-    value[name] = BLANK_PROPS[name] && def === 'Condition' ? BLANK_PROPS[name]() : blank(ctx.root, prop);
+    const start = def === 'Condition' ? BLANK_PROPS[name] : BLANK_TESTS[name];
+    value[name] = start ? start() : blank(ctx.root, prop);
     ctx.redraw(`${path}:add`);
   });
   container.append(add);
