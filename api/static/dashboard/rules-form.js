@@ -50,6 +50,9 @@ const HELP = {
     'most specific rules first.',
   'MessageRule.paths': 'Path globs, one per line.', 'Variant.weight': 'Its share against the other variants.',
   default: 'What the invitation says on pages no rule matches.',
+  reservation: 'Until the visitor answers it or it expires, a shown agent invitation keeps back this much of a slot.',
+  ranking: 'When slots are scarce, who is invited first. Most benefit weighs the score, how hard the visitor ' +
+    'struggles right now and whether they are about to leave.',
   referrer: 'The page outside the site that brought the visitor. Every test set must hold; case does not matter.',
   'entry.value': 'Every test set must hold; case does not matter.',
   custom_event: 'How often the site’s own event of this name (tactful("event", name)) happened this visit.',
@@ -203,6 +206,17 @@ function duration(seconds) {
   return '';
 }
 
+// Seconds read as minutes, hours or days; shares of 0 to 1 as percentages.
+function noteFor(path, schema) {
+  if (schema.type !== 'number' && schema.type !== 'integer') return null;
+  if (/_s$/.test(path)) return (value) => duration(Number(value));
+  if (schema.maximum <= 1 && (schema.minimum >= 0 || schema.exclusiveMinimum >= 0)) {
+    return (value) => value === '' || value === null || !Number.isFinite(Number(value)) ? ''
+      : `= ${Math.round(Number(value) * 1000) / 10}%`;
+  }
+  return null;
+}
+
 function scalarInput(schema, value, id, nullable) {
   let input;
   if (schema.enum) {
@@ -258,12 +272,13 @@ export function fieldBox(path, labelText, input, help) {
 export function scalarField(ctx, slot, key, schema, path, label, help, nullable) {
   const input = scalarInput(schema, slot[key], idOf(path), nullable);
   const box = fieldBox(path, label, input, help);
-  if (/_s$/.test(key) || /_s$/.test(path)) {
-    const note = el('output', {class: 'duration', for: input.id}, duration(Number(slot[key])));
+  const explain = noteFor(path, schema);
+  if (explain) {
+    const note = el('output', {class: 'note', for: input.id}, explain(slot[key]));
     const control = el('span', {class: 'control'});
     input.replaceWith(control);
     control.append(input, note);
-    input.addEventListener('input', () => { note.textContent = duration(Number(input.value)); });
+    input.addEventListener('input', () => { note.textContent = explain(input.value); });
   }
   input.addEventListener('input', () => { slot[key] = scalarValue(schema, input, nullable); });
   return box;
