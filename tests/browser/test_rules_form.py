@@ -170,6 +170,7 @@ def test_rules_form__invalid_values__each_problem_beside_its_field_and_no_save(r
     page_.fill("#f-hours-weekly-wed-0-end", "09:00")
     page_.fill("#f-messages-rules-0-variants-0-id", "has spaces")
     page_.fill("#f-hours-timezone", "Mars/Olympus")
+    page_.fill("#f-timing-burst-sustain_s", "9")  # a rule between two fields: the API names their section
 
     label = page_.wait_for_selector(".field.invalid[data-path='fallback.bot.items.1.label'] .problem")
     assert "at least 1 character" in label.text_content()
@@ -179,8 +180,9 @@ def test_rules_form__invalid_values__each_problem_beside_its_field_and_no_save(r
     assert "should match pattern" in variant.text_content()
     zone = page_.locator(".field.invalid[data-path='hours.timezone'] > .problem")
     assert "unknown time zone 'Mars/Olympus'" in zone.text_content()
-    assert page_.locator(".invalid").count() >= 4
-    assert "4 problems to fix" in page_.text_content("#editor-errors")
+    timing = page_.locator("fieldset.invalid[data-path='timing'] > .problem")
+    assert "burst only shortens it" in timing.text_content()
+    assert "5 problems to fix" in page_.text_content("#editor-errors")
     assert page_.is_disabled("#save")
     shoot(page_, "hours")
     page_.locator("[data-path='fallback.bot.items.1']").screenshot(path=str(SCREENSHOTS / "rules-problem-menu.png"))
@@ -194,7 +196,7 @@ def test_rules_form__invalid_values__each_problem_beside_its_field_and_no_save(r
     page_.fill("#f-page_groups-group-1", "/demo/cart")  # the row still answers to the name it had
 
     page_.fill("#f-hours-timezone", "Europe/Paris")
-    page_.wait_for_function("() => document.querySelector('#editor-errors').textContent.startsWith('3 problems')")
+    page_.wait_for_function("() => document.querySelector('#editor-errors').textContent.startsWith('4 problems')")
     assert page_.locator(".field.invalid[data-path='hours.timezone']").count() == 0
     assert page_.locator(".field.invalid[data-path='fallback.bot.items.1.label']").count() == 1
     assert errors == []

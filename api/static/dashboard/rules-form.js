@@ -54,7 +54,7 @@ const HELP = {
   ranking: 'When slots are scarce, who is invited first. Most benefit weighs the score, how hard the visitor ' +
     'struggles right now and whether they are about to leave.',
   referrer: 'The page outside the site that brought the visitor. Every test set must hold; case does not matter.',
-  'entry.value': 'Every test set must hold; case does not matter.',
+  'utm.value': 'Every test set must hold; case does not matter.',
   custom_event: 'How often the site’s own event of this name (tactful("event", name)) happened this visit.',
   leave_message: null, when_closed: null,
   'SiteConfig.page_groups': 'The first group, in this order, with a matching glob names a page for the model and ' +
@@ -537,7 +537,7 @@ function dict(ctx, slot, key, schema, path, label, help) {
     const keyLabel = el('label', {for: keyId, class: 'item-title'}, entryWords[0]);
     head.append(keyLabel, keyInput);
     const proxy = {get value() { return object[entry.key]; }, set value(v) { object[entry.key] = v; }};
-    const value = widget(ctx, proxy, 'value', schema.additionalProperties, rowPath, 'entry');
+    const value = widget(ctx, proxy, 'value', schema.additionalProperties, rowPath, path.split('.').pop());
     value.querySelector('label, legend, .list-title').textContent = entryWords[1];
     if (ordered) {
       head.append(orderButtons(ctx, keys.length, index, path, name,
