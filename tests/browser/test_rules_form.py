@@ -188,11 +188,11 @@ def test_rules_form__invalid_values__each_problem_beside_its_field_and_no_save(r
     page_.locator("[data-path='fallback.bot.items.1']").screenshot(path=str(SCREENSHOTS / "rules-problem-menu.png"))
 
     page_.click("[data-focus='page_groups:add']")
-    page_.fill("#f-page_groups-key-0", "")
+    page_.fill("#k-page_groups-0", "")
     group = page_.wait_for_selector("li.invalid[data-path='page_groups.group-1'] > .problem")
     assert group.text_content() == "a name is needed"
     assert page_.locator(".field.invalid[data-path='messages.rules.0.variants.0.id']").count() == 1  # still checked
-    page_.fill("#f-page_groups-key-0", "checkout")
+    page_.fill("#k-page_groups-0", "checkout")
     page_.fill("#f-page_groups-group-1", "/demo/cart")  # the row still answers to the name it had
 
     page_.fill("#f-hours-timezone", "Europe/Paris")
@@ -238,7 +238,7 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     assert page_.input_value("#f-timing-min_pages") == "3"
     assert not page_.is_checked("#f-targeting-audience-device-mobile")
     assert page_.is_checked("#f-targeting-audience-device-tablet")
-    assert page_.input_value("#f-page_groups-key-0") == "checkout"
+    assert page_.input_value("#k-page_groups-0") == "checkout"
     assert page_.input_value("#f-page_groups-checkout") == "/demo/cart\n/demo/checkout"
     assert page_.input_value("#f-fallback-bot-greeting") == "Can one of these help?"
     assert page_.input_value("#f-respect-max_per_day") == "4"
@@ -247,7 +247,7 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
 
     # Reordered in the form, renamed, then seen in JSON again: the form's edits reach the document.
     page_.click("[data-focus='page_groups#1:up']")
-    page_.fill("#f-page_groups-key-0", "products")
+    page_.fill("#k-page_groups-0", "products")
     page_.click("#view-json")
     again = json.loads(page_.input_value("#editor-json"))
     assert list(again["page_groups"]) == ["products", "checkout"]
@@ -284,7 +284,7 @@ def test_rules_form__documented_example__every_section_a_form_and_nothing_change
     assert page_.input_value("#f-targeting-audience-any-3-utm-campaign-glob") == "summer-*"
     assert page_.input_value("#f-hours-weekly-mon-1-start") == "13:30"
     assert page_.input_value("#f-fallback-bot-items-0-children-1-url") == "/help/returns"
-    assert page_.input_value("#f-page_groups-key-2") == "account"
+    assert page_.input_value("#k-page_groups-2") == "account"
 
     greeting = page_.input_value("#f-fallback-bot-greeting")
     page_.fill("#f-fallback-bot-greeting", greeting + "!")

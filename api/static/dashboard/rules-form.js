@@ -474,6 +474,11 @@ function list(ctx, slot, key, itemRaw, itemDef, path, label, help) {
   return box;
 }
 
+// The name inputs of a dict's entries: 'k-', so that no entry's own field (f-<path>-<name>) can take its id.
+function nameId(path, index) {
+  return 'k-' + path.replace(/\W/g, '-') + '-' + index;
+}
+
 // Entries are rewritten in place, so that the order of the names stays (it matters for page groups).
 function refill(object, entries) {
   for (const k of Object.keys(object)) delete object[k];
@@ -506,7 +511,7 @@ function dict(ctx, slot, key, schema, path, label, help) {
     const entry = {key: name};
     const rowPath = `${path}.${name}`;
     const li = el('li', {class: 'item entry', 'data-path': rowPath});
-    const keyId = idOf(path, `key-${index}`);
+    const keyId = nameId(path, index);
     let keyInput;
     if (names) {
       keyInput = el('select', {id: keyId});
@@ -557,7 +562,7 @@ function dict(ctx, slot, key, schema, path, label, help) {
     box.append(button(`+ Add a ${entryWords[2]}`, {'data-focus': `${path}:add`}, () => {
       const name = names ? free[0] : freeName(entryWords[2], Object.keys(object));
       object[name] = blank(ctx.root, schema.additionalProperties);
-      ctx.redraw(idOf(path, `key-${Object.keys(object).length - 1}`));
+      ctx.redraw(nameId(path, Object.keys(object).length - 1));
     }));
   }
   return box;
