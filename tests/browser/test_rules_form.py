@@ -79,6 +79,12 @@ def save(page_: Any, author: str) -> str:
     return str(page_.text_content("#save-status"))
 
 
+def add_condition(page_: Any, path: str, name: str) -> None:
+    """Pick a condition (or a text test) and add it, as a person does: choose, then press + Add."""
+    page_.select_option(f"#f-{path.replace('.', '-')}-add-choice", name)
+    page_.click(f"[data-focus='{path}:add']")
+
+
 def shoot(page_: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page_.locator(f"#section-{name}").screenshot(path=str(SCREENSHOTS / f"rules-{name}.png"))
@@ -211,7 +217,7 @@ def test_rules_form__form_to_json_and_back__the_same_draft_both_ways(
     page_.click("#use-threshold")
     assert page_.input_value("#f-timing-score_threshold") == "0.4"
     page_.fill("#f-timing-min_pages", "3")
-    page_.select_option("[data-focus='targeting.audience:add']", "device")
+    add_condition(page_, "targeting.audience", "device")
     page_.uncheck("#f-targeting-audience-device-mobile")
 
     page_.click("#view-json")
@@ -298,7 +304,7 @@ def test_rules_form__documented_example__every_section_a_form_and_nothing_change
 
 def test_rules_form__accessibility__no_serious_axe_violations(rules: tuple[Any, list[str]]) -> None:
     page_, errors = rules
-    page_.select_option("[data-focus='targeting.audience:add']", "referrer")
+    add_condition(page_, "targeting.audience", "referrer")
     violations = axe_check(page_, "#rules")
     assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
     page_.click("#view-json")

@@ -404,18 +404,23 @@ export function objectBody(ctx, value, schema, def, path, container) {
   if (!unset.length) return;
   const last = path.split('.').pop();
   const where = /^\d+$/.test(last) ? `condition ${Number(last) + 1}` : `“${labelOf(def, last)}”`;
-  const add = el('select', {'aria-label': `Add a ${def === 'Condition' ? 'condition' : 'test'} to ${where}`,
-    'data-focus': `${path}:add`, class: 'add'});
-  add.append(el('option', {value: ''}, def === 'Condition' ? '+ Add a condition…' : '+ Add a test…'));
-  for (const name of unset) add.append(el('option', {value: name}, labelOf(def, name)));
-  add.addEventListener('change', () => {
-    const name = add.value;
-    const prop = nonNull(schema.properties[name]);
+  // A choice and a button, not a select that acts on change: arrowing through a select's options
+  // with the keyboard changes it at every step.
+  const noun = def === 'Condition' ? 'condition' : 'test';
+  const choice = el('select', {'aria-label': `Which ${noun} to add to ${where}`, class: 'add',
+    id: idOf(path, 'add-choice')});
+  choice.append(el('option', {value: ''}, `Add a ${noun}…`));
+  for (const name of unset) choice.append(el('option', {value: name}, labelOf(def, name)));
+  const add = button('+ Add', {'data-focus': `${path}:add`, 'aria-label': `Add the chosen ${noun} to ${where}`}, () => {
+    const name = choice.value;
+    if (!name) { choice.focus(); return; }
     const start = def === 'Condition' ? BLANK_PROPS[name] : BLANK_TESTS[name];
-    value[name] = start ? start() : blank(ctx.root, prop);
+    value[name] = start ? start() : blank(ctx.root, nonNull(schema.properties[name]));
     ctx.redraw(`${path}:add`);
   });
-  container.append(add);
+  const adder = el('div', {class: 'adder'});
+  adder.append(choice, add);
+  container.append(adder);
 }
 
 function group(ctx, slot, key, schema, def, path, label, help) {
@@ -467,7 +472,9 @@ function list(ctx, slot, key, itemRaw, itemDef, path, label, help) {
     objectBody(ctx, items[index], itemSchema, itemDef, itemPath, li);
     ol.append(li);
   });
-  box.append(ol, button(`+ Add a ${noun}`, {'data-focus': `${path}:add`}, () => {
+  // In an audience, "+ Add a condition" is already the choice of a kind of condition.
+  const more = itemDef === 'Condition' ? '+ Another condition in this list' : `+ Add a ${noun}`;
+  box.append(ol, button(more, {'data-focus': `${path}:add`}, () => {
     items.push(blank(ctx.root, itemRaw, items));
     ctx.redraw(`${path}:add`);
   }));
