@@ -53,6 +53,7 @@ class Burst(BaseModel):
     features_at_least: dict[str, float] = Field(
         default_factory=lambda: {"struggle_kinds": 3.0},
         min_length=1,
+        json_schema_extra={"propertyNames": {"enum": list(FEATURES)}},
         description="e.g. struggle_kinds 3: three kinds of struggle signal (docs/scoring.md); recency-weighted "
         "features halve every 2 minutes, 0.75 is about one event just now",
     )

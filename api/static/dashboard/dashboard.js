@@ -336,12 +336,14 @@ async function loadRules() {
   await loadHistory();
 }
 
+// The editor's own problems (JSON that does not parse, a page group with no name) come first; the
+// rest of the document is still checked, unless it could not be read at all.
 async function check() {
   const {document, problems} = editor.read();
-  if (problems.length) { showCheck({valid: false, errors: problems, changes: []}); return; }
+  if (problems.some((p) => p.field === '(json)')) { showCheck({valid: false, errors: problems, changes: []}); return; }
   const {body} = await api(`/v1/admin/sites/${encodeURIComponent(state.site)}/config/validate`,
     {method: 'POST', json: document});
-  showCheck(body);
+  showCheck({valid: body.valid && !problems.length, errors: [...problems, ...body.errors], changes: body.changes});
 }
 
 function showCheck(result) {

@@ -1,145 +1,180 @@
-// The rules editor: a form generated from the config document's JSON Schema, so it mirrors every
-// option. Simple values get inputs; nested lists and optional sections are edited as JSON.
+// The rules editor: one draft of the site's config document, edited either through the form
+// (rules-form.js, generated from the document's JSON Schema, with hand-made widgets from
+// rules-widgets.js) or, in the Advanced view, as the raw JSON. Both views edit the same draft, so
+// switching keeps every change. Problems from the API name a field path; each goes beside the
+// deepest widget whose data-path starts that path.
 
 import {el} from './charts.js';
+import {idOf, renderForm} from './rules-form.js';
+import {hoursWidget, menuWidget} from './rules-widgets.js';
 
-function resolve(schema, root) {
-  while (schema && schema.$ref) schema = root.$defs[schema.$ref.split('/').pop()];
-  return schema || {};
-}
-
-function title(name, schema) {
-  const words = (schema.title || name).replace(/_/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1).toLowerCase().replace(/\bs$/, '(s)');
-}
-
-function kindOf(schema) {
-  if (schema.enum) return 'enum';
-  if (schema.type === 'array' && schema.items && schema.items.type === 'string') return 'lines';
-  if (['boolean', 'number', 'integer', 'string'].includes(schema.type)) return schema.type;
-  return 'json';
-}
-
-function field(path, name, schema, value) {
-  const id = 'f-' + path.replace(/\W/g, '-');
-  const wrap = el('div', {class: 'field', 'data-path': path});
-  const kind = kindOf(schema);
-  let input;
-  if (kind === 'boolean') {
-    input = el('input', {type: 'checkbox', id});
-    input.checked = Boolean(value);
-  } else if (kind === 'enum') {
-    input = el('select', {id});
-    for (const option of schema.enum) input.append(el('option', {value: option}, option));
-    input.value = value;
-  } else if (kind === 'number' || kind === 'integer') {
-    input = el('input', {type: 'number', id, step: kind === 'integer' ? '1' : 'any'});
-    if (schema.minimum !== undefined) input.min = schema.minimum;
-    if (schema.maximum !== undefined) input.max = schema.maximum;
-    input.value = value === null || value === undefined ? '' : value;
-  } else if (kind === 'string') {
-    input = el('input', {type: 'text', id});
-    input.value = value === null || value === undefined ? '' : value;
-  } else {
-    const text = kind === 'lines' ? (value || []).join('\n') : JSON.stringify(value === undefined ? null : value, null, 2);
-    input = el('textarea', {id, rows: String(Math.min(12, Math.max(2, text.split('\n').length))), spellcheck: 'false'});
-    input.value = text;
-  }
-  input.dataset.kind = kind;
-  input.dataset.path = path;
-  const label = el('label', {for: id}, title(name, schema));
-  if (kind === 'boolean') wrap.append(input, label); else wrap.append(label, input);
-  const help = schema.description || (kind === 'lines' ? 'one per line' : kind === 'json' ? 'JSON' : '');
-  if (help) wrap.append(el('small', {class: 'help'}, help + (kind === 'lines' && schema.description ? ' (one per line)' : '')));
-  wrap.append(el('small', {class: 'problem', role: 'alert'}));
-  return wrap;
-}
-
-function section(container, schema, root, document, prefix) {
-  for (const [name, raw] of Object.entries(schema.properties || {})) {
-    const path = prefix ? `${prefix}.${name}` : name;
-    if (path === 'version' || path === 'site') continue;
-    const child = resolve(raw, root);
-    const value = document ? document[name] : undefined;
-    if (child.type === 'object' && child.properties && !raw.anyOf) {
-      const set = el('fieldset', {'data-path': path});
-      set.append(el('legend', {}, title(name, {})));
-      if (child.description) set.append(el('p', {class: 'help'}, child.description));
-      section(set, child, root, value || {}, path);
-      container.append(set);
-    } else {
-      container.append(field(path, name, Object.assign({}, child, {description: raw.description || child.description}), value));
-    }
-  }
-}
+const CUSTOM = {hours: hoursWidget, 'fallback.bot.items': menuWidget};
+const SETTLE_MS = 350;
 
 export class Editor {
   constructor(form, onChange) {
     this.form = form;
     this.onChange = onChange;
+    this.mode = 'form';
+    this.draft = null;
+    this.schema = null;
+    this.problems = [];
+    this.jsonError = null;
     this.timer = null;
-    form.addEventListener('input', () => {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.onChange(), 350);
-    });
+
+    const views = el('div', {class: 'views', role: 'group', 'aria-label': 'Edit the rules as'});
+    this.formButton = el('button', {type: 'button', id: 'view-form', class: 'quiet', 'aria-pressed': 'true'}, 'Form');
+    this.jsonButton = el('button', {type: 'button', id: 'view-json', class: 'quiet', 'aria-pressed': 'false'},
+      'Advanced (JSON)');
+    this.formButton.addEventListener('click', () => this.showForm());
+    this.jsonButton.addEventListener('click', () => this.showJson());
+    views.append(this.formButton, this.jsonButton);
+    this.viewNote = el('small', {class: 'problem', role: 'alert'});
+    views.append(this.viewNote);
+
+    this.body = el('div', {class: 'form-body'});
+    this.json = el('div', {class: 'json-view'});
+    this.json.hidden = true;
+    this.text = el('textarea', {id: 'editor-json', rows: '30', spellcheck: 'false', autocomplete: 'off'});
+    this.jsonProblems = el('ul', {class: 'problems', role: 'alert'});
+    this.json.append(el('label', {for: 'editor-json'}, 'The whole config document, as JSON'),
+      el('small', {class: 'help'}, 'The same draft as the form: what you change here is there when you switch ' +
+        'back, and the other way round. docs/configuration.md explains every field.'),
+      this.text, this.jsonProblems);
+    this.text.addEventListener('input', () => this.readJson());
+
+    form.replaceChildren(views, this.body, this.json);
+    form.addEventListener('submit', (event) => event.preventDefault());
+    form.addEventListener('input', () => this.changed());
+  }
+
+  changed() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onChange(), SETTLE_MS);
   }
 
   render(schema, document) {
-    this.base = document;
-    this.form.replaceChildren();
-    section(this.form, schema, schema, document, '');
+    this.schema = schema;
+    this.draft = structuredClone(document);
+    this.jsonError = null;
+    this.problems = [];
+    this.viewNote.textContent = '';
+    this.draw();
   }
 
-  // The document as edited; a value that cannot be read becomes a problem on its own field.
-  read() {
-    const document = JSON.parse(JSON.stringify(this.base));
-    const problems = [];
-    for (const input of this.form.querySelectorAll('[data-kind]')) {
-      const path = input.dataset.path.split('.');
-      let value;
-      switch (input.dataset.kind) {
-        case 'boolean': value = input.checked; break;
-        case 'number': case 'integer':
-          value = input.value === '' ? null : Number(input.value);
-          break;
-        case 'lines': value = input.value.split('\n').map((s) => s.trim()).filter(Boolean); break;
-        case 'json':
-          try { value = JSON.parse(input.value || 'null'); } catch (error) {
-            problems.push({field: input.dataset.path, message: 'not valid JSON: ' + error.message});
-            continue;
-          }
-          break;
-        default: value = input.value;
+  draw(focus) {
+    if (this.mode === 'json') {
+      this.text.value = JSON.stringify(this.draft, null, 2);
+    } else {
+      const ctx = {root: this.schema, custom: CUSTOM, redraw: (key) => { this.draw(key); this.changed(); }};
+      const scroll = window.scrollY;
+      this.body.replaceChildren();
+      renderForm(ctx, this.draft, this.body);
+      window.scrollTo(0, scroll);
+      if (focus) this.focus(focus);
+    }
+    this.placeProblems();
+  }
+
+  focus(key) {
+    let target = this.body.querySelector(`[data-focus="${CSS.escape(key)}"]`) ||
+      document.getElementById(idOf(key));
+    if (target && target.disabled) target = target.parentElement.querySelector('button:not(:disabled)');
+    if (target) target.focus({preventScroll: false});
+  }
+
+  readJson() {
+    try {
+      const parsed = JSON.parse(this.text.value);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new Error('the document is a JSON object');
       }
-      let target = document;
-      for (const key of path.slice(0, -1)) target = target[key] = target[key] || {};
-      target[path[path.length - 1]] = value;
+      this.draft = parsed;
+      this.jsonError = null;
+    } catch (error) {
+      this.jsonError = error.message;
     }
-    return {document, problems};
   }
 
+  showJson() {
+    if (this.mode === 'json') return;
+    this.mode = 'json';
+    this.viewNote.textContent = '';
+    this.body.hidden = true;
+    this.json.hidden = false;
+    this.formButton.setAttribute('aria-pressed', 'false');
+    this.jsonButton.setAttribute('aria-pressed', 'true');
+    this.draw();
+  }
+
+  showForm() {
+    if (this.mode === 'form') return;
+    if (this.jsonError) {
+      this.viewNote.textContent = `Fix the JSON first, so that the form can show it: ${this.jsonError}`;
+      return;
+    }
+    this.mode = 'form';
+    this.viewNote.textContent = '';
+    this.json.hidden = true;
+    this.body.hidden = false;
+    this.formButton.setAttribute('aria-pressed', 'true');
+    this.jsonButton.setAttribute('aria-pressed', 'false');
+    this.draw();
+  }
+
+  // The document as edited, and what stops it from being read at all (JSON that does not parse, a
+  // page group with no name): those are problems before the API is asked.
+  read() {
+    const problems = [];
+    if (this.mode === 'json' && this.jsonError) {
+      problems.push({field: '(json)', message: 'not valid JSON: ' + this.jsonError});
+    }
+    if (this.mode === 'form') {
+      for (const input of this.body.querySelectorAll('[data-local]')) {
+        problems.push({field: input.dataset.localPath, message: input.dataset.local});
+      }
+    }
+    return {document: structuredClone(this.draft), problems};
+  }
+
+  // Set one option from elsewhere (the threshold slider on Results), as if typed.
   set(path, value) {
-    const input = this.form.querySelector(`[data-path="${CSS.escape(path)}"][data-kind]`);
-    if (input) {
-      input.value = value;
-      input.dispatchEvent(new Event('input', {bubbles: true}));
-    }
+    const keys = path.split('.');
+    let target = this.draft;
+    for (const key of keys.slice(0, -1)) target = target[key] = target[key] || {};
+    const last = keys[keys.length - 1];
+    target[last] = typeof target[last] === 'number' || /^-?\d+(\.\d+)?$/.test(String(value)) ? Number(value) : value;
+    this.jsonError = null;
+    this.draw();
+    this.changed();
   }
 
-  // Each problem goes to the deepest field or section whose path it starts with.
   showProblems(problems) {
-    for (const node of this.form.querySelectorAll('.problem')) node.textContent = '';
+    this.problems = problems;
+    return this.placeProblems();
+  }
+
+  // Each problem goes to the deepest widget whose path starts the problem's; returns those that fit none.
+  placeProblems() {
+    for (const node of this.form.querySelectorAll('.problem')) if (node !== this.viewNote) node.textContent = '';
     for (const node of this.form.querySelectorAll('.invalid')) node.classList.remove('invalid');
+    this.jsonProblems.replaceChildren();
+    if (this.mode === 'json') {
+      for (const problem of this.problems) {
+        this.jsonProblems.append(el('li', {}, `${problem.field}: ${problem.message}`));
+      }
+      return [];
+    }
     const unplaced = [];
-    for (const problem of problems) {
-      let path = problem.field, holder = null;
+    for (const problem of this.problems) {
+      let path = problem.field || '', holder = null;
       while (path && !holder) {
-        holder = this.form.querySelector(`.field[data-path="${CSS.escape(path)}"]`);
+        holder = this.body.querySelector(`[data-path="${CSS.escape(path)}"]`);
         path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '';
       }
-      if (!holder) { unplaced.push(problem); continue; }
+      const note = holder && holder.querySelector(':scope > .problem');
+      if (!note) { unplaced.push(problem); continue; }
       holder.classList.add('invalid');
-      const note = holder.querySelector('.problem');
       note.textContent = (note.textContent ? note.textContent + ' ' : '') + problem.message;
     }
     return unplaced;
