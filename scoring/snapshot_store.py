@@ -9,6 +9,8 @@ hide a missing write that a remote store would expose.
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -44,6 +46,21 @@ class DecisionSnapshot:
         return cls(**data)
 
 
+_ROW_FIELDS = tuple(name for name in DecisionSnapshot.__dataclass_fields__ if name != "features")
+_Packed = tuple[tuple[Any, ...], tuple[str, ...], bytes]
+
+
+def _pack(snapshot: DecisionSnapshot) -> _Packed:
+    """A snapshot as plain values: its fields, its feature names (interned, so that pickle writes each
+    name once for a whole store) and their values as one string of doubles."""
+    features = snapshot.features
+    return (
+        tuple(getattr(snapshot, name) for name in _ROW_FIELDS),
+        tuple(sys.intern(name) for name in features),
+        array("d", features.values()).tobytes(),
+    )
+
+
 class SnapshotStore(Protocol):
     def get(self, invite: str) -> DecisionSnapshot | None: ...
 
@@ -63,7 +80,7 @@ class MemorySnapshotStore:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
         self.max_items = max_items
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, DecisionSnapshot]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, DecisionSnapshot, _Packed]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -79,18 +96,40 @@ class MemorySnapshotStore:
 
     def put(self, snapshot: DecisionSnapshot, ttl_s: float) -> None:
         now = self._clock()
-        self._entries[snapshot.invite] = (now + ttl_s, snapshot)
+        self._entries[snapshot.invite] = (now + ttl_s, snapshot, _pack(snapshot))
         self._entries.move_to_end(snapshot.invite)
         self._evict(now)
 
     def delete(self, invite: str) -> None:
         self._entries.pop(invite, None)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The learner pickles this store with its state on every commit, every few seconds while labels
+        arrive. Each snapshot is packed once, when it is put (``_pack``), so a commit writes a list of
+        ready tuples: pickled as dataclasses with a dict of features each, a store of a few thousand
+        snapshots took tens of milliseconds per commit."""
+        rows = [(expires, packed) for expires, _, packed in self._entries.values()]
+        return {"max_items": self.max_items, "clock": self._clock, "rows": rows}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._entries = OrderedDict()
+        if "rows" not in state:  # pickled before the packed form: its attributes, (expires, snapshot) per invite
+            self.max_items, self._clock = state["max_items"], state["_clock"]
+            for invite, (expires, snapshot) in state["_entries"].items():
+                self._entries[invite] = (expires, snapshot, _pack(snapshot))
+            return
+        self.max_items, self._clock = state["max_items"], state["clock"]
+        for expires, packed in state["rows"]:
+            fields, keys, values = packed
+            features = dict(zip(keys, array("d", values), strict=True))
+            snapshot = DecisionSnapshot(**dict(zip(_ROW_FIELDS, fields, strict=True)), features=features)
+            self._entries[snapshot.invite] = (expires, snapshot, packed)
+
     def _evict(self, now: float) -> None:
         # Entries are in write order, not expiry order; expired ones in front go now,
         # the rest are caught by get() or by the size bound.
         while self._entries:
-            invite, (expires, _) = next(iter(self._entries.items()))
+            invite, (expires, _, _) = next(iter(self._entries.items()))
             if expires > now and len(self._entries) <= self.max_items:
                 break
             del self._entries[invite]

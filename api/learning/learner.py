@@ -47,7 +47,9 @@ class LearnerState:
     """Everything a learner must carry across a restart."""
 
     scorer: BlendedScorer = field(default_factory=default_site_scorer)
-    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore(time.monotonic)))
+    # Wall-clock TTLs: the joiner is pickled with the learner's state and read by the next process, maybe on
+    # another machine, whose monotonic clock has another origin (its snapshots would all expire at once).
+    joiner: LabelJoiner = field(default_factory=lambda: LabelJoiner(MemorySnapshotStore(time.time)))
     quality: RollingQuality = field(default_factory=RollingQuality)
     history: list[dict[str, Any]] = field(default_factory=list)
     """The learning curve: one point per commit that learned something, at most ``HISTORY_POINTS``."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import time
+from collections import OrderedDict
+from dataclasses import replace
 
 import pytest
 
@@ -245,6 +248,39 @@ def test_memory_store__delete__gone() -> None:
     store.delete("a")
     store.delete("a")
     assert store.get("a") is None
+
+
+def test_memory_store__pickled_and_loaded__same_snapshots_in_the_same_order_and_ttls() -> None:
+    """What the learner's commit writes and a restart reads: every snapshot, its features exact."""
+    clock = FakeClock()
+    store = MemorySnapshotStore(clock=clock, max_items=10)
+    kept = [
+        DecisionSnapshot("a", {"rage_clicks": 2.0, "page=checkout": 1.0, "time_on_site_s": 61.25}, 3, 0.71, T0),
+        replace(DecisionSnapshot("b", {}, 4, 0.2, T0 + 5, propensity=0.5, explored=True), final=True),
+        DecisionSnapshot("c", {"cart_value": 1e-9, "form_errors": 1.0}, 4, 0.3, T0 + 9, shown_ms=T0 + 10),
+    ]
+    for index, snapshot in enumerate(kept):
+        store.put(snapshot, ttl_s=10 + index)
+    loaded = pickle.loads(pickle.dumps(store, protocol=pickle.HIGHEST_PROTOCOL))
+    assert [loaded.get(s.invite) for s in kept] == kept and len(loaded) == 3
+    first = loaded.get("a")
+    assert first is not None and list(first.features) == ["rage_clicks", "page=checkout", "time_on_site_s"]
+    restored_clock = loaded._clock  # the clock travels with the store (the learner's is time.time)
+    assert isinstance(restored_clock, FakeClock)
+    restored_clock.now += 10.5
+    assert loaded.get("a") is None and loaded.get("b") == kept[1]
+    loaded.put(DecisionSnapshot("d", {}, 5, 0.4, T0), ttl_s=60)
+    assert len(loaded) == 3
+
+
+def test_memory_store__pickled_before_the_packed_form__still_loads() -> None:
+    """A learner state committed by an earlier release holds the store's attributes as they were."""
+    clock = FakeClock()
+    snapshot = DecisionSnapshot("a", {"rage_clicks": 2.0}, 3, 0.71, T0)
+    store = MemorySnapshotStore.__new__(MemorySnapshotStore)
+    store.__setstate__({"max_items": 5, "_clock": clock, "_entries": OrderedDict(a=(clock.now + 10, snapshot))})
+    assert store.get("a") == snapshot and store.max_items == 5
+    assert pickle.loads(pickle.dumps(store)).get("a") == snapshot
 
 
 def test_decision_snapshot__dict_round_trip__equal() -> None:
