@@ -273,8 +273,10 @@ def _role(port: int) -> str:
 async def test_redis_primary_killed_mid_chat__replica_promoted__every_message_once_and_the_chat_intact(
     key_prefix: str, tmp_path: Path
 ) -> None:
-    """Three masters with a replica each; the master holding the chat's keys is killed (-9) while both sides
-    type; its replica takes over after the node timeout (1 s). Production timings: presence 4 s, grace 10 s."""
+    """Three masters with a replica each; the master holding the chat's keys (and the worker's bus subscription)
+    is killed (-9) while both sides type; its replica takes over after the node timeout (1 s). A message is
+    acknowledged once the replica has it (TACTFUL_REDIS_WAIT_REPLICAS, 1 by default). Production timings: presence 4 s,
+    agent grace 10 s."""
     cluster = await asyncio.to_thread(throwaway_redis_cluster, 1, 1000)
     key_prefix = _prefix_beside_the_chats(cluster.ports[0], key_prefix)
     settings = Settings(
