@@ -103,6 +103,14 @@ async def _agent(base: str, name: str) -> tuple[str, str]:
     return response.json()["agent"]["id"], response.json()["token"]
 
 
+async def _knows_the_site(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        deadline = time.monotonic() + 15
+        while (await client.get("/v1/chat/availability", params={"site": "demo"})).status_code != 200:
+            assert time.monotonic() < deadline, f"{base} never knew the demo site"
+            await asyncio.sleep(0.2)
+
+
 async def _transcript(base: str, chat: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {ADMIN}"}) as client:
         response = await client.get(f"/v1/admin/sites/demo/chats/{chat}")
@@ -167,6 +175,8 @@ async def test_worker_killed_mid_chat__visitor_and_agent_reconnect_to_the_other_
     try:
         for port, process in workers.items():
             await asyncio.to_thread(wait_healthy, f"http://127.0.0.1:{port}/healthz", process, 60)
+        for port in ports:  # the demo site, seeded by one of them, known to both (else the visitor is refused)
+            await _knows_the_site(f"http://127.0.0.1:{port}")
         first = f"http://127.0.0.1:{ports[0]}"
         agent_id, token = await _agent(first, "Ada")
         visitor_id, invite = await record_invite(store, int(time.time() * 1000))
