@@ -50,6 +50,7 @@ def open_store(settings: Settings, meter: Meter = NO_METER) -> Store:
             shards=settings.redis_shards,
             max_connections=settings.redis_max_connections,
             meter=meter,
+            wait_replicas=settings.redis_wait_replicas,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return MemoryStore(

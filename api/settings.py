@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(False, description="TACTFUL_REDIS_URL names one node of a Redis Cluster")
     redis_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     redis_shards: int = Field(16, ge=1, le=1024, description="per site; more shards spread a site over a Cluster")
+    redis_wait_replicas: int = Field(
+        1,
+        ge=0,
+        le=8,
+        description="a chat message is acknowledged once this many of its master's connected replicas have it",
+    )
     redis_max_connections: int = Field(
         64, ge=2, le=10_000, description="per worker (per node on a Cluster); beyond it requests wait"
     )

@@ -1,4 +1,5 @@
-"""A throwaway Redis Cluster for tests: three masters from the redis-server binary, no replicas, stopped after."""
+"""A throwaway Redis Cluster for tests: three masters from the redis-server binary (and, when asked, a replica
+each), stopped after."""
 
 from __future__ import annotations
 
@@ -35,8 +36,21 @@ def _cluster_ok(port: int) -> bool:
         return bool(client.cluster("INFO").get("cluster_state") == "ok")
 
 
+def _synced(port: int) -> bool:
+    """A master, or a replica whose link to its master is up and whose first sync is done."""
+    with redis.Redis(port=port, socket_timeout=1.0) as client:
+        info = client.info("replication")
+        return info.get("role") == "master" or (
+            info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
+        )
+
+
 @dataclass
 class RedisCluster:
+    replicas: int = 0
+    """Replicas per master: with one, killing a master fails its slots over to its replica."""
+    node_timeout_ms: int = 5000
+    """How long a node is unreachable before the others count it failed (and a replica takes over)."""
     nodes: list[RedisServer] = field(default_factory=list)
 
     @property
@@ -55,7 +69,7 @@ class RedisCluster:
                 "redis-server and redis-cli are needed for the Redis Cluster tests: install Debian's "
                 "redis-server and redis-tools packages (bash .ci/run does)"
             )
-        for _ in range(MASTERS):
+        for _ in range(MASTERS * (1 + self.replicas)):
             node = RedisServer(
                 _node_port(),
                 tempfile.mkdtemp(prefix="tactful-cluster-"),
@@ -65,7 +79,7 @@ class RedisCluster:
                     "--cluster-config-file",
                     "nodes.conf",
                     "--cluster-node-timeout",
-                    "5000",
+                    str(self.node_timeout_ms),
                     # A master down leaves the other masters' slots served (docs/operations.md): without
                     # this, the whole cluster refuses writes once the node timeout has passed.
                     "--cluster-require-full-coverage",
@@ -81,7 +95,7 @@ class RedisCluster:
                 "create",
                 *(f"127.0.0.1:{port}" for port in self.ports),
                 "--cluster-replicas",
-                "0",
+                str(self.replicas),
                 "--cluster-yes",
             ],
             capture_output=True,
@@ -94,10 +108,13 @@ class RedisCluster:
             )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if all(_cluster_ok(port) for port in self.ports):
+            if all(_cluster_ok(port) for port in self.ports) and all(_synced(port) for port in self.ports):
                 return
             time.sleep(0.05)
-        raise RedisNotAvailable("the Redis Cluster did not reach cluster_state:ok within 15 s")
+        raise RedisNotAvailable("the Redis Cluster did not reach cluster_state:ok (replicas in sync) within 15 s")
+
+    def node(self, port: int) -> RedisServer:
+        return next(node for node in self.nodes if node.port == port)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -105,8 +122,8 @@ class RedisCluster:
             shutil.rmtree(node.directory, ignore_errors=True)
 
 
-def start_redis_cluster() -> RedisCluster:
-    cluster = RedisCluster()
+def start_redis_cluster(replicas: int = 0, node_timeout_ms: int = 5000) -> RedisCluster:
+    cluster = RedisCluster(replicas, node_timeout_ms)
     try:
         cluster.start()
     except BaseException:

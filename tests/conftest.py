@@ -39,10 +39,11 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
-def throwaway_redis_cluster() -> RedisCluster:
-    """Three masters from redis-server; fails in CI (CI=true) and skips elsewhere when they cannot start."""
+def throwaway_redis_cluster(replicas: int = 0, node_timeout_ms: int = 5000) -> RedisCluster:
+    """Three masters from redis-server (``replicas`` each); fails in CI (CI=true) and skips elsewhere when they
+    cannot start."""
     try:
-        return start_redis_cluster()
+        return start_redis_cluster(replicas, node_timeout_ms)
     except RedisNotAvailable as error:
         if in_ci():
             pytest.fail(f"CI needs a real Redis Cluster: {error}")

@@ -75,6 +75,13 @@ class Fanout:
             except asyncio.QueueFull:
                 subscription.overflowed = True
 
+    def catch_up(self) -> None:
+        """Every chat followed here reads its log again: events published while the bus was not listening
+        are gone, and a socket sends only what it has not sent yet, so this loses and doubles nothing."""
+        for channel in list(self.listeners):
+            if channel.startswith("chat:"):
+                self.deliver(channel, {"type": "msg"})
+
 
 class ChatBus(Protocol):
     async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
@@ -108,6 +115,12 @@ class RedisChatBus:
 
     Chat traffic is small next to collect traffic, so each worker seeing every chat event
     is cheaper than a subscription per socket.
+
+    On a Cluster every node hears every PUBLISH, so the subscription may sit on any node. redis-py puts
+    it on the master of the pattern's slot as it last knew the slot map, which after a failover can be
+    the dead master for as long as nothing else refreshes the map: so each new attempt after a lost
+    subscription takes the next node the client knows. Once subscribed again, every chat followed here
+    catches up from its log (``Fanout.catch_up``).
     """
 
     def __init__(self, client: aioredis.Redis | aioredis.RedisCluster, prefix: str) -> None:
@@ -129,12 +142,23 @@ class RedisChatBus:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._ready.wait(), 5.0)
 
+    def _new_pubsub(self, attempt: int) -> Any:
+        if attempt and isinstance(self.client, aioredis.RedisCluster):
+            nodes = self.client.get_nodes()
+            if nodes:
+                return self.client.pubsub(node=nodes[attempt % len(nodes)])
+        return self.client.pubsub()
+
     async def _listen(self) -> None:
+        attempt = 0
         while True:
-            pubsub = self.client.pubsub()
+            pubsub = self._new_pubsub(attempt)
             self._pubsub = pubsub
             try:
                 await pubsub.psubscribe(self.prefix + "*")
+                if attempt:
+                    log.info("chat bus subscribed again; open chats catch up from their logs")
+                    self._fanout.catch_up()
                 self._ready.set()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
@@ -145,6 +169,7 @@ class RedisChatBus:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a dropped connection: resubscribe; stored messages are not lost
+                attempt += 1
                 log.warning("chat bus lost its Redis subscription (%s); resubscribing", error)
                 await cast(Any, pubsub).aclose()  # typed in some redis-py 8 releases, not in others
                 await asyncio.sleep(0.5)

@@ -11,8 +11,11 @@ transactional (the Cluster client splits them per node).
 
 from __future__ import annotations
 
+import asyncio
 import heapq
+import logging
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -49,6 +52,12 @@ from tracker.days import day_of
 from tracker.ingest import DEDUP_WINDOW, FINGERPRINT_BYTES, PreparedBatch
 from tracker.merge import Op
 from tracker.session import SESSION_IDLE_MS
+
+log = logging.getLogger("tactful.store.redis")
+
+REPLICA_WAIT_MS = 1000
+"""How long a chat message's acknowledgement waits for replicas (``wait_replicas``) before going out anyway."""
+REPLICA_COUNT_TTL_S = 1.0
 
 
 def _metered(connection_class: type[Any], meter: Meter) -> type[Any]:
@@ -176,10 +185,21 @@ class RedisStore:
         idle_ms: int = SESSION_IDLE_MS,
         log_max_entries: int = LOG_MAX_ENTRIES,
         meter: Meter = NO_METER,
+        wait_replicas: int = 1,
+        replica_wait_ms: int = REPLICA_WAIT_MS,
     ) -> None:
         """``meter`` hears of every collect script call; of other calls too when the store opened its own
-        connections (``from_url``), since a caller's pool is the caller's."""
+        connections (``from_url``), since a caller's pool is the caller's.
+
+        ``wait_replicas``: a chat message (``append_entry``) returns once this many of its master's connected
+        replicas have it, or after ``replica_wait_ms``, whichever is first (Redis replicates asynchronously:
+        without this a master that dies just after answering can take an acknowledged message with it)."""
         self.client = client
+        self._wait_replicas = wait_replicas
+        self._replica_wait_ms = replica_wait_ms
+        self._replicas_seen: dict[str, tuple[int, float]] = {}
+        """Per master: how many replicas it had, and when that was asked (monotonic s)."""
+        self._counting = asyncio.Lock()
         self.prefix = prefix
         self.shards = shards
         self._visitor_ttl_ms = visitor_ttl_ms
@@ -198,7 +218,13 @@ class RedisStore:
 
     @classmethod
     def from_url(
-        cls, url: str, *, cluster: bool = False, max_connections: int = 64, meter: Meter = NO_METER, **options: Any
+        cls,
+        url: str,
+        *,
+        cluster: bool = False,
+        max_connections: int = 64,
+        meter: Meter = NO_METER,
+        **options: Any,
     ) -> RedisStore:
         """``cluster``: ``url`` names one node of a Redis Cluster; the client finds the others and the slot map.
 
@@ -565,7 +591,85 @@ class RedisStore:
         keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d")]
         with _guarded():
             entry_id, duplicate = await self._chat_script("append")(keys=keys, args=[orjson.dumps(entry), dedup or ""])
+        if self._wait_replicas:
+            await self._replicated(site)  # a resend too: its first append may not have reached a replica yet
         return int(entry_id), bool(duplicate)
+
+    async def _replicated(self, site: str) -> None:
+        """Until the replicas of the site's master have every write it answered so far (or the wait is over).
+
+        WAIT counts the writes of its own connection, and redis-py sends a keyless WAIT to every master
+        of a Cluster: so one write on the site's slot and the WAIT go down one connection to its master.
+        Replication is in order, so that write's offset covers the message appended before it. It waits
+        for the replicas connected now, at most ``wait_replicas``: a master left without one (its replica
+        down, or a replica just promoted) answers at once rather than after every message's wait. A failure
+        here leaves the message unacknowledged: the sender resends it, and the append is once per cid.
+        """
+        key = self._site_key(site, "replicated")
+        try:
+            with _guarded():
+                wanted = min(self._wait_replicas, await self._connected_replicas(key))
+                if not wanted:
+                    return
+                _, acknowledged = await self._on_master(key, ("INCR", key), ("WAIT", wanted, self._replica_wait_ms))
+        except redis_errors.ResponseError as error:  # MOVED, a replica now: the map is behind a failover
+            raise StoreUnavailable(f"the site's master changed: {error}") from error
+        if int(acknowledged) < wanted:
+            self._replicas_seen.clear()  # one went away: count them again next time
+            log.warning(
+                "a chat message reached %s of %s replicas within %s ms; acknowledged anyway",
+                acknowledged,
+                wanted,
+                self._replica_wait_ms,
+            )
+
+    async def _connected_replicas(self, key: str) -> int:
+        """How many replicas the master of ``key`` has now (INFO replication), asked again after a second, by
+        one caller at a time."""
+        name = self._master_name(key)
+        seen = self._replicas_seen.get(name)
+        if seen is None or time.monotonic() - seen[1] > REPLICA_COUNT_TTL_S:
+            async with self._counting:
+                seen = self._replicas_seen.get(name)
+                if seen is None or time.monotonic() - seen[1] > REPLICA_COUNT_TTL_S:
+                    (info,) = await self._on_master(key, ("INFO", "replication"))
+                    if isinstance(info, dict):  # parsed by the client (one Redis); raw from a Cluster node
+                        count = int(info.get("connected_slaves", 0))
+                    else:
+                        found = re.search(rb"^connected_slaves:(\d+)", info, re.MULTILINE)
+                        count = int(found.group(1)) if found else 0
+                    seen = self._replicas_seen[name] = (count, time.monotonic())
+        return seen[0]
+
+    def _master_name(self, key: str) -> str:
+        if isinstance(self.client, aioredis.Redis):
+            return ""
+        node = self.client.get_node_from_key(key)
+        return "" if node is None else str(node.name)
+
+    async def _on_master(self, key: str, *commands: tuple[Any, ...]) -> list[Any]:
+        """``commands`` down one connection to the master serving ``key``, their raw replies in order."""
+        if isinstance(self.client, aioredis.Redis):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                return list(await pipe.execute())
+        node: Any = self.client.get_node_from_key(key)
+        if node is None:
+            raise StoreUnavailable(f"no master known for {key}")
+        connection = node.acquire_connection()  # one of the Cluster client's own, released after
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            replies = [await connection.read_response() for _ in commands]
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            node.release(connection)
+        for reply in replies:
+            if isinstance(reply, redis_errors.ResponseError):
+                raise reply
+        return replies
 
     async def read_entries(
         self, site: str, log: str, after: int = 0, limit: int = 1000

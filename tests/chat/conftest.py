@@ -56,6 +56,49 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def record_invite(
+    store: Any, now_ms: int, visitor: str | None = None, reasons: tuple[str, ...] = ("form_errors",)
+) -> tuple[str, str]:
+    """An agent invitation as the decider records it, for ``visitor`` (or a new one): (visitor, invite id)."""
+    n = next(_ids)
+    visitor = visitor or f"v_chat{n:08d}"
+    invite = f"i_chat{n:08d}{visitor[-4:]}"
+    await store.put_expiring(
+        "demo",
+        "invites",
+        invite,
+        {
+            "visitor": visitor,
+            "session": "s_" + visitor[2:],
+            "ts": now_ms,
+            "decision": {
+                "action": "invite",
+                "invite": invite,
+                "mode": "agent",
+                "score": 0.83,
+                "reasons": list(reasons),
+                "message": "Need a hand?",
+            },
+        },
+        now_ms + 3_600_000,
+    )
+    await store.append_labels(
+        "demo",
+        [
+            {
+                "k": "decision",
+                "invite": invite,
+                "features": {"form_errors": 2.0},
+                "score": 0.83,
+                "model_version": 0,
+                "propensity": 1.0,
+                "ts": now_ms,
+            }
+        ],
+    )
+    return visitor, invite
+
+
 class Socket:
     """A WebSocket client with timeouts and a memory of what arrived."""
 
@@ -134,44 +177,7 @@ class Served:
 
     async def invite(self, visitor: str | None = None, reasons: tuple[str, ...] = ("form_errors",)) -> tuple[str, str]:
         """An invitation as the decider records it: (visitor, invite id)."""
-        n = next(_ids)
-        visitor = visitor or f"v_chat{n:08d}"
-        invite = f"i_chat{n:08d}{visitor[-4:]}"
-        now_ms = self.app.state.engine.now_ms()
-        await self.store.put_expiring(
-            "demo",
-            "invites",
-            invite,
-            {
-                "visitor": visitor,
-                "session": "s_" + visitor[2:],
-                "ts": now_ms,
-                "decision": {
-                    "action": "invite",
-                    "invite": invite,
-                    "mode": "agent",
-                    "score": 0.83,
-                    "reasons": list(reasons),
-                    "message": "Need a hand?",
-                },
-            },
-            now_ms + 3_600_000,
-        )
-        await self.store.append_labels(
-            "demo",
-            [
-                {
-                    "k": "decision",
-                    "invite": invite,
-                    "features": {"form_errors": 2.0},
-                    "score": 0.83,
-                    "model_version": 0,
-                    "propensity": 1.0,
-                    "ts": now_ms,
-                }
-            ],
-        )
-        return visitor, invite
+        return await record_invite(self.store, self.app.state.engine.now_ms(), visitor, reasons)
 
     async def learned(self, outcome: str, timeout: float = 8.0) -> int:
         """How many ``outcome`` labels the site's learner has learned from (waits for at least one)."""

@@ -4,7 +4,7 @@
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var state = {token: null, socket: null, chats: {}, offers: {}, current: null, last: {}, canned: [],
-    retry: 0, typingTimer: 0, sentTyping: 0, pending: {}};
+    retry: 0, typingTimer: 0, sentTyping: 0, pending: {}, signedIn: false};
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -23,8 +23,10 @@
     li.appendChild(document.createTextNode(text));
     return li;
   }
+  // Frames go out once the server has answered hello: a message typed while reconnecting stays pending
+  // and is resent after the ones typed before it, so the visitor reads them in the order typed.
   function send(frame) {
-    if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(frame));
+    if (state.signedIn && state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(frame));
   }
 
   // -- sign in and the connection ------------------------------------------------------------
@@ -32,6 +34,7 @@
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/agent/ws';
     var socket = new WebSocket(url);
     state.socket = socket;
+    state.signedIn = false;
     $('connection').textContent = 'connecting…';
     socket.onopen = function () {
       socket.send(JSON.stringify({type: 'hello', token: state.token, status: $('status').value, last: state.last}));
@@ -56,6 +59,7 @@
     switch (m.type) {
       case 'hello':
         state.retry = 0;
+        state.signedIn = true;
         state.canned = m.canned || [];
         $('agent-name').textContent = m.agent.name;
         $('status').value = m.status;
