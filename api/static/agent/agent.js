@@ -121,7 +121,18 @@
           $('typing').textContent = m.online ? 'The visitor is back.' : 'The visitor is offline.';
         }
         break;
-      case 'state': case 'ended':
+      case 'ended':
+        if (m.reason === 'visitor_data_deleted') {  // the chat is gone with the visitor's data: so is our copy
+          delete state.offers[m.chat];
+          delete state.chats[m.chat];
+          delete state.last[m.chat];
+          if (state.current === m.chat) select(null);
+          $('empty').textContent = 'A chat ended: an admin deleted the visitor\'s data, and the chat with it.';
+          renderLists();
+          break;
+        }
+        // falls through: any other end is shown as the chat's state
+      case 'state':
         var chat = state.chats[m.chat];
         if (chat) chat.state = m.state || 'ended';
         if (m.chat === state.current) showControls(chat);
