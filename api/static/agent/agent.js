@@ -3,6 +3,7 @@
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
+  var NOTHING_SELECTED = $('empty').textContent;
   var state = {token: null, socket: null, chats: {}, offers: {}, current: null, last: {}, canned: [],
     retry: 0, typingTimer: 0, sentTyping: 0, pending: {}};
 
@@ -260,6 +261,7 @@
   function select(id) {
     state.current = id;
     var chat = id && state.chats[id];
+    if (chat) $('empty').textContent = NOTHING_SELECTED;  // a note about a deleted chat is read by then
     $('empty').hidden = !!chat;
     $('thread').hidden = !chat;
     $('context-body').hidden = !chat;
