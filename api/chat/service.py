@@ -231,7 +231,7 @@ class ChatService:
 
     async def _put_beside(self, site: str, kind: str, chat_id: str, document: dict[str, Any]) -> None:
         """A record kept beside a chat (its offer, who has it), taken back if the chat was deleted meanwhile:
-        the deletion drops the chat's state before these (Transcripts._delete), so either it drops this
+        the deletion drops the chat's state before these (``erase``), so either it drops this
         record after it was written, or this sees the state gone."""
         await self.store.put_record(site, kind, chat_id, document)
         if await self.store.get_value(site, f"chat:{chat_id}") is None:
