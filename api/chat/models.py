@@ -16,6 +16,7 @@ that is not listed is refused before it reaches the Store.
 | ended | agent | ended | the agent ended it |
 | ended | agent | agent_left | the agent's console went away and nobody else could take the chat over |
 | missed | nobody | unanswered | no agent ever took it (all gone, or the queue wait ran out) |
+| ended | admin | visitor_data_deleted | an admin deleted the visitor's data while the chat was live (and the chat) |
 
 A chat the visitor closed or left before anyone took it is ``ended`` by the visitor with no ``started_ms``.
 """
@@ -27,8 +28,9 @@ from typing import Any, Literal
 import msgspec
 
 State = Literal["waiting", "offered", "active", "ended", "missed"]
-EndedBy = Literal["visitor", "agent", "nobody"]
-EndReason = Literal["closed", "left", "left_message", "ended", "agent_left", "unanswered"]
+EndedBy = Literal["visitor", "agent", "nobody", "admin"]
+EndReason = Literal["closed", "left", "left_message", "ended", "agent_left", "unanswered", "visitor_data_deleted"]
+DATA_DELETED: EndReason = "visitor_data_deleted"
 FINAL_STATES: frozenset[str] = frozenset({"ended", "missed"})
 
 TRANSITIONS: dict[str | None, frozenset[str]] = {
@@ -282,7 +284,11 @@ class WithdrawnFrame(Out, tag="withdrawn"):
 
 
 class EndedFrame(Out, tag="ended"):
+    """To the console: a chat it had (or was offered) ended, and why (``end_reason``); on
+    ``visitor_data_deleted`` the chat and its messages are gone, so the console drops them too."""
+
     chat: str
+    reason: str | None = None
 
 
 class ClosedFrame(Out, tag="closed"):

@@ -53,7 +53,7 @@ async def start_chat(
     agents = AgentDirectory(store)
     webhooks = Webhooks(store, settings.webhook_backoff_s, settings.webhook_max_attempts, clock=clock)
     service = ChatService(store, bus, agents, webhooks, settings, configs, clock=clock)
-    transcripts = Transcripts(store, settings.transcript_retention_days)
+    transcripts = Transcripts(service, settings.transcript_retention_days)
 
     async def sweep() -> None:
         for site in sites():

@@ -36,6 +36,7 @@ import msgspec
 from api.chat.agents import AgentDirectory, limit_of
 from api.chat.context import chat_context, visitor_context
 from api.chat.models import (
+    DATA_DELETED,
     ChatRecord,
     EndedBy,
     EndReason,
@@ -83,6 +84,20 @@ wait they were told; renewed by their routing loops, so a chat nobody routes dro
 QUEUE_TTL_MS = 5_000
 QUEUE_TELL_S = 2.0
 CHANGE_ATTEMPTS = 50
+DELETE_ATTEMPTS = 20
+"""A chat being deleted while it changes: how often the deletion retries its compare-and-set."""
+ERASED_FIELDS = (
+    "id",
+    "site",
+    "state",
+    "agent",
+    "agents",
+    "created_ms",
+    "started_ms",
+    "ended_ms",
+    "ended_by",
+    "end_reason",
+)
 
 
 def chat_channel(site: str, chat: str) -> str:
@@ -111,6 +126,14 @@ def summary(chat: dict[str, Any] | ChatRecord) -> dict[str, Any]:
         "resolved": outcome.get("resolved") if outcome else None,
         "duration_s": round((ended - started) / 1000, 3) if started is not None and ended is not None else None,
     }
+
+
+def erased(chat: ChatRecord) -> dict[str, Any]:
+    """A chat as webhooks see it once its visitor's data is deleted: what a receiver needs to close and delete
+    its own copy of the chat (docs/integrations.md), and nothing of the visitor: no visitor or session id, no
+    context, no verdict or rating, no messages."""
+    fields = chat.to_dict()
+    return {key: fields[key] for key in ERASED_FIELDS} | {"visitor_data_deleted": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +231,7 @@ class ChatService:
 
     async def _put_beside(self, site: str, kind: str, chat_id: str, document: dict[str, Any]) -> None:
         """A record kept beside a chat (its offer, who has it), taken back if the chat was deleted meanwhile:
-        the deletion drops the chat's state before these (Transcripts._delete), so either it drops this
+        the deletion drops the chat's state before these (``erase``), so either it drops this
         record after it was written, or this sees the state gone."""
         await self.store.put_record(site, kind, chat_id, document)
         if await self.store.get_value(site, f"chat:{chat_id}") is None:
@@ -282,9 +305,14 @@ class ChatService:
             created = await self.record(site, invite)  # another tab of this visitor created it a moment ago
             return created.to_dict() if created is not None and created.visitor == visitor else None
         await self._list(site, invite, chat, encoded, created=True)
+        if invite not in await self.store.read_expiring(site, "invites", now_ms):
+            # The visitor's data was deleted meanwhile (the deletion drops their invitations before it looks
+            # for their chats): this chat may have been listed too late for it to see, so it goes here.
+            await self.erase(site, invite)
+            return None
         if chat.session:
             await self.store.apply_ops(site, visitor, chat.session, chat_ops(now_ms, True))
-        await self.webhooks.emit(site, "chat.requested", summary(chat))
+        await self._emit(site, "chat.requested", chat)
         await self._count(site, {"chats_requested": 1})
         CHATS.labels("requested").inc()
         if not await self.signed_in(site):
@@ -637,7 +665,7 @@ class ChatService:
         await self._put_beside(site, ACTIVE, chat_id, {"agent": agent_id})
         await self._system(site, chat_id, f"{agent.get('name') or 'An agent'} joined the chat.")
         await self._tell_state(chat)
-        await self.webhooks.emit(site, "chat.started", summary(chat))  # again for a new agent: who has it now
+        await self._emit(site, "chat.started", chat)  # again for a new agent: who has it now
         if before.started_ms is None:  # not a chat taken over after its agent was lost
             await self._count(site, {"chats_started": 1})
             CHATS.labels("started").inc()
@@ -695,7 +723,7 @@ class ChatService:
         names = agent.get("name") or "Your agent", target.get("name") or "a colleague"
         await self._system(site, chat_id, f"{names[0]} passed the chat to {names[1]}.")
         await self._tell_state(changed[1])
-        await self.webhooks.emit(site, "chat.started", summary(changed[1]))  # as on a takeover: who has it now
+        await self._emit(site, "chat.started", changed[1])  # as on a takeover: who has it now
         return None
 
     async def decline(self, site: str, agent_id: str, chat_id: str) -> bool:
@@ -749,9 +777,10 @@ class ChatService:
         verdict: Verdict | None = None,
         reason: EndReason | None = None,
     ) -> dict[str, Any] | None:
-        """End the chat: by its agent (``agent_id``), by the visitor (``closed``), or because the visitor
-        left (``reason="left"``, from the routing loop). The agent's ``verdict`` is recorded first, so that
-        chat.ended carries it; on a chat that had already ended it comes later, as chat.rated."""
+        """End the chat: by its agent (``agent_id``), by the visitor (``closed``), because the visitor
+        left (``reason="left"``, from the routing loop), or because an admin deleted the visitor's data
+        (``DATA_DELETED``, from ``erase``). The agent's ``verdict`` is recorded first, so that chat.ended
+        carries it; on a chat that had already ended it comes later, as chat.rated."""
         current = await self.record(site, chat_id)
         if current is None or current.final:
             if current is not None and agent_id is not None and verdict is not None:
@@ -762,8 +791,9 @@ class ChatService:
         if agent_id is not None and verdict is not None:
             await self.verdict(site, chat_id, agent_id, verdict.stuck, verdict.resolved)
         now_ms = self.now_ms()
-        by: EndedBy = "agent" if agent_id is not None else "visitor"
         why: EndReason = reason or ("ended" if agent_id is not None else "closed")
+        deleted = why == DATA_DELETED
+        by: EndedBy = "admin" if deleted else "agent" if agent_id is not None else "visitor"
 
         def close(c: ChatRecord) -> ChatRecord | None:
             if c.final or (agent_id is not None and c.lock != f"active:{agent_id}"):
@@ -786,22 +816,52 @@ class ChatService:
             await self._release(site, holder)
             await self.store.drop_record(site, ACTIVE, chat_id)
             await self.store.drop_record(site, OFFER, chat_id)
-        await self._closed_session(chat, now_ms)
-        said = {"left": "The visitor left the chat.", "left_message": "A message was left for the team by email."}
-        await self._system(site, chat_id, said.get(why, "The chat has ended."))
+        if not deleted:  # the visitor's data is being deleted: nothing more is written about them
+            await self._closed_session(chat, now_ms)
+            said = {"left": "The visitor left the chat.", "left_message": "A message was left for the team by email."}
+            await self._system(site, chat_id, said.get(why, "The chat has ended."))
         await self._tell_state(chat)
         if holder is not None:
-            await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id})
+            await self.bus.publish(agent_channel(site, holder), {"type": "ended", "chat": chat_id, "reason": why})
         await self._ended(site, chat)
         return chat.to_dict()
 
+    async def erase(self, site: str, chat_id: str) -> None:
+        """The chat and everything kept beside it, gone: a visitor's deletion (and the retention sweep).
+
+        A live chat is ended first, as any end is (``DATA_DELETED``): its agent's slot is freed at once, their
+        console and the visitor's open panel are told, chat.ended goes out without the visitor's data. Then
+        the chat's state goes, retried until it is gone, then what is kept beside it. Writers that add to a
+        chat (its listing, offer, active record and messages) check the state after they write and take
+        back what they wrote when it is gone, so a chat changing while it is deleted does not come back in
+        parts; one being opened checks its invitation (``open_chat``)."""
+        await self.end(site, chat_id, reason=DATA_DELETED)  # nothing for a chat that is over (or not there)
+        for _ in range(DELETE_ATTEMPTS):
+            raw = await self.store.get_value(site, f"chat:{chat_id}")
+            if raw is None or await self.store.compare_and_set(site, f"chat:{chat_id}", raw, None):
+                break
+        else:
+            log.warning("chat %s: state kept changing through %d deletion attempts", chat_id, DELETE_ATTEMPTS)
+        await self.store.drop_log(site, f"m:{chat_id}")
+        await self.store.drop_record(site, CHAT, chat_id)
+        await self.store.drop_record(site, ACTIVE, chat_id)
+        await self.store.drop_record(site, OFFER, chat_id)
+
+    async def _emit(self, site: str, event: str, chat: ChatRecord, **extra: Any) -> None:
+        """A chat's webhook event. Once the visitor's data is deleted (the deletion ended this chat, or the
+        chat is gone by the time its event goes out) it carries only ``erased(chat)``."""
+        if chat.end_reason == DATA_DELETED or await self.store.get_value(site, f"chat:{chat.id}") is None:
+            await self.webhooks.emit(site, event, erased(chat))
+        else:
+            await self.webhooks.emit(site, event, summary(chat), **extra)
+
     async def _ended(self, site: str, chat: ChatRecord) -> None:
-        await self.webhooks.emit(site, "chat.ended", summary(chat), messages=lambda: self.messages(site, chat.id))
+        await self._emit(site, "chat.ended", chat, messages=lambda: self.messages(site, chat.id))
 
     async def _rated(self, site: str, chat: ChatRecord, rating: dict[str, Any]) -> None:
         """A rating that arrives once the chat is over (chat.ended went without it)."""
         if chat.final:
-            await self.webhooks.emit(site, "chat.rated", summary(chat), rating=rating)
+            await self._emit(site, "chat.rated", chat, rating=rating)
 
     async def verdict(self, site: str, chat_id: str, agent_id: str, stuck: bool, resolved: bool) -> bool:
         """The agent's verdict: kept with the transcript, and a label for the site's learner."""

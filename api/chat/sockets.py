@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from api.chat.agents import AgentDirectory, public
 from api.chat.models import (
+    DATA_DELETED,
     Accept,
     AckFrame,
     AgentFrame,
@@ -232,6 +233,8 @@ class ChatHub:
                 elif kind == "state":
                     await link.flush(chat_id)
                     await link.send(msgspec.convert(event, StateFrame))
+                    if event.get("end_reason") == DATA_DELETED:
+                        return False  # the chat is gone with the visitor's data: nothing more to follow
                 return True
 
             async def read() -> None:
@@ -384,14 +387,14 @@ class ChatHub:
                 await self._open_chat(link, subscription, event["chat"])
             elif kind in ("offer", "withdrawn", "ended"):
                 chat_id = event["chat"]["id"] if kind == "offer" else event["chat"]
-                if kind == "withdrawn":
+                if kind == "withdrawn" or event.get("reason") == DATA_DELETED:
                     subscription.unfollow(chat_channel(link.site, chat_id))
                 await link.send(
                     OfferFrame(chat=event["chat"], expires_in=event.get("expires_in"))
                     if kind == "offer"
                     else WithdrawnFrame(chat=chat_id)
                     if kind == "withdrawn"
-                    else EndedFrame(chat=chat_id)
+                    else EndedFrame(chat=chat_id, reason=event.get("reason"))
                 )
             return True
         chat_id = channel.rsplit(":", 1)[1]

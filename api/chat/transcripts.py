@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import orjson
 
 from api.chat.models import State, decode_chat
-from api.chat.service import ACTIVE, CHAT, OFFER
+from api.chat.service import CHAT, ChatService
 from api.store import ChatRecords, ExpiringTables, VisitorLog
 from tracker.days import days_ms
 
@@ -23,8 +23,6 @@ class TranscriptStore(ChatRecords, ExpiringTables, VisitorLog, Protocol):
 
 
 OFFLINE = "offline"
-DELETE_ATTEMPTS = 20
-"""A chat being deleted while it changes: how often the deletion retries its compare-and-set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +37,9 @@ class Search:
 
 
 class Transcripts:
-    def __init__(self, store: TranscriptStore, retention_days: int) -> None:
-        self.store = store
+    def __init__(self, service: ChatService, retention_days: int) -> None:
+        self.service = service
+        self.store: TranscriptStore = service.store
         self.retention_days = retention_days
 
     async def messages(self, site: str, chat_id: str) -> list[dict[str, Any]]:
@@ -88,22 +87,6 @@ class Transcripts:
                 chat | {"messages": await self.messages(site, chat["id"])}, option=orjson.OPT_APPEND_NEWLINE
             )
 
-    async def _delete(self, site: str, chat_id: str) -> None:
-        """The chat's state first, retried until it is gone, then what is kept beside it. Writers that add to
-        a chat (ChatService: its listing, offer, active record and messages) check the state after they
-        write and take back what they wrote when it is gone, so a chat changing while it is deleted does
-        not come back in parts."""
-        for _ in range(DELETE_ATTEMPTS):
-            raw = await self.store.get_value(site, f"chat:{chat_id}")
-            if raw is None or await self.store.compare_and_set(site, f"chat:{chat_id}", raw, None):
-                break
-        else:
-            log.warning("chat %s: state kept changing through %d deletion attempts", chat_id, DELETE_ATTEMPTS)
-        await self.store.drop_log(site, f"m:{chat_id}")
-        await self.store.drop_record(site, CHAT, chat_id)
-        await self.store.drop_record(site, ACTIVE, chat_id)
-        await self.store.drop_record(site, OFFER, chat_id)
-
     async def sweep(self, site: str, now_ms: int) -> int:
         """Delete chats (and offline messages) older than the retention; returns how many chats went."""
         horizon = now_ms - days_ms(self.retention_days)
@@ -111,7 +94,7 @@ class Transcripts:
         for chat_id, chat in (await self.store.list_records(site, CHAT)).items():
             finished = chat.get("ended_ms")
             if finished is not None and finished < horizon:
-                await self._delete(site, chat_id)
+                await self.service.erase(site, chat_id)
                 gone += 1
         for message_id, message in (await self.store.list_records(site, OFFLINE)).items():
             if message["ts"] < horizon:
@@ -120,14 +103,20 @@ class Transcripts:
         return gone
 
     async def forget_visitor(self, site: str, visitor: str) -> dict[str, int]:
-        """A privacy request: the visitor's chats, messages, offline messages and state, all gone."""
+        """A privacy request: the visitor's chats, messages, offline messages and state, all gone.
+
+        Their state and invitations go first: a chat being opened from one of those invitations meanwhile
+        checks, once it is listed, that its invitation is still there, and erases itself when it is not
+        (``ChatService.open_chat``); so every chat that outlives that check is listed by the time the
+        listing is read here. A live chat is ended as it is erased: its agent's slot is freed at once."""
+        await self.store.forget_visitor(site, visitor)
         chats = [
             chat_id
             for chat_id, chat in (await self.store.list_records(site, CHAT)).items()
             if chat["visitor"] == visitor
         ]
         for chat_id in chats:
-            await self._delete(site, chat_id)
+            await self.service.erase(site, chat_id)
         offline = [
             key
             for key, message in (await self.store.list_records(site, OFFLINE)).items()
@@ -135,7 +124,6 @@ class Transcripts:
         ]
         for key in offline:
             await self.store.drop_record(site, OFFLINE, key)
-        await self.store.forget_visitor(site, visitor)
         return {"chats": len(chats), "offline_messages": len(offline)}
 
     # -- the offline form ------------------------------------------------------------------

@@ -2,7 +2,11 @@
 -- evidence started): the same merge kinds as collect, no dedup, no log.
 -- KEYS: 1 session hash, 2 visitor hash (one hash tag)
 -- ARGV: 1 session id, 2 visitor ttl ms, 3 op count, then op count * (target, field, kind, value)
--- Session ops apply only while that session is still the visitor's current one.
+-- Session ops apply only while that session is still the visitor's current one, and nothing applies to a
+-- visitor with no record (deleted, or expired): a decision or a chat ending after the visitor's deletion
+-- must not bring back a record of them.
+
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 
 local session = load_record(KEYS[1], {f1 = true, f2 = true, f3 = true, f4 = true})
 local visitor = load_record(KEYS[2])

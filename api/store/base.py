@@ -123,7 +123,8 @@ class VisitorLog(Protocol):
         """Merge ops that come from a decision (an invitation offered, evidence timing) into a visitor.
 
         Session ops apply only while ``session`` is still the visitor's current session; returns
-        whether it was.
+        whether it was. A visitor the store holds no record of (deleted, or expired) gets nothing: the
+        ops never bring back a visitor whose data was deleted meanwhile.
         """
         ...
 

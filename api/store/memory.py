@@ -223,6 +223,8 @@ class MemoryStore:
         return {name: int(float(value)) for name, value in self._counters.get((site, day), {}).items()}
 
     async def apply_ops(self, site: str, visitor: str, session: str, ops: Sequence[Op]) -> bool:
+        if not (await self.load_visitor(site, visitor))[1]:
+            return False  # no record of the visitor (deleted or expired meanwhile): not brought back
         entry = self._entry(site, visitor)
         current = entry.session.get("sid") == session
         apply_all(entry.session if current else {}, entry.visitor, ops)

@@ -241,3 +241,47 @@ def test_agent_chat__agent_declines_the_offer__the_next_agent_gets_it_at_once(
     finally:
         for context in (first_context, second_context, visitor_context):
             context.close()
+
+
+def test_agent_chat__admin_deletes_the_visitor_mid_chat__both_windows_drop_the_chat_and_the_slot_frees(
+    browser: Any, chat_server: tuple[Server, str]
+) -> None:
+    """A privacy request while the chat is live: the visitor's panel says the chat ended and its messages
+    are deleted (no rating asked), the console drops the chat and says why, and the agent's load goes back."""
+    server, _ = chat_server
+    agent = admin(server.url, "POST", "/v1/admin/sites/demo/agents", {"name": "Privacy agent"})  # no earlier chats
+    agent_context = browser.new_context(viewport={"width": 1400, "height": 860})
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    try:
+        console = agent_context.new_page()
+        console.goto(agent["sign_in_url"])
+        console.locator("#agent-name").filter(has_text="Privacy agent").wait_for()
+        shop = visitor_context.new_page()
+        struggle_at_checkout_until_invited(Watched(shop, server)).get_by_role("button", name="Start chat").click()
+        console.locator("#offers button.offer").wait_for(timeout=10_000)
+        console.locator("#offers button.offer").click()
+        panel = shop.locator("[data-tactful=chat]")
+        panel.locator(".status").filter(has_text="Privacy agent is here to help").wait_for(timeout=10_000)
+        panel.locator("textarea").fill("My address is 1 Main St")
+        panel.locator("textarea").press("Enter")
+        console.locator("#messages li.visitor").filter(has_text="1 Main St").wait_for()
+        console.locator("#load").filter(has_text=re.compile(r"^1 of")).wait_for()
+
+        active = admin(server.url, "GET", "/v1/admin/sites/demo/chats?state=active")  # newest first: this one
+        deleted = admin(server.url, "DELETE", f"/v1/admin/sites/demo/visitors/{active[0]['visitor']}")
+        assert deleted["deleted"]["chats"] >= 1
+
+        panel.locator(".status").filter(has_text="its messages have been deleted").wait_for(timeout=5_000)
+        assert panel.locator("li").filter(has_text="1 Main St").count() == 0
+        assert panel.get_by_role("button", name="5 of 5").count() == 0
+        console.locator("#empty").filter(has_text="deleted the visitor's data").wait_for(timeout=5_000)
+        assert console.locator("#chats button").count() == 0
+        assert console.locator("#messages li").filter(has_text="1 Main St").count() == 0
+        console.locator("#load").filter(has_text=re.compile(r"^0 of")).wait_for(timeout=5_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        console.screenshot(path=str(SCREENSHOTS / "agent-console-visitor-deleted.png"))
+        shop.screenshot(path=str(SCREENSHOTS / "visitor-chat-deleted.png"))
+        assert admin(server.url, "GET", f"/v1/admin/sites/demo/chats?visitor={active[0]['visitor']}") == []
+    finally:
+        agent_context.close()
+        visitor_context.close()

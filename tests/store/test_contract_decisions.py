@@ -32,6 +32,19 @@ async def test_apply_ops__session_already_replaced__only_visitor_changes(store: 
     assert not applied and "io" not in session and visitor["li"] == str(T0)
 
 
+async def test_apply_ops__visitor_deleted__nothing_written_back(store: VisitorLog) -> None:
+    """A decision's (or a chat's) ops landing after the visitor's deletion: their record stays gone."""
+    await store.ingest(prepared([page(T0, "/")]))
+    await store.forget_visitor("demo", "v_visitor01")
+
+    applied = await store.apply_ops(
+        "demo", "v_visitor01", "s_session01", [Op("s", "ch", "=", f"{T0}|0"), Op("v", "li", ">", str(T0))]
+    )
+
+    assert not applied
+    assert await store.load_visitor("demo", "v_visitor01") == ({}, {})
+
+
 async def test_add_counters__summed_with_event_counters(store: VisitorLog) -> None:
     await store.ingest(prepared([page(T0, "/")]))
     await store.add_counters("demo", day_of(T0), {"d.too_early": 2, "invites": 1})

@@ -157,6 +157,7 @@ function chatReceive(c, m) {
     if (m.state === 'active') chatStatus(c, (m.agent_name || 'Someone') + ' is here to help.');
     else if (m.state === 'waiting') queued(c, m);
     else if (m.state === 'missed') chatMissed(c, m.fallback);
+    else if (m.end_reason === 'visitor_data_deleted') chatDeleted(c);
     else if (m.end_reason === 'left_message') chatLeftMessage(c);
     else if (m.state === 'ended') m.fallback ? chatMissed(c, m.fallback) : chatEnded(c);
   }
@@ -205,6 +206,14 @@ function chatLeftMessage(c) {
   chatStatus(c, 'Thank you. We will answer by email.');
   c.body.textContent = '';
   c.body.appendChild(c.log);
+}
+
+// The site deleted the visitor's data, this chat with it: no rating, and the messages go from the panel too.
+function chatDeleted(c) {
+  c.done = true;
+  chatStatus(c, 'This chat has ended, and its messages have been deleted.');
+  c.log.textContent = '';
+  c.body.textContent = '';
 }
 
 // Nobody could take it (every agent gone, or the queue wait over): the site's

@@ -3,6 +3,7 @@
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
+  var NOTHING_SELECTED = $('empty').textContent;
   var state = {token: null, socket: null, chats: {}, offers: {}, current: null, last: {}, canned: [],
     retry: 0, typingTimer: 0, sentTyping: 0, pending: {}, signedIn: false};
 
@@ -125,7 +126,18 @@
           $('typing').textContent = m.online ? 'The visitor is back.' : 'The visitor is offline.';
         }
         break;
-      case 'state': case 'ended':
+      case 'ended':
+        if (m.reason === 'visitor_data_deleted') {  // the chat is gone with the visitor's data: so is our copy
+          delete state.offers[m.chat];
+          delete state.chats[m.chat];
+          delete state.last[m.chat];
+          if (state.current === m.chat) select(null);
+          $('empty').textContent = 'A chat ended: an admin deleted the visitor\'s data, and the chat with it.';
+          renderLists();
+          break;
+        }
+        // falls through: any other end is shown as the chat's state
+      case 'state':
         var chat = state.chats[m.chat];
         if (chat) chat.state = m.state || 'ended';
         if (m.chat === state.current) showControls(chat);
@@ -254,6 +266,7 @@
   function select(id) {
     state.current = id;
     var chat = id && state.chats[id];
+    if (chat) $('empty').textContent = NOTHING_SELECTED;  // a note about a deleted chat is read by then
     $('empty').hidden = !!chat;
     $('thread').hidden = !chat;
     $('context-body').hidden = !chat;

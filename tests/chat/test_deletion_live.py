@@ -1,0 +1,215 @@
+"""Deleting a visitor whose chat is live, or is being opened, on both stores: the chat ends properly (the
+agent's slot is freed at once, the console and the visitor's open panel are told), nothing of it or of the
+visitor is left or written back afterwards, and webhooks sent for it carry none of the visitor's data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+
+from api.chat.service import ACTIVE, CHAT, OFFER
+from api.chat.transcripts import Search
+from api.store import MemoryStore, Store
+from tests.chat.conftest import Served, Socket
+from tests.chat.test_deletion_races import _run_once
+from tests.chat.test_webhooks import Receiver, _hook
+
+BASE = "/v1/admin/sites/demo"
+VISITOR_DATA = ("visitor", "session", "context", "outcome", "csat", "verdict", "resolved", "messages", "fallback")
+
+
+@pytest.fixture
+def helpdesk() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+async def _delete(served: Served, visitor: str) -> dict[str, int]:
+    async with served.http() as client:
+        response = await client.delete(f"{BASE}/visitors/{visitor}")
+    assert response.status_code == 200, response.text
+    deleted: dict[str, int] = response.json()["deleted"]
+    return deleted
+
+
+async def _load(served: Served, agent_id: str) -> int:
+    return await served.store.bounded_add("demo", f"load:{agent_id}", 0) or 0
+
+
+async def _gone(served: Served, invite: str, visitor: str) -> None:
+    store: Store = served.store
+    assert await store.get_value("demo", f"chat:{invite}") is None
+    for kind in (CHAT, ACTIVE, OFFER):
+        assert await store.get_record("demo", kind, invite) is None, kind
+    assert await store.read_entries("demo", f"m:{invite}") == []
+    assert await served.chat.transcripts.search("demo", Search(visitor=visitor)) == []
+
+
+async def _nothing_kept_about(served: Served, visitor: str) -> None:
+    """No record of the visitor in the store: not even an empty one (memory) or a key with their id (Redis)."""
+    store = served.store
+    assert await store.load_visitor("demo", visitor) == ({}, {})
+    if isinstance(store, MemoryStore):
+        assert ("demo", visitor) not in store._visitors
+    else:
+        assert [key async for key in store.client.scan_iter(match=f"{store.prefix}:*{visitor}*")] == []
+
+
+async def _closed(socket: Socket, timeout: float = 3.0) -> bool:
+    try:
+        while True:
+            await socket.next(timeout)
+    except websockets.ConnectionClosed:
+        return True
+
+
+async def _active_chat(served: Served) -> tuple[str, Socket, str, str, Socket]:
+    agent_id, token = await served.agent_token("Ada")
+    agent = await served.agent(token)
+    visitor, invite = await served.invite()
+    panel = await served.visitor(visitor, invite)
+    await agent.until(lambda f: f["type"] == "offer")
+    await agent.send(type="accept", chat=invite)
+    await agent.until(lambda f: f["type"] == "chat")
+    await panel.until(lambda f: f["type"] == "state" and f["state"] == "active")
+    await agent.until(lambda f: f["type"] == "load" and f["active"] == 1)
+    return agent_id, agent, visitor, invite, panel
+
+
+async def test_forget_visitor__chat_active__slot_freed_at_once_console_and_panel_told(served: Served) -> None:
+    agent_id, agent, visitor, invite, panel = await _active_chat(served)
+    assert await _load(served, agent_id) == 1
+
+    deleted = await _delete(served, visitor)
+
+    assert deleted["chats"] == 1
+    assert await _load(served, agent_id) == 0  # at once: not at the agent's next reconnect
+    told = await agent.until(lambda f: f["type"] == "ended" and f["chat"] == invite)
+    assert told["reason"] == "visitor_data_deleted"
+    await agent.until(lambda f: f["type"] == "load" and f["active"] == 0)  # the console's "0 of 3 chats"
+    state = await panel.until(lambda f: f["type"] == "state" and f["state"] == "ended")
+    assert state["end_reason"] == "visitor_data_deleted" and state["ended_by"] == "admin"
+    assert await _closed(panel)  # nothing more to say on a chat that is gone
+    await _gone(served, invite, visitor)
+    assert await served.chat.service.agent_chats("demo", agent_id) == []
+    await served.chat.service.agent_connected("demo", agent_id)  # the reconnect's recount agrees
+    assert await _load(served, agent_id) == 0
+
+
+async def test_forget_visitor__chat_offered__offer_withdrawn_and_slot_freed(served: Served) -> None:
+    agent_id, token = await served.agent_token("Ada")
+    agent = await served.agent(token)
+    visitor, invite = await served.invite()
+    await served.visitor(visitor, invite)
+    await agent.until(lambda f: f["type"] == "offer")
+    assert await _load(served, agent_id) == 1
+
+    await _delete(served, visitor)
+
+    assert await _load(served, agent_id) == 0
+    told = await agent.until(lambda f: f["type"] == "ended" and f["chat"] == invite)
+    assert told["reason"] == "visitor_data_deleted"
+    await agent.send(type="accept", chat=invite)  # too late: the chat is gone
+    await agent.until(lambda f: f["type"] == "offer_gone" and f["chat"] == invite)
+    await _gone(served, invite, visitor)
+    assert await served.chat.service.agent_offers("demo", agent_id) == []
+
+
+async def test_forget_visitor__chat_active__chat_ended_webhook_without_the_visitors_data(
+    served: Served, helpdesk: Receiver
+) -> None:
+    await _hook(served, helpdesk, include_messages=True)
+    _, agent, visitor, invite, panel = await _active_chat(served)
+    await panel.send(type="msg", text="my address is 1 Main St", cid="c1")
+    await agent.until(lambda f: f["type"] == "msg" and f.get("from") == "visitor")
+
+    await _delete(served, visitor)
+
+    ended = await _delivered(helpdesk, "chat.ended", invite)
+    chat = ended["chat"]
+    assert chat["end_reason"] == "visitor_data_deleted" and chat["ended_by"] == "admin"
+    assert chat["visitor_data_deleted"] is True and chat["state"] == "ended"
+    assert not set(VISITOR_DATA) & set(chat), chat
+    assert visitor not in str(ended) and "Main St" not in str(ended)
+
+
+async def _delivered(receiver: Receiver, event: str, chat: str, timeout: float = 8.0) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        for body in receiver.delivered():
+            if body["event"] == event and body["chat"]["id"] == chat:
+                return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {event} for {chat}; got {[b['event'] for b in receiver.delivered()]}")
+
+
+async def test_open_chat__visitor_deleted_between_the_chats_state_and_its_listing__chat_deleted_too(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion runs right after the chat's state is written, before its listing: it finds the chat
+    through the listing only, so the chat being opened must not outlive it."""
+    store: Store = served.store
+    visitor, invite = await served.invite()
+
+    deletions: list[dict[str, int]] = []
+
+    async def delete_visitor() -> None:
+        deletions.append(await served.chat.transcripts.forget_visitor("demo", visitor))
+
+    forget = _run_once(delete_visitor)
+    compare_and_set = store.compare_and_set
+
+    async def created_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
+        done = await compare_and_set(site, name, expected, new)
+        if done and name == f"chat:{invite}" and expected is None and new is not None:
+            await forget()
+        return done
+
+    monkeypatch.setattr(store, "compare_and_set", created_then_deleted)
+    opened = await served.chat.service.open_chat("demo", visitor, invite)
+    monkeypatch.undo()
+
+    assert len(deletions) == 1
+    assert opened is None
+    await _gone(served, invite, visitor)
+    with pytest.raises(websockets.InvalidStatus):  # the panel cannot bring it back either
+        await served.visitor(visitor, invite)
+    assert await store.get_value("demo", f"chat:{invite}") is None
+
+
+async def test_end__visitor_deleted_once_the_chat_has_ended__nothing_about_the_visitor_written_back(
+    served: Served, helpdesk: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The visitor ends the chat and the deletion lands right after the end's compare-and-set: what the end
+    does next (the session's chat fields, chat.ended) must not bring back, or send on, the visitor's data."""
+    await _hook(served, helpdesk, include_messages=True)
+    store: Store = served.store
+    _, agent, visitor, invite, panel = await _active_chat(served)
+
+    forget = _run_once(lambda: served.chat.transcripts.forget_visitor("demo", visitor))
+    compare_and_set = store.compare_and_set
+
+    async def ended_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
+        done = await compare_and_set(site, name, expected, new)
+        if done and name == f"chat:{invite}" and new is not None and '"state":"ended"' in new:
+            await forget()
+        return done
+
+    monkeypatch.setattr(store, "compare_and_set", ended_then_deleted)
+    await panel.send(type="end")
+    await agent.until(lambda f: f["type"] == "ended" and f["chat"] == invite)
+    await asyncio.sleep(0.3)  # what the end does after telling the console
+    monkeypatch.undo()
+
+    await _gone(served, invite, visitor)
+    await _nothing_kept_about(served, visitor)
+    ended = await _delivered(helpdesk, "chat.ended", invite)
+    assert ended["chat"]["visitor_data_deleted"] is True
+    assert not set(VISITOR_DATA) & set(ended["chat"]), ended
