@@ -251,7 +251,15 @@ class ChatRecords(Protocol):
     async def read_entries(
         self, site: str, log: str, after: int = 0, limit: int = 1000
     ) -> list[tuple[int, dict[str, Any]]]:
-        """Entries with an id greater than ``after``, oldest first."""
+        """Entries with an id greater than ``after``, oldest first (those still kept: see ``trim_entries``)."""
+        ...
+
+    async def trim_entries(self, site: str, log: str, upto: int) -> None:
+        """Remove the log's entries with an id up to ``upto`` (what a reader has done with: the webhook
+        outbox once it is delivered). Ids stay as they were: the next append still gets the next id, and
+        ``read_entries(after=...)`` still means after that id. Atomic and idempotent: trimming again, or
+        two trims racing, removes each entry once and never one past ``upto``; a ``upto`` past the last
+        entry trims what there is. ``drop_log`` removes the rest and starts ids again from 1."""
         ...
 
     async def drop_log(self, site: str, log: str) -> None: ...

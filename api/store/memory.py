@@ -391,20 +391,36 @@ class MemoryStore:
             return seen[dedup], True
         entries = state.logs[(site, log)]
         entries.append(orjson.dumps(entry))
+        entry_id = state.trimmed.get((site, log), 0) + len(entries)
         if dedup is not None:
-            seen[dedup] = len(entries)
-        return len(entries), False
+            seen[dedup] = entry_id
+        return entry_id, False
 
     async def read_entries(
         self, site: str, log: str, after: int = 0, limit: int = 1000
     ) -> list[tuple[int, dict[str, Any]]]:
-        entries = self._chat_state().logs.get((site, log), [])
-        return [(after + i + 1, orjson.loads(raw)) for i, raw in enumerate(entries[after : after + limit])]
+        state = self._chat_state()
+        entries = state.logs.get((site, log), [])
+        trimmed = state.trimmed.get((site, log), 0)
+        start = max(after - trimmed, 0)
+        return [(trimmed + start + i + 1, orjson.loads(raw)) for i, raw in enumerate(entries[start : start + limit])]
+
+    async def trim_entries(self, site: str, log: str, upto: int) -> None:
+        state = self._chat_state()
+        entries = state.logs.get((site, log))
+        if not entries:
+            return
+        trimmed = state.trimmed.get((site, log), 0)
+        count = min(upto - trimmed, len(entries))
+        if count > 0:
+            del entries[:count]
+            state.trimmed[(site, log)] = trimmed + count
 
     async def drop_log(self, site: str, log: str) -> None:
         state = self._chat_state()
         state.logs.pop((site, log), None)
         state.dedup.pop((site, log), None)
+        state.trimmed.pop((site, log), None)
 
     async def push_recent(self, site: str, name: str, entry: Mapping[str, Any], keep: int) -> None:
         recent = self._chat_state().recent[(site, name)]
@@ -495,6 +511,8 @@ class _ChatState:
     records: defaultdict[tuple[str, str], dict[str, bytes]] = field(default_factory=lambda: defaultdict(dict))
     logs: defaultdict[tuple[str, str], list[bytes]] = field(default_factory=lambda: defaultdict(list))
     dedup: defaultdict[tuple[str, str], dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    trimmed: dict[tuple[str, str], int] = field(default_factory=dict)
+    """How many entries have been trimmed off the head of each log: the first kept one has id ``trimmed + 1``."""
     recent: defaultdict[tuple[str, str], list[bytes]] = field(default_factory=lambda: defaultdict(list))
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     values: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -588,7 +588,7 @@ class RedisStore:
     async def append_entry(
         self, site: str, log: str, entry: Mapping[str, Any], dedup: str | None = None
     ) -> tuple[int, bool]:
-        keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d")]
+        keys = [self._site_key(site, f"l:{log}{part}") for part in ("", ":d", ":t")]
         with _guarded():
             entry_id, duplicate = await self._chat_script("append")(keys=keys, args=[orjson.dumps(entry), dedup or ""])
         if self._wait_replicas:
@@ -674,13 +674,21 @@ class RedisStore:
     async def read_entries(
         self, site: str, log: str, after: int = 0, limit: int = 1000
     ) -> list[tuple[int, dict[str, Any]]]:
+        keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:t")]
         with _guarded():
-            raw: Any = await self.client.lrange(self._site_key(site, f"l:{log}"), after, after + limit - 1)
-        return [(after + i + 1, orjson.loads(value)) for i, value in enumerate(raw)]
+            first, raw = await self._chat_script("read_entries")(keys=keys, args=[after, limit])
+        return [(int(first) + i, orjson.loads(value)) for i, value in enumerate(raw)]
+
+    async def trim_entries(self, site: str, log: str, upto: int) -> None:
+        keys = [self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:t")]
+        with _guarded():
+            await self._chat_script("trim_entries")(keys=keys, args=[upto])
 
     async def drop_log(self, site: str, log: str) -> None:
         with _guarded():
-            await self.client.delete(self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d"))
+            await self.client.delete(
+                self._site_key(site, f"l:{log}"), self._site_key(site, f"l:{log}:d"), self._site_key(site, f"l:{log}:t")
+            )
 
     async def push_recent(self, site: str, name: str, entry: Mapping[str, Any], keep: int) -> None:
         with _guarded():
@@ -800,14 +808,33 @@ class RedisStore:
         return [orjson.loads(member) for member in members]
 
 
+# A log is a list (KEYS[1]) and how many entries were trimmed off its head (KEYS[3] here, KEYS[2] below:
+# absent until the first trim): an entry's id is its place in the list plus that count, so ids stay put.
 _APPEND_ENTRY_LUA = """
 if ARGV[2] ~= '' then
   local seen = redis.call('HGET', KEYS[2], ARGV[2])
   if seen then return {tonumber(seen), 1} end
 end
-local id = redis.call('RPUSH', KEYS[1], ARGV[1])
+local id = redis.call('RPUSH', KEYS[1], ARGV[1]) + tonumber(redis.call('GET', KEYS[3]) or '0')
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], id) end
 return {id, 0}
+"""
+
+# The entries after id ARGV[1] (at most ARGV[2]), and the id of the first of them.
+_READ_ENTRIES_LUA = """
+local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
+local start = math.max(tonumber(ARGV[1]) - trimmed, 0)
+return {trimmed + start + 1, redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)}
+"""
+
+# Entries up to id ARGV[1] off the head: those not trimmed already, never more than there are.
+_TRIM_ENTRIES_LUA = """
+local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
+local count = math.min(tonumber(ARGV[1]) - trimmed, redis.call('LLEN', KEYS[1]))
+if count <= 0 then return 0 end
+redis.call('LTRIM', KEYS[1], count, -1)
+redis.call('SET', KEYS[2], trimmed + count)
+return count
 """
 
 _PUSH_RECENT_LUA = """
@@ -859,6 +886,8 @@ return 1
 
 _CHAT_LUA = {
     "append": _APPEND_ENTRY_LUA,
+    "read_entries": _READ_ENTRIES_LUA,
+    "trim_entries": _TRIM_ENTRIES_LUA,
     "push_recent": _PUSH_RECENT_LUA,
     "bounded_add": _BOUNDED_ADD_LUA,
     "compare_and_set": _COMPARE_AND_SET_LUA,

@@ -78,6 +78,66 @@ async def test_append_entry__concurrent_appends__unique_consecutive_ids(store: C
     assert fresh == list(range(1, 11))
 
 
+async def test_trim_entries__trimmed_ones_gone__ids_and_reads_after_unchanged(store: ChatRecords) -> None:
+    for n in range(1, 6):
+        assert await store.append_entry("s1", "outbox", {"n": n}) == (n, False)
+    await store.append_entry("s1", "other", {"n": "kept"})
+    await store.trim_entries("s1", "outbox", 3)
+    assert [(entry_id, e["n"]) for entry_id, e in await store.read_entries("s1", "outbox")] == [(4, 4), (5, 5)]
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox", after=2)] == [4, 5]  # 3: trimmed
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox", after=4)] == [5]
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox", after=3, limit=1)] == [4]
+    assert await store.read_entries("s1", "outbox", after=5) == []
+    assert await store.append_entry("s1", "outbox", {"n": 6}) == (6, False)  # the next id, not the list's length
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox", after=5)] == [6]
+    await store.trim_entries("s1", "outbox", 6)  # everything: the log is empty and ids still go on
+    assert await store.read_entries("s1", "outbox") == []
+    assert await store.append_entry("s1", "outbox", {"n": 7}) == (7, False)
+    assert [(entry_id, e["n"]) for entry_id, e in await store.read_entries("s1", "outbox")] == [(7, 7)]
+    assert [e["n"] for _, e in await store.read_entries("s1", "other")] == ["kept"]  # another log untouched
+    await store.drop_log("s1", "outbox")  # dropped: ids start again
+    assert await store.append_entry("s1", "outbox", {"n": 1}) == (1, False)
+
+
+async def test_trim_entries__again_or_past_the_end__idempotent(store: ChatRecords) -> None:
+    await store.trim_entries("s1", "outbox", 10)  # nothing there: nothing happens
+    assert await store.append_entry("s1", "outbox", {"n": 1}) == (1, False)
+    for n in range(2, 5):
+        await store.append_entry("s1", "outbox", {"n": n})
+    await store.trim_entries("s1", "outbox", 2)
+    await store.trim_entries("s1", "outbox", 2)
+    await store.trim_entries("s1", "outbox", 1)  # an older trim arriving late takes nothing more
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox")] == [3, 4]
+    await store.trim_entries("s1", "outbox", 99)  # past the last entry: what there is
+    assert await store.append_entry("s1", "outbox", {"n": 5}) == (5, False)
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "outbox")] == [5]
+
+
+async def test_trim_entries__racing_trims_and_appends__each_entry_once(store: ChatRecords) -> None:
+    await store.append_entry("s1", "warm-up", {})  # a fresh Cluster client's very first commands must not race
+    for n in range(1, 21):
+        await store.append_entry("s1", "outbox", {"n": n})
+    results = await asyncio.gather(
+        *(store.trim_entries("s1", "outbox", upto) for upto in (5, 10, 10, 7, 12, 3)),
+        *(store.append_entry("s1", "outbox", {"n": "late"}) for _ in range(5)),
+    )
+    appended = sorted(result[0] for result in results if result is not None)
+    assert appended == [21, 22, 23, 24, 25]
+    kept = await store.read_entries("s1", "outbox")
+    assert [entry_id for entry_id, _ in kept] == list(range(13, 26))  # up to the furthest trim, and never past it
+    assert [e["n"] for _, e in kept[:8]] == list(range(13, 21))  # each id still names its own entry
+
+
+async def test_trim_entries__a_log_never_trimmed_reads_as_before(store: ChatRecords) -> None:
+    """The chat's message logs use the same primitive and are only dropped: a trim elsewhere changes nothing."""
+    for n in range(1, 4):
+        await store.append_entry("s1", "m:c1", {"n": n}, dedup=f"c{n}")
+    await store.trim_entries("s1", "m:c2", 3)
+    await store.trim_entries("s2", "m:c1", 3)
+    assert [entry_id for entry_id, _ in await store.read_entries("s1", "m:c1")] == [1, 2, 3]
+    assert await store.append_entry("s1", "m:c1", {"n": 1}, dedup="c1") == (1, True)
+
+
 async def test_push_recent__keeps_the_newest__newest_first(store: ChatRecords) -> None:
     assert await store.read_recent("s1", "deliveries") == []
     for n in range(5):
