@@ -49,7 +49,7 @@ from api.chat.models import (
     encode_chat,
     frame_dict,
 )
-from api.chat.webhooks import Webhooks
+from api.chat.webhooks import Webhooks, erased_fields
 from api.metrics import CHATS
 from api.settings import Settings
 from api.store import ChatRecords, ExpiringTables, LabelStream, VisitorLog
@@ -86,18 +86,6 @@ QUEUE_TELL_S = 2.0
 CHANGE_ATTEMPTS = 50
 DELETE_ATTEMPTS = 20
 """A chat being deleted while it changes: how often the deletion retries its compare-and-set."""
-ERASED_FIELDS = (
-    "id",
-    "site",
-    "state",
-    "agent",
-    "agents",
-    "created_ms",
-    "started_ms",
-    "ended_ms",
-    "ended_by",
-    "end_reason",
-)
 
 
 def chat_channel(site: str, chat: str) -> str:
@@ -132,8 +120,7 @@ def erased(chat: ChatRecord) -> dict[str, Any]:
     """A chat as webhooks see it once its visitor's data is deleted: what a receiver needs to close and delete
     its own copy of the chat (docs/integrations.md), and nothing of the visitor: no visitor or session id, no
     context, no verdict or rating, no messages."""
-    fields = chat.to_dict()
-    return {key: fields[key] for key in ERASED_FIELDS} | {"visitor_data_deleted": True}
+    return erased_fields(chat.to_dict())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,10 @@ exponential backoff (``webhook_backoff_s``, doubling); after
 outbox moves on. Every attempt (and every ``webhook.test`` an admin sends) goes on a
 short list of recent deliveries: what was sent, the answer, how long it took.
 
+An event leaves the outbox (``trim_entries``) once it is delivered or given up on: the store keeps only
+the backlog. A chat's event is sent as the chat is when it goes out: a chat deleted since the event was
+queued (its visitor's data deleted) is sent cut to ``erased_fields``, never with what was queued.
+
 Signature: ``Tactful-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
 ``verify`` is what a receiver runs; docs/integrations.md shows it verbatim (a test holds the two equal),
 so it needs nothing but the standard library.
@@ -26,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +58,19 @@ DELIVERIES_KEPT = 50
 TEST_EVENT = "webhook.test"
 """Sent only when an admin asks for a test delivery: whatever ``events`` the webhook subscribes to."""
 TIMEOUT_S = 5.0
+ERASED_FIELDS = (
+    "id",
+    "site",
+    "state",
+    "agent",
+    "agents",
+    "created_ms",
+    "started_ms",
+    "ended_ms",
+    "ended_by",
+    "end_reason",
+)
+"""What a chat's events carry once its visitor's data is deleted (docs/integrations.md)."""
 
 
 class WebhookIn(BaseModel):
@@ -71,6 +88,11 @@ class WebhookIn(BaseModel):
 def subscribed(config: dict[str, Any], event: str) -> bool:
     events = config.get("events")
     return events is None or events == EARLIER_DEFAULT or event in events
+
+
+def erased_fields(chat: Mapping[str, Any]) -> dict[str, Any]:
+    """A chat (its record, or the body an event queued) cut to ``ERASED_FIELDS``: nothing of the visitor."""
+    return {key: chat.get(key) for key in ERASED_FIELDS} | {"visitor_data_deleted": True}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -142,6 +164,9 @@ class Webhooks:
         self._clock = clock
         self._holder = uuid.uuid4().hex
         self._retries: dict[str, _Retry] = {}
+        self._swept: set[str] = set()
+        """Sites whose outbox this process has trimmed up to the cursor once (what a crash, or an earlier
+        version, left behind); after that each delivery trims what it sent."""
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -233,6 +258,9 @@ class Webhooks:
         if retry is not None and retry.next_at > now:
             return 0
         cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
+        if site not in self._swept:
+            await self.store.trim_entries(site, OUTBOX, cursor)
+            self._swept.add(site)
         delivered = 0
         for entry_id, entry in await self.store.read_entries(site, OUTBOX, cursor, limit=100):
             delivery = f"wh_{site}_{entry_id}"
@@ -259,16 +287,25 @@ class Webhooks:
         return delivered
 
     async def _advance(self, site: str, cursor: int, entry_id: int) -> None:
+        """Past ``entry_id`` (delivered, or given up on), which then leaves the store."""
         await self.store.compare_and_set(site, "webhooks:cursor", str(cursor) if cursor else None, str(entry_id))
+        await self.store.trim_entries(site, OUTBOX, entry_id)
 
     async def _send(self, config: dict[str, Any], site: str, delivery: str, entry: dict[str, Any]) -> _Answer:
         """The one way anything is sent: signed with the site's secret, posted with a timeout, timed."""
         # The entry: event, created_ms, and a chat's event its chat and any extra (chat.rated's rating).
-        # The visitor's name and email join a chat's body here, from the chat, never from the outbox.
+        # The chat is read as it is now: deleted since the event was queued (its visitor's data deleted),
+        # the event goes cut to what a receiver needs to delete its copy; else the visitor's name and email
+        # join the body here, from the chat, never from the outbox.
         chat = entry.get("chat")
-        if isinstance(chat, dict) and isinstance(chat.get("context"), dict):
-            identity = await self._identity(site, str(chat["id"]))
-            entry = entry | {"chat": chat | {"context": chat["context"] | {"identity": identity}}}
+        if isinstance(chat, dict) and "id" in chat:
+            raw = await self.store.get_value(site, f"chat:{chat['id']}")
+            if raw is None:
+                entry = {"event": entry["event"], "created_ms": entry["created_ms"], "chat": erased_fields(chat)}
+            elif isinstance(chat.get("context"), dict):
+                identity = decode_chat(raw).context.get("identity")
+                identity = identity if isinstance(identity, dict) else None
+                entry = entry | {"chat": chat | {"context": chat["context"] | {"identity": identity}}}
         body = orjson.dumps({"id": delivery, "event": entry["event"], "site": site} | entry)
         headers = {
             "Content-Type": "application/json",
@@ -300,12 +337,6 @@ class Webhooks:
         }
         await self.store.push_recent(site, DELIVERIES, record, DELIVERIES_KEPT)
         return record
-
-    async def _identity(self, site: str, chat_id: str) -> dict[str, str] | None:
-        """The visitor's name and email as the chat keeps them: none once the chat (or its visitor) is deleted."""
-        raw = await self.store.get_value(site, f"chat:{chat_id}")
-        identity = None if raw is None else decode_chat(raw).context.get("identity")
-        return identity if isinstance(identity, dict) else None
 
     async def _note(
         self, site: str, *, delivered: bool = False, failed: dict[str, Any] | None = None, last_error: str | None = None

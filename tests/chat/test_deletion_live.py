@@ -5,7 +5,8 @@ visitor is left or written back afterwards, and webhooks sent for it carry none 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,10 +14,12 @@ import websockets
 
 from api.chat.service import ACTIVE, CHAT, OFFER
 from api.chat.transcripts import Search
-from api.store import MemoryStore, Store
+from api.chat.webhooks import OUTBOX
+from api.store import MemoryStore, RedisStore, Store
 from tests.chat.conftest import Served, Socket
 from tests.chat.test_deletion_races import _run_once
 from tests.chat.test_webhooks import Receiver, _hook
+from tests.store.test_contract_identity import raw_values
 
 BASE = "/v1/admin/sites/demo"
 VISITOR_DATA = ("visitor", "session", "context", "outcome", "csat", "verdict", "resolved", "messages", "fallback")
@@ -137,6 +140,94 @@ async def test_forget_visitor__chat_active__chat_ended_webhook_without_the_visit
     assert chat["visitor_data_deleted"] is True and chat["state"] == "ended"
     assert not set(VISITOR_DATA) & set(chat), chat
     assert visitor not in str(ended) and "Main St" not in str(ended)
+
+
+async def test_forget_visitor__events_queued_before_it__sent_redacted__then_nothing_of_the_visitor_kept(
+    served: Served,
+) -> None:
+    """A slow helpdesk: the chat's first event is still being answered while the rest of the chat (its start,
+    its end with the transcript, the visitor's rating) waits in the outbox. The visitor's data is deleted
+    then: what was queued goes out cut to what a receiver needs to delete its copy, and once it is
+    delivered the outbox holds none of it."""
+    hold = threading.Event()
+    helpdesk = Receiver(hold=hold)
+    try:
+        await _hook(served, helpdesk, include_messages=True)
+        _, agent, visitor, invite, panel = await _active_chat(served)
+        await panel.send(type="msg", text="my address is 1 Main St", cid="c1")
+        await agent.until(lambda f: f["type"] == "msg" and f.get("from") == "visitor")
+        await agent.send(type="end", chat=invite, stuck=True, resolved=True)
+        await panel.until(lambda f: f["type"] == "state" and f["state"] == "ended")
+        await panel.send(type="rate", score=2)
+        await panel.until(lambda f: f["type"] == "rated")
+        await _wait_for(lambda: len(helpdesk.arrived) == 1)  # chat.requested, sent, waiting for its answer
+        await asyncio.sleep(0.6)  # a delivery round or more: nothing else goes while the first is unanswered
+        assert len(helpdesk.arrived) == 1
+        queued = await _backlog(served)
+        assert [entry["event"] for entry in queued] == ["chat.requested", "chat.started", "chat.ended", "chat.rated"]
+        assert visitor in str(queued) and "Main St" in str(queued)  # the outbox has the visitor's data now
+
+        await _delete(served, visitor)
+        hold.set()
+        await _wait_for(lambda: len(helpdesk.delivered()) == 4)
+
+        sent = helpdesk.delivered()
+        assert [body["event"] for body in sent] == ["chat.requested", "chat.started", "chat.ended", "chat.rated"]
+        for body in sent[1:]:
+            assert body["chat"] == {
+                "id": invite,
+                "site": "demo",
+                "state": body["chat"]["state"],  # as it was when queued: active for chat.started
+                "agent": body["chat"]["agent"],
+                "agents": body["chat"]["agents"],
+                "created_ms": body["chat"]["created_ms"],
+                "started_ms": body["chat"]["started_ms"],
+                "ended_ms": body["chat"]["ended_ms"],
+                "ended_by": body["chat"]["ended_by"],
+                "end_reason": body["chat"]["end_reason"],
+                "visitor_data_deleted": True,
+            }, body
+            assert set(body) == {"id", "event", "site", "created_ms", "chat"}, body  # no rating either
+            assert visitor not in str(body) and "Main St" not in str(body)
+        assert (sent[2]["chat"]["state"], sent[2]["chat"]["ended_by"]) == ("ended", "agent")
+
+        await _wait_for_async(lambda: _empty_backlog(served))
+        assert await served.store.read_entries("demo", OUTBOX) == []  # delivered: out of the store
+        await _nothing_kept_about(served, visitor)
+        if isinstance(served.store, RedisStore):
+            values = b"".join(await raw_values(served.store))
+            assert visitor.encode() not in values and b"Main St" not in values
+        else:
+            assert not served.store._chat_state().logs.get(("demo", OUTBOX))
+    finally:
+        hold.set()
+        helpdesk.server.shutdown()
+        helpdesk.server.server_close()
+
+
+async def _backlog(served: Served) -> list[dict[str, Any]]:
+    cursor = int(await served.store.get_value("demo", "webhooks:cursor") or 0)
+    return [entry for _, entry in await served.store.read_entries("demo", OUTBOX, after=cursor)]
+
+
+async def _empty_backlog(served: Served) -> bool:
+    return not await _backlog(served)
+
+
+async def _wait_for(check: Callable[[], bool], timeout: float = 8.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def _wait_for_async(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
 
 
 async def _delivered(receiver: Receiver, event: str, chat: str, timeout: float = 8.0) -> dict[str, Any]:

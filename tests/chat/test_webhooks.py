@@ -13,24 +13,33 @@ import orjson
 import pytest
 
 from api.chat import sign, verify
-from api.chat.webhooks import subscribed
+from api.chat.webhooks import OUTBOX, subscribed
 from tests.chat.conftest import Served
 
 SECRET = "whsec_test_secret_0123456789"
 
 
 class Receiver:
-    """A helpdesk: answers the first ``fail_first`` requests with 500, then 200; keeps what it got."""
+    """A helpdesk: answers the first ``fail_first`` requests with 500, then 200; keeps what it got. With
+    ``hold``, a slow one: every answer waits until ``hold`` is set (at most ``HOLD_S``)."""
 
-    def __init__(self, fail_first: int = 0, always: int | None = None) -> None:
+    HOLD_S = 4.0
+
+    def __init__(self, fail_first: int = 0, always: int | None = None, hold: threading.Event | None = None) -> None:
         self.fail_first = fail_first
         self.always = always
+        self.hold = hold
+        self.arrived: list[bytes] = []
+        """Every request's body as it arrived, before any answer."""
         self.requests: list[tuple[dict[str, str], bytes, int]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.arrived.append(body)
+                if receiver.hold is not None:
+                    receiver.hold.wait(Receiver.HOLD_S)
                 status = receiver.always or (500 if len(receiver.requests) < receiver.fail_first else 200)
                 receiver.requests.append((dict(self.headers), body, status))
                 self.send_response(status)
@@ -111,6 +120,32 @@ async def test_webhooks__signed_retried_on_500__ordered_per_chat(served: Served,
     assert status["last_error"]["error"] == "HTTP 500"
 
 
+async def _outbox_empty(served: Served, timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while await served.store.read_entries("demo", OUTBOX):
+        assert time.monotonic() < deadline, "the outbox kept entries"
+        await asyncio.sleep(0.05)
+
+
+async def test_webhooks__delivered_events_leave_the_outbox__delivery_ids_keep_counting(
+    served: Served, helpdesk: Receiver
+) -> None:
+    await _hook(served, helpdesk)
+    await _chat_through(served, invite_count=1)
+    await _wait(lambda: len(helpdesk.delivered()) == 3)
+    await _outbox_empty(served)  # delivered: nothing of these chats kept for the webhook
+
+    await _chat_through(served, invite_count=1)
+    await _wait(lambda: len(helpdesk.delivered()) == 6)
+    await _outbox_empty(served)
+    ids = [headers["Tactful-Delivery"] for headers, _, _ in helpdesk.requests]
+    assert ids == [f"wh_demo_{n}" for n in range(1, 7)]  # a receiver deduplicating on the id loses nothing
+    assert [body["id"] for body in helpdesk.delivered()] == ids
+    async with served.http() as admin:
+        status = (await admin.get("/v1/admin/sites/demo/webhook")).json()["status"]
+    assert status["delivered"] == 6 and status["backlog"] == 0
+
+
 async def test_webhooks__receiver_keeps_failing__reported_to_admin(served: Served) -> None:
     broken = Receiver(always=503)
     try:
@@ -122,6 +157,7 @@ async def test_webhooks__receiver_keeps_failing__reported_to_admin(served: Serve
             status = (await admin.get("/v1/admin/sites/demo/webhook")).json()["status"]
         assert status["failed"] >= 3
         assert status["failures"][0]["error"] == "HTTP 503" and status["failures"][0]["attempts"] == 2
+        await _outbox_empty(served)  # given up on: gone too, the failure kept only as the admin sees it
     finally:
         broken.server.shutdown()
         broken.server.server_close()
