@@ -58,6 +58,7 @@ DELIVERIES_KEPT = 50
 TEST_EVENT = "webhook.test"
 """Sent only when an admin asks for a test delivery: whatever ``events`` the webhook subscribes to."""
 TIMEOUT_S = 5.0
+REMOVE_ATTEMPTS = 20
 ERASED_FIELDS = (
     "id",
     "site",
@@ -179,7 +180,18 @@ class Webhooks:
         return await self.store.get_record(site, CONFIG, "default")
 
     async def remove(self, site: str) -> None:
+        """No webhook: nothing more is queued, and what was still waiting is not sent and leaves the store
+        (a webhook configured again gets the events from then on; delivery ids carry on counting)."""
         await self.store.drop_record(site, CONFIG, "default")
+        self._retries.pop(site, None)
+        for _ in range(REMOVE_ATTEMPTS):  # a delivery under way may move the cursor meanwhile
+            cursor = int(await self.store.get_value(site, "webhooks:cursor") or 0)
+            waiting = await self.store.read_entries(site, OUTBOX, cursor, limit=10_000)
+            if not waiting:
+                return
+            last = waiting[-1][0]
+            if await self.store.compare_and_set(site, "webhooks:cursor", str(cursor) if cursor else None, str(last)):
+                await self.store.trim_entries(site, OUTBOX, last)
 
     async def status(self, site: str) -> dict[str, Any]:
         status = await self.store.get_record(site, STATUS, "default") or {}

@@ -146,6 +146,31 @@ async def test_webhooks__delivered_events_leave_the_outbox__delivery_ids_keep_co
     assert status["delivered"] == 6 and status["backlog"] == 0
 
 
+async def test_webhooks__removed_with_a_backlog__backlog_dropped__configured_again_only_new_events(
+    served: Served, helpdesk: Receiver
+) -> None:
+    down = Receiver(always=503)
+    try:
+        await _hook(served, down)
+        await _chat_through(served, invite_count=1)
+        await _wait(lambda: len(down.requests) >= 2)  # the first event retried: all three wait
+        assert len(await served.store.read_entries("demo", OUTBOX)) == 3
+        async with served.http() as admin:
+            assert (await admin.delete("/v1/admin/sites/demo/webhook")).status_code == 204
+        await _outbox_empty(served, timeout=0.5)  # at once: nothing is left to send them to
+    finally:
+        down.server.shutdown()
+        down.server.server_close()
+
+    await _hook(served, helpdesk)
+    chats = await _chat_through(served, invite_count=1)
+    await _wait(lambda: len(helpdesk.delivered()) == 3)
+    await asyncio.sleep(0.6)  # a delivery round more: nothing older follows
+    assert {body["chat"]["id"] for body in helpdesk.delivered()} == set(chats)
+    assert [body["id"] for body in helpdesk.delivered()] == ["wh_demo_4", "wh_demo_5", "wh_demo_6"]
+    await _outbox_empty(served)
+
+
 async def test_webhooks__receiver_keeps_failing__reported_to_admin(served: Served) -> None:
     broken = Receiver(always=503)
     try:
