@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+from click.testing import CliRunner
+
+from api.compare_cli import main
 from loadtests.proving import START_MS, WANTED, generate
 from loadtests.proving.log import log_entries, traffic
 from triggers.compare import compare
@@ -42,3 +47,13 @@ def test_compare__engine_vs_fixed_delay__more_strugglers_sooner() -> None:
     assert engine["share_to_strugglers"] > fixed["share_to_strugglers"] + 0.3
     assert engine["onset_to_invite_s"]["median"] <= 15
     assert engine["invited_before_struggle_began"] == 0
+
+
+def test_compare_cli__proving_ground_visitors__both_policies_as_json() -> None:
+    result = CliRunner().invoke(main, ["--visitors", "60", "--seed", "3", "--tick", "5"])
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.output)
+    assert output["traffic"]["visitors"] == 60 and output["traffic"]["seed"] == 3
+    assert output["traffic"]["sessions"] == sum(output["traffic"]["kinds"].values()) >= 60
+    assert output["engine"]["invitations"] > 0
+    assert [name for name in output if name.startswith("fixed_delay_")]
