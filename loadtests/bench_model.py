@@ -3,8 +3,9 @@
     python -m loadtests.bench_model [--sessions 20000]
 
 Prints microseconds per predict / learn, snapshot size and load time, and
-progressive-validation figures on river's bundled Phishing data and on
-generated struggle sessions for every candidate, with the default model's
+progressive-validation figures on river's bundled Phishing data and on the
+proving ground's visitors folded through the tracker (``loadtests.proving.examples``;
+the rare set with a quarter as many visitors needing help) for every candidate, with the default model's
 ratios to the plain ``StandardScaler() | LogisticRegression()`` measured in the
 same run (targets: predict < 20 us, learn < 100 us, snapshot < 5 MB, AUC ratio >= 1).
 """
@@ -23,12 +24,14 @@ import click
 from river import compose, datasets, linear_model, optim, preprocessing
 
 from api.learning import snapshot_files
-from scoring.base import Features, Scorer, signed_log1p
+from loadtests.proving.examples import RARE_MIX
+from loadtests.proving.examples import examples as proving_examples
+from scoring.base import Example, Features, Scorer, signed_log1p
 from scoring.blend import default_site_scorer
 from scoring.evaluate import EvaluationReport, progressive_validation
 from scoring.model import LogisticParams, OnlineLogistic
 from scoring.river_adapter import RiverScorer, plain_river_scorer
-from scoring.synthetic import Example, generate_sessions
+from tracker.features import FEATURES
 
 
 def _signed_log(x: Features) -> dict[str, float]:
@@ -95,12 +98,12 @@ def _row(report: EvaluationReport) -> str:
 
 
 @click.command()
-@click.option("--sessions", default=10_000, show_default=True, help="Generated sessions for the speed run.")
+@click.option("--sessions", default=10_000, show_default=True, help="Proving-ground sessions for the speed run.")
 def main(sessions: int) -> None:
     data: dict[str, list[Example]] = {
         "phishing": [(x, bool(y)) for x, y in datasets.Phishing()],
-        "sessions": generate_sessions(5000, seed=1),
-        "rare_sessions": generate_sessions(5000, seed=2, base_rate_shift=-1.5),
+        "sessions": proving_examples(5000, seed=1),
+        "rare_sessions": proving_examples(5000, seed=2, mix=RARE_MIX),
     }
     results: dict[str, dict[str, EvaluationReport]] = {}
     for dataset, examples in data.items():
@@ -113,8 +116,8 @@ def main(sessions: int) -> None:
             results[dataset][name] = report
             click.echo(f"  {name:22s} {_row(report)}")
 
-    click.echo(f"\n== speed on {sessions} generated sessions (28 features)")
-    speed_examples = generate_sessions(sessions, seed=3)
+    click.echo(f"\n== speed on {sessions} proving-ground sessions ({len(FEATURES)} features)")
+    speed_examples = proving_examples(sessions, seed=3)
     timings: dict[str, tuple[float, float]] = {}
     trained: dict[str, Scorer] = {}
     for name in ("river-plain", "default", "site (prior+default)"):

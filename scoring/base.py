@@ -15,6 +15,8 @@ from typing import Protocol, Self, runtime_checkable
 
 Features = Mapping[str, float]
 """Feature name to value; names may appear or disappear between calls."""
+Example = tuple[dict[str, float], bool]
+"""A labelled row: a visitor's features at one moment, and whether an invitation shown then was accepted."""
 
 PROBABILITY_FLOOR = 1e-6
 """Scores never reach exactly 0 or 1: log loss stays finite and odds stay defined."""

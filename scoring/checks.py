@@ -1,9 +1,12 @@
 """The check suite every scorer passes, in the spirit of river's ``check_estimator``.
 
-``yield_checks(factory)`` yields named checks; ``tests/scoring`` parametrises
+``yield_checks(factory, sessions)`` yields named checks; ``tests/scoring`` parametrises
 over every registered scorer times every check, so a new scorer is held to
 the contract by adding one line to ``scoring.registry``. Checks raise
-``AssertionError`` with a message that names what broke.
+``AssertionError`` with a message that names what broke. ``sessions`` are
+labelled rows (at least 400, a fair share of them positive), in the project
+the proving ground's visitors folded through the tracker
+(``loadtests.proving.examples``).
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ import copy
 import math
 import pickle
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 
-from scoring.base import Features, Scorer
+from scoring.base import Example, Features, Scorer
 from scoring.metrics import roc_auc
 from scoring.reasons import MAX_REASONS, REASON_OF
-from scoring.synthetic import Example, generate_sessions
 
 ScorerFactory = Callable[[], Scorer]
+Sessions = Sequence[Example]
+MIN_SESSIONS = 400
 
 EXTREME_VALUES: tuple[float, ...] = (
     0.0,
@@ -51,12 +54,7 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-@cache
-def _sessions() -> tuple[Example, ...]:
-    return tuple(generate_sessions(400, seed=7))
-
-
-def _learn(scorer: Scorer, examples: tuple[Example, ...] | list[Example]) -> None:
+def _learn(scorer: Scorer, examples: Sessions) -> None:
     for features, label in examples:
         scorer.learn_one(features, label)
 
@@ -69,18 +67,18 @@ def _valid(p: object, context: str) -> float:
     return p
 
 
-def check_predict_before_learning(factory: ScorerFactory) -> None:
+def check_predict_before_learning(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
     _expect(scorer.n_learned == 0, f"a new scorer reports n_learned={scorer.n_learned}")
-    for features, _ in _sessions()[:20]:
+    for features, _ in sessions[:20]:
         _valid(scorer.predict_proba_one(features), "before learning")
     _valid(scorer.predict_proba_one({}), "before learning, no features")
 
 
-def check_features_appear_and_disappear(factory: ScorerFactory) -> None:
+def check_features_appear_and_disappear(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
-    names = sorted(_sessions()[0][0])
-    for i, (features, label) in enumerate(_sessions()[:200]):
+    names = sorted(sessions[0][0])
+    for i, (features, label) in enumerate(sessions[:200]):
         # A sliding subset of names, plus names the scorer has never seen.
         kept = {name: value for k, (name, value) in enumerate(sorted(features.items())) if (k + i) % 3}
         kept[f"new_feature_{i % 7}"] = float(i)
@@ -91,36 +89,36 @@ def check_features_appear_and_disappear(factory: ScorerFactory) -> None:
     _valid(scorer.predict_proba_one({names[0]: 1.0}), "a single known feature")
 
 
-def check_learn_counts(factory: ScorerFactory) -> None:
+def check_learn_counts(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
-    _learn(scorer, _sessions()[:25])
+    _learn(scorer, sessions[:25])
     _expect(scorer.n_learned in (0, 25), f"n_learned={scorer.n_learned} after 25 learns, want 25 or 0")
 
 
-def check_pickle_round_trip(factory: ScorerFactory) -> None:
+def check_pickle_round_trip(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
-    _learn(scorer, _sessions()[:150])
+    _learn(scorer, sessions[:150])
     restored = pickle.loads(pickle.dumps(scorer))
     _expect(restored.n_learned == scorer.n_learned, "n_learned differs after unpickling")
-    for features, _ in _sessions()[150:250]:
+    for features, _ in sessions[150:250]:
         _expect(
             restored.predict_proba_one(features) == scorer.predict_proba_one(features),
             "unpickled scorer predicts differently",
         )
     # ... and keeps learning identically.
-    _learn(scorer, _sessions()[250:300])
-    _learn(restored, _sessions()[250:300])
-    for features, _ in _sessions()[300:]:
+    _learn(scorer, sessions[250:300])
+    _learn(restored, sessions[250:300])
+    for features, _ in sessions[300:]:
         _expect(
             restored.predict_proba_one(features) == scorer.predict_proba_one(features),
             "unpickled scorer learns differently",
         )
 
 
-def check_clone_independence(factory: ScorerFactory) -> None:
+def check_clone_independence(factory: ScorerFactory, sessions: Sessions) -> None:
     original = factory()
-    _learn(original, _sessions()[:100])
-    probe = [features for features, _ in _sessions()[300:340]]
+    _learn(original, sessions[:100])
+    probe = [features for features, _ in sessions[300:340]]
     before = [original.predict_proba_one(x) for x in probe]
     twin = original.clone()
     _expect(twin.n_learned == 0, f"a clone should be unlearned, has n_learned={twin.n_learned}")
@@ -129,48 +127,48 @@ def check_clone_independence(factory: ScorerFactory) -> None:
         [twin.predict_proba_one(x) for x in probe] == [fresh.predict_proba_one(x) for x in probe],
         "a clone predicts differently from a fresh scorer",
     )
-    _learn(twin, _sessions()[100:300])
+    _learn(twin, sessions[100:300])
     after = [original.predict_proba_one(x) for x in probe]
     _expect(after == before, "learning on a clone changed the original")
     twin_before = [twin.predict_proba_one(x) for x in probe]
-    _learn(original, _sessions()[:50])
+    _learn(original, sessions[:50])
     twin_after = [twin.predict_proba_one(x) for x in probe]
     _expect(twin_after == twin_before, "learning on the original changed the clone")
 
 
-def check_deterministic(factory: ScorerFactory) -> None:
+def check_deterministic(factory: ScorerFactory, sessions: Sessions) -> None:
     first, second = factory(), factory()
-    _learn(first, _sessions()[:200])
-    _learn(second, _sessions()[:200])
-    for features, _ in _sessions()[200:260]:
+    _learn(first, sessions[:200])
+    _learn(second, sessions[:200])
+    for features, _ in sessions[200:260]:
         _expect(
             first.predict_proba_one(features) == second.predict_proba_one(features),
             "two scorers fed the same stream disagree (hidden randomness?)",
         )
 
 
-def check_finite_for_extreme_inputs(factory: ScorerFactory) -> None:
+def check_finite_for_extreme_inputs(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
-    names = sorted(_sessions()[0][0])
+    names = sorted(sessions[0][0])
     extreme = [
         {name: EXTREME_VALUES[(k + i) % len(EXTREME_VALUES)] for k, name in enumerate(names)}
         for i in range(len(EXTREME_VALUES))
     ]
     for features in extreme:
         _valid(scorer.predict_proba_one(features), f"unlearned, extreme input {features[names[0]]!r}")
-    _learn(scorer, _sessions()[:100])
+    _learn(scorer, sessions[:100])
     for i, features in enumerate(extreme):
         scorer.learn_one(features, i % 2 == 0, weight=10.0)
-    _learn(scorer, _sessions()[100:150])
-    for features in extreme + [x for x, _ in _sessions()[150:200]]:
+    _learn(scorer, sessions[100:150])
+    for features in extreme + [x for x, _ in sessions[150:200]]:
         _valid(scorer.predict_proba_one(features), "after learning on extreme inputs")
 
 
-def check_predict_does_not_mutate(factory: ScorerFactory) -> None:
+def check_predict_does_not_mutate(factory: ScorerFactory, sessions: Sessions) -> None:
     scorer = factory()
-    _learn(scorer, _sessions()[:100])
+    _learn(scorer, sessions[:100])
     state = pickle.dumps(scorer)
-    probe: list[Features] = [x for x, _ in _sessions()[100:150]]
+    probe: list[Features] = [x for x, _ in sessions[100:150]]
     probe += [{"unseen": 1.0}, {}]
     originals = copy.deepcopy(probe)
     first = [scorer.predict_proba_one(x) for x in probe]
@@ -180,11 +178,11 @@ def check_predict_does_not_mutate(factory: ScorerFactory) -> None:
     _expect(pickle.dumps(scorer) == state, "predict_proba_one changed the scorer's state")
 
 
-def check_ranks_struggle(factory: ScorerFactory) -> None:
+def check_ranks_struggle(factory: ScorerFactory, sessions: Sessions) -> None:
     """Tested then trained on each session, the scorer ranks struggle clearly better than chance."""
     scorer = factory()
     scores, labels = [], []
-    for features, label in _sessions():
+    for features, label in sessions:
         scores.append(scorer.predict_proba_one(features))
         labels.append(label)
         scorer.learn_one(features, label)
@@ -192,13 +190,13 @@ def check_ranks_struggle(factory: ScorerFactory) -> None:
     _expect(auc is not None and auc > 0.55, f"progressive ROC AUC {auc} on struggle sessions, want > 0.55")
 
 
-def check_explain(factory: ScorerFactory) -> None:
+def check_explain(factory: ScorerFactory, sessions: Sessions) -> None:
     """Reasons are known codes of signals the visitor showed, at most three, and ``predict_and_explain``
     gives what the two calls give."""
     scorer = factory()
-    _learn(scorer, _sessions()[:150])
+    _learn(scorer, sessions[:150])
     state = pickle.dumps(scorer)
-    for features, _ in _sessions()[150:250]:
+    for features, _ in sessions[150:250]:
         reasons = scorer.explain(features)
         _expect(
             isinstance(reasons, list) and all(isinstance(code, str) for code in reasons),
@@ -216,7 +214,7 @@ def check_explain(factory: ScorerFactory) -> None:
     _expect(pickle.dumps(scorer) == state, "explain changed the scorer's state")
 
 
-ALL_CHECKS: tuple[Callable[[ScorerFactory], None], ...] = (
+ALL_CHECKS: tuple[Callable[[ScorerFactory, Sessions], None], ...] = (
     check_predict_before_learning,
     check_features_appear_and_disappear,
     check_learn_counts,
@@ -230,7 +228,10 @@ ALL_CHECKS: tuple[Callable[[ScorerFactory], None], ...] = (
 )
 
 
-def yield_checks(factory: ScorerFactory) -> Iterator[Check]:
-    """Every check, bound to ``factory``, named after its function (without ``check_``)."""
+def yield_checks(factory: ScorerFactory, sessions: Sessions) -> Iterator[Check]:
+    """Every check, bound to ``factory`` and ``sessions``, named after its function (without ``check_``)."""
+    if len(sessions) < MIN_SESSIONS:
+        raise ValueError(f"the checks need at least {MIN_SESSIONS} labelled sessions, got {len(sessions)}")
+    rows = tuple(sessions)
     for check in ALL_CHECKS:
-        yield Check(check.__name__.removeprefix("check_"), lambda check=check: check(factory))  # type: ignore[misc]
+        yield Check(check.__name__.removeprefix("check_"), lambda check=check: check(factory, rows))  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""The engine against the fixed-delay rule open-source chat widgets ship, on generated traffic.
+"""The engine against the fixed-delay rule open-source chat widgets ship, on a log with its ground truth.
 
 The fixed-delay rule invites anyone who has been on a page for N seconds (once
 per session, on the same pages). For a fair comparison both are replayed on the
@@ -7,7 +7,10 @@ of invitations; then what differs is *who* is invited and *when*: the share of
 invitations that reach strugglers, and the time from struggle onset to the
 invitation. The engine scores as a new site does: the cold-start scorer of
 ``scoring`` (the documented struggle prior, nothing learned yet).
-Run: ``python -m api.compare_cli [--visitors N] [--seed S]``.
+
+The traffic is given: an event log as ``triggers.replay`` reads it, and per session the truth the log cannot
+hold (whether the visitor needs help, when their struggle began). ``python -m api.compare_cli [--visitors N]
+[--seed S]`` makes it from the proving ground's visitors (``loadtests.proving.log.traffic``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,28 @@ from triggers.context import Decision, DecisionContext
 from triggers.presets import demo_config
 from triggers.replay import Policy, ReplayOptions, replay
 from triggers.replay_report import Invitation, percentile
-from triggers.traffic import Traffic, generate
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What the log cannot say about one session."""
+
+    visitor: str
+    session: str
+    kind: str
+    arrived_ms: int
+    onset_ms: int | None
+    """When struggle began; None for sessions that never struggle."""
+    wanted: bool
+    """Whether the visitor needs help and would take it: who an invitation should reach."""
+
+
+@dataclass(frozen=True)
+class Traffic:
+    entries: list[dict[str, Any]]
+    """The event log, in order of arrival: ``site``, ``visitor``, ``session``, ``received_ms``, ``events``."""
+    truth: dict[str, Truth]
+    """Per session id."""
 
 
 def fixed_delay(delay_s: float) -> Policy:
@@ -45,10 +69,14 @@ def fixed_delay(delay_s: float) -> Policy:
 
 
 def comparison_config() -> SiteConfig:
-    """The demo shop's policy with every visitor treated and no closing time, so only targeting differs."""
+    """The demo shop's policy on every page but help, with every visitor treated and no closing time, so only
+    targeting differs."""
     config = demo_config(["*"])
     experiment = config.experiment.model_copy(update={"holdout": 0.0, "exploration": 0.0})
-    return config.model_copy(update={"hours": None, "experiment": experiment})
+    targeting = config.targeting.model_copy(
+        update={"include_paths": ["/**"], "exclude_paths": [*config.targeting.exclude_paths, "/help", "/help/**"]}
+    )
+    return config.model_copy(update={"hours": None, "experiment": experiment, "targeting": targeting})
 
 
 @dataclass(frozen=True)
@@ -75,10 +103,10 @@ def _round(value: float | None) -> float | None:
 
 
 def outcome(traffic: Traffic, invitations: list[Invitation]) -> Outcome:
-    strugglers = {v: t for v, t in traffic.truth.items() if t.persona == "struggler"}
-    reached = [i for i in invitations if i.visitor in strugglers]
+    strugglers = {session: t for session, t in traffic.truth.items() if t.wanted}
+    reached = [i for i in invitations if i.session in strugglers]
     waits = [
-        (i.at_ms - onset) / 1000 for i in reached if (onset := strugglers[i.visitor].onset_ms) and i.at_ms >= onset
+        (i.at_ms - onset) / 1000 for i in reached if (onset := strugglers[i.session].onset_ms) and i.at_ms >= onset
     ]
     return Outcome(len(invitations), len(reached), len(strugglers), len(reached) - len(waits), waits)
 
@@ -137,8 +165,8 @@ def matching_delay(moments: list[Moment], target: int, low: int = 1, high: int =
     return min((low, high), key=lambda delay: (abs(count(delay) - target), -delay))
 
 
-def compare(visitors: int = 400, seed: int = 7, tick_s: float = 1.0) -> dict[str, Any]:
-    traffic = generate(visitors, seed=seed)
+def compare(traffic: Traffic, tick_s: float = 1.0) -> dict[str, Any]:
+    """Both policies on ``traffic``'s log (of the demo site), judged by its truth: who needed help, and when."""
     config = comparison_config()
     options = ReplayOptions(agents=100, tick_s=tick_s)  # capacity never binds: only who and when differ
     scorer = default_site_scorer()
@@ -147,15 +175,19 @@ def compare(visitors: int = 400, seed: int = 7, tick_s: float = 1.0) -> dict[str
     replay(traffic.entries, config, scorer.predict_proba_one, options=options, policy=observe(moments))
     delay = matching_delay(moments, len(engine.invitations))
     return {
-        "traffic": {"visitors": visitors, "seed": seed, "personas": _personas(traffic)},
+        "traffic": {"sessions": len(traffic.truth), "needing_help": _needing_help(traffic), "kinds": _kinds(traffic)},
         "score": "cold-start scorer (scoring.default_site_scorer: the struggle prior, nothing learned)",
         "engine": outcome(traffic, engine.invitations).figures(),
         f"fixed_delay_{delay}s": outcome(traffic, fixed_delay_invitations(moments, delay)).figures(),
     }
 
 
-def _personas(traffic: Traffic) -> dict[str, int]:
+def _kinds(traffic: Traffic) -> dict[str, int]:
     counts: dict[str, int] = {}
     for truth in traffic.truth.values():
-        counts[truth.persona] = counts.get(truth.persona, 0) + 1
+        counts[truth.kind] = counts.get(truth.kind, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def _needing_help(traffic: Traffic) -> int:
+    return sum(truth.wanted for truth in traffic.truth.values())

@@ -80,7 +80,7 @@ def test_shop_visitors__server_refusing_every_batch__the_run_fails(tmp_path: Pat
 
 
 def test_shop_visitors__no_server__failures_name_the_connection_error(tmp_path: Path) -> None:
-    code, totals = _locust(free_port(), tmp_path, seconds=2)  # nothing listens there
+    code, totals = _locust(free_port(), tmp_path, seconds=3)  # nothing listens there
 
     with open(tmp_path / "smoke_failures.csv", newline="") as failures:
         messages = [row["Error"] for row in csv.DictReader(failures)]

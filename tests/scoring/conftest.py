@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from river import datasets
 
-from scoring.synthetic import generate_sessions
+from loadtests.proving.examples import examples
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +25,14 @@ def phishing_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def sessions_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generated struggle sessions with a categorical device column and some empty cells."""
+    """Proving-ground sessions folded through the tracker, with a categorical device column and some empty cells."""
     path = tmp_path_factory.mktemp("data") / "sessions.csv"
-    examples = generate_sessions(1500, seed=21)
-    columns = list(examples[0][0])
+    rows = examples(1500, seed=21)
+    columns = list(rows[0][0])
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow([*columns, "device", "accepted"])
-        for k, (x, y) in enumerate(examples):
+        for k, (x, y) in enumerate(rows):
             cells = ["" if (k + i) % 17 == 0 else repr(x[c]) for i, c in enumerate(columns)]
             writer.writerow([*cells, ("mobile", "desktop", "")[k % 3], "yes" if y else "no"])
     return path

@@ -8,6 +8,7 @@ from typing import Self
 
 import pytest
 
+from loadtests.proving.examples import examples
 from scoring.base import Features
 from scoring.checks import (
     check_clone_independence,
@@ -21,7 +22,9 @@ from scoring.checks import (
 from scoring.model import OnlineLogistic
 from scoring.registry import SCORERS
 
-CASES = [(name, check) for name, factory in SCORERS.items() for check in yield_checks(factory)]
+SESSIONS = tuple(examples(400, seed=7))
+"""The proving ground's visitors folded through the tracker, labelled by their truth."""
+CASES = [(name, check) for name, factory in SCORERS.items() for check in yield_checks(factory, SESSIONS)]
 
 
 @pytest.mark.parametrize(("scorer", "check"), CASES, ids=[f"{name}-{check.name}" for name, check in CASES])
@@ -30,7 +33,7 @@ def test_scorer__passes_check(scorer: str, check: object) -> None:
 
 
 def test_yield_checks__names_are_unique_and_cover_the_contract() -> None:
-    names = [check.name for check in yield_checks(OnlineLogistic)]
+    names = [check.name for check in yield_checks(OnlineLogistic, SESSIONS)]
     assert len(names) == len(set(names))
     for required in (
         "predict_before_learning",
@@ -112,37 +115,42 @@ class _Unpicklable(_Counting):
         self.callback = lambda: None
 
 
+def test_yield_checks__too_few_sessions__refused() -> None:
+    with pytest.raises(ValueError, match="at least 400"):
+        list(yield_checks(OnlineLogistic, SESSIONS[:50]))
+
+
 def test_check_predict_does_not_mutate__mutating_scorer__fails() -> None:
     with pytest.raises(AssertionError, match="changed the scorer's state"):
-        check_predict_does_not_mutate(_MutatesOnPredict)
+        check_predict_does_not_mutate(_MutatesOnPredict, SESSIONS)
 
 
 def test_check_finite__nan_on_huge_input__fails() -> None:
     with pytest.raises(AssertionError, match="non-finite"):
-        check_finite_for_extreme_inputs(_NaNOnHugeInput)
+        check_finite_for_extreme_inputs(_NaNOnHugeInput, SESSIONS)
 
 
 def test_check_clone_independence__clone_shares_state__fails() -> None:
     with pytest.raises(AssertionError, match="clone"):
-        check_clone_independence(_SharedStateClone)
+        check_clone_independence(_SharedStateClone, SESSIONS)
 
 
 def test_check_pickle_round_trip__unpicklable_scorer__fails() -> None:
     with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match=r"pickle|lambda"):
-        check_pickle_round_trip(_Unpicklable)
+        check_pickle_round_trip(_Unpicklable, SESSIONS)
 
 
 def test_check_ranks_struggle__constant_scorer__fails() -> None:
     with pytest.raises(AssertionError, match="ROC AUC"):
-        check_ranks_struggle(_Counting)
+        check_ranks_struggle(_Counting, SESSIONS)
 
 
 def test_check_explain__names_a_signal_never_shown__fails() -> None:
-    check_explain(_Counting)  # no reasons at all is allowed
+    check_explain(_Counting, SESSIONS)  # no reasons at all is allowed
     with pytest.raises(AssertionError, match="never showed"):
-        check_explain(_BlamesRageAlways)
+        check_explain(_BlamesRageAlways, SESSIONS)
 
 
 def test_check_explain__fused_call_disagrees__fails() -> None:
     with pytest.raises(AssertionError, match="predict_and_explain differs"):
-        check_explain(_FusedDisagrees)
+        check_explain(_FusedDisagrees, SESSIONS)

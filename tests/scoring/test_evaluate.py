@@ -103,10 +103,12 @@ def test_evaluate__progress__bar_on_stderr_only(sessions_csv: Path, capsys: pyte
     assert "evaluating" in captured.err
 
 
-def test_warm_start__blend__hands_most_weight_to_the_model_and_bumps_version_once(sessions_csv: Path) -> None:
+def test_warm_start__blend__weighs_by_the_measured_losses_and_bumps_version_once(sessions_csv: Path) -> None:
     scorer = warm_start(sessions_csv, "accepted", default_site_scorer())
     assert scorer.n_learned == 1500 and scorer.version == 1
-    assert scorer.model_weight > 0.9
+    losses = scorer.progressive_losses()
+    assert losses["prior"] is not None and losses["model"] is not None and losses["blend"] is not None
+    assert losses["blend"] <= min(losses["prior"], losses["model"])
 
 
 def test_evaluate_command__phishing__prints_one_json_object(phishing_csv: Path) -> None:

@@ -7,11 +7,12 @@ import time
 import pytest
 from river import compose, datasets, linear_model, optim, preprocessing
 
-from scoring.base import signed_log1p
+from loadtests.proving.examples import RARE_MIX
+from loadtests.proving.examples import examples as proving_examples
+from scoring.base import Example, signed_log1p
 from scoring.evaluate import progressive_validation
 from scoring.model import LogisticParams, OnlineLogistic
 from scoring.river_adapter import plain_river_scorer
-from scoring.synthetic import Example, generate_sessions
 
 
 def _slog(x: dict[str, float]) -> dict[str, float]:
@@ -27,7 +28,7 @@ def test_model__sgd_without_clip__equals_river_pipeline() -> None:
     fused = OnlineLogistic(
         LogisticParams(learning_rate=0.01, intercept_learning_rate=0.01, adagrad=False, l2=0.0, z_clip=1e12)
     )
-    sessions = generate_sessions(400, seed=3)
+    sessions = proving_examples(400, seed=3)
     for x, y in sessions[:300]:
         river_pipeline.learn_one(x, y)
         fused.learn_one(x, y)
@@ -40,8 +41,8 @@ def test_model__sgd_without_clip__equals_river_pipeline() -> None:
 def test_model__progressive_auc__at_least_plain_river(dataset: str) -> None:
     examples: list[Example] = {
         "phishing": lambda: [(x, bool(y)) for x, y in datasets.Phishing()],  # type: ignore[no-untyped-call]
-        "sessions": lambda: generate_sessions(3000, seed=31),
-        "rare_sessions": lambda: generate_sessions(3000, seed=32, base_rate_shift=-1.5),
+        "sessions": lambda: proving_examples(3000, seed=31),
+        "rare_sessions": lambda: proving_examples(3000, seed=32, mix=RARE_MIX),
     }[dataset]()
     default = progressive_validation(examples, OnlineLogistic(), time.perf_counter)
     plain = progressive_validation(examples, plain_river_scorer(), time.perf_counter)
@@ -53,7 +54,7 @@ def test_model__progressive_auc__at_least_plain_river(dataset: str) -> None:
 
 def test_model__weighted_example__moves_prediction_more() -> None:
     light, heavy = OnlineLogistic(), OnlineLogistic()
-    for x, y in generate_sessions(200, seed=5):
+    for x, y in proving_examples(200, seed=5):
         light.learn_one(x, y)
         heavy.learn_one(x, y)
     probe = {"form_errors": 3.0, "time_on_site_s": 60.0}
@@ -65,7 +66,7 @@ def test_model__weighted_example__moves_prediction_more() -> None:
 
 def test_model__non_finite_values__treated_as_missing() -> None:
     model = OnlineLogistic()
-    for x, y in generate_sessions(100, seed=6):
+    for x, y in proving_examples(100, seed=6):
         model.learn_one(x, y)
     model.learn_one({"clicks": float("nan"), "rage_clicks": float("inf")}, True)
     assert model.predict_proba_one({"clicks": float("nan")}) == model.predict_proba_one({})
@@ -73,8 +74,8 @@ def test_model__non_finite_values__treated_as_missing() -> None:
 
 def test_model__contributions__sum_to_logit_without_intercept() -> None:
     model = OnlineLogistic()
-    for x, y in generate_sessions(300, seed=8):
+    for x, y in proving_examples(300, seed=8):
         model.learn_one(x, y)
-    x = generate_sessions(1, seed=9)[0][0]
+    x = proving_examples(1, seed=9)[0][0]
     empty_logit = model._logit({})
     assert sum(model.contributions(x).values()) == pytest.approx(model._logit(x) - empty_logit)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from river import datasets
 
+from loadtests.proving.examples import examples
 from scoring import prior as prior_module
 from scoring.base import Features
 from scoring.blend import BlendedScorer, default_site_scorer
@@ -15,7 +16,6 @@ from scoring.metrics import roc_auc
 from scoring.model import OnlineLogistic
 from scoring.prior import PRIOR_BIAS, PRIOR_WEIGHTS, StrugglePrior
 from scoring.reasons import top_reasons
-from scoring.synthetic import generate_sessions
 
 DOCS = Path(__file__).parents[2] / "docs" / "scoring.md"
 QUIET = {"time_on_site_s": 30.0, "pages_viewed": 1.0}
@@ -74,24 +74,24 @@ def test_prior__conversion__lowers_score_and_learning_is_a_no_op() -> None:
 
 
 def test_prior__ranks_generated_struggle() -> None:
-    sessions = generate_sessions(2000, seed=41)
+    sessions = examples(2000, seed=41)
     auc = roc_auc([StrugglePrior().predict_proba_one(x) for x, _ in sessions], [y for _, y in sessions])
     assert auc is not None and auc > 0.7
 
 
 def test_blend__before_any_label__is_exactly_the_prior() -> None:
     blend, prior = default_site_scorer(), StrugglePrior()
-    for x, _ in generate_sessions(50, seed=42):
+    for x, _ in examples(50, seed=42):
         assert blend.predict_proba_one(x) == prior.predict_proba_one(x)
     assert blend.model_weight == 0.0
 
 
 def test_blend__model_that_predicts_better__takes_the_measured_weight_up_to_its_bound() -> None:
     blend = BlendedScorer(StrugglePrior(), OnlineLogistic(), handover=40)
-    for x, y in generate_sessions(19, seed=43):
+    for x, y in examples(19, seed=43):
         blend.learn_one(x, y)
     assert blend.model_weight == 0.0  # fewer than MIN_LABELS: the prior alone
-    for x, y in generate_sessions(2000, seed=44):
+    for x, y in examples(2000, seed=44):
         blend.learn_one(x, y)
     n = blend.n_learned
     assert 0.0 < blend.model_weight <= n / (n + 40)
@@ -109,7 +109,7 @@ def test_blend__random_outcomes__leave_the_prior_in_charge() -> None:
 
     rng = random.Random(5)
     blend = default_site_scorer()
-    for x, _ in generate_sessions(600, seed=47):
+    for x, _ in examples(600, seed=47):
         blend.learn_one(x, rng.random() < StrugglePrior().predict_proba_one(x))  # the prior is the truth
     assert blend.model_weight <= 0.2
 
@@ -132,7 +132,7 @@ def test_blend__prior_that_knows_nothing__hands_over_to_the_model() -> None:
 
 def test_blend__weights_over_time__bounded_by_the_labels_seen() -> None:
     blend = default_site_scorer()
-    for k, (x, y) in enumerate(generate_sessions(500, seed=44), start=1):
+    for k, (x, y) in enumerate(examples(500, seed=44), start=1):
         blend.learn_one(x, y)
         assert blend.model_weight <= k / (k + 30) + 1e-12
         assert k >= 20 or blend.model_weight == 0.0
@@ -140,7 +140,7 @@ def test_blend__weights_over_time__bounded_by_the_labels_seen() -> None:
 
 def test_blend__version__bumps_per_learn_and_per_batch() -> None:
     blend = default_site_scorer()
-    sessions = generate_sessions(30, seed=45)
+    sessions = examples(30, seed=45)
     blend.learn_one(*sessions[0])
     blend.learn_one(*sessions[1])
     assert blend.version == 2
@@ -172,7 +172,7 @@ def test_explain__rage_clicks_now__named_after_the_signal() -> None:
 
 def test_explain__learned_model__reasons_come_from_observed_signals_only() -> None:
     blend = default_site_scorer()
-    for x, y in generate_sessions(1000, seed=46):
+    for x, y in examples(1000, seed=46):
         blend.learn_one(x, y)
     visitor = {
         "js_errors": 2.0,
@@ -188,13 +188,13 @@ def test_explain__learned_model__reasons_come_from_observed_signals_only() -> No
 def test_explain__same_reasons_as_from_every_features_contribution() -> None:
     """explain reads only the observed signals' contributions; the reasons are those of all of them."""
     blend = default_site_scorer()
-    for x, y in generate_sessions(500, seed=47):
+    for x, y in examples(500, seed=47):
         blend.learn_one(x, y)
-    sessions = [x for x, _ in generate_sessions(300, seed=48)]
+    sessions = [x for x, _ in examples(300, seed=48)]
     explained = [blend.explain(x) for x in sessions]
 
     assert explained == [top_reasons(blend.contributions(x), x) for x in sessions]
-    assert sum(1 for reasons in explained if reasons) > 100
+    assert sum(1 for reasons in explained if reasons) > 30  # a tenth: most visitors show no struggle
 
 
 def test_top_reasons__limits_threshold_and_unobserved() -> None:
@@ -248,9 +248,9 @@ class _ShiftedPrior(StrugglePrior):
 def test_predict_and_explain__equals_the_two_calls(prior: StrugglePrior, learned: int) -> None:
     """The one-pass score and reasons every collect uses are exactly predict_proba_one's and explain's."""
     blend = BlendedScorer(prior, OnlineLogistic())
-    for x, y in generate_sessions(learned, seed=49):
+    for x, y in examples(learned, seed=49):
         blend.learn_one(x, y)
-    sessions = [x for x, _ in generate_sessions(300, seed=50)]
+    sessions = [x for x, _ in examples(300, seed=50)]
     odd = [
         {"form_errors": float("inf"), "rage_clicks": float("nan"), "u_turns": -2.0, "conversions": 1.0},
         {"dead_clicks": 1e300, "recent_dead_clicks": 0.0},
@@ -260,4 +260,4 @@ def test_predict_and_explain__equals_the_two_calls(prior: StrugglePrior, learned
     assert [blend.predict_and_explain(x) for x in sessions + odd] == [
         (blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd
     ]
-    assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 100
+    assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 30  # a tenth: most show no struggle

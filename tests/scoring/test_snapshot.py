@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from api.learning import snapshot_files
+from loadtests.proving.examples import examples
 from scoring import snapshot
 from scoring.blend import BlendedScorer, default_site_scorer
-from scoring.synthetic import generate_sessions
 
 
 def learned_scorer(n: int = 300) -> BlendedScorer:
     scorer = default_site_scorer()
-    scorer.learn_many((x, y, 1.0) for x, y in generate_sessions(n, seed=11))
-    for x, y in generate_sessions(5, seed=12):
+    scorer.learn_many((x, y, 1.0) for x, y in examples(n, seed=11))
+    for x, y in examples(5, seed=12):
         scorer.learn_one(x, y)
     return scorer
 
@@ -30,7 +30,7 @@ def test_snapshot__save_then_load__same_predictions_and_header(tmp_path: Path) -
     assert loaded.header == written
     assert (written.version, written.n_learned, written.kind) == (6, 305, "BlendedScorer")
     assert written.created_at == 1_764_000_000.0
-    probe = [x for x, _ in generate_sessions(50, seed=13)]
+    probe = [x for x, _ in examples(50, seed=13)]
     assert [loaded.scorer.predict_proba_one(x) for x in probe] == [scorer.predict_proba_one(x) for x in probe]
     assert written.payload_bytes < 5 * 1024 * 1024
 

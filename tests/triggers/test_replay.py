@@ -9,13 +9,21 @@ from typing import Any
 from click.testing import CliRunner
 
 from api.replay_cli import replay_command
+from loadtests.proving import START_MS, generate
+from loadtests.proving.log import traffic as proving_traffic
 from triggers import SiteConfig
-from triggers.compare import Moment, comparison_config, fixed_delay, fixed_delay_invitations, observe
+from triggers.compare import Moment, Traffic, comparison_config, fixed_delay, fixed_delay_invitations, observe
 from triggers.replay import ReplayOptions, ReplayProgress, replay
 from triggers.standin import struggle_explain, struggle_score
-from triggers.traffic import generate
 
 T0 = 1_748_858_400_000  # Monday 2025-06-02 10:00 UTC
+CROWDED = {"checkout_struggler": 0.3, "search_lost": 0.15, "broken_page": 0.15, "reader": 0.2, "browser": 0.2}
+"""Six in ten visitors need help: more than one agent can take."""
+
+
+def _traffic(visitors: int, seed: int, per_hour: float = 1800.0, mix: dict[str, float] | None = None) -> Traffic:
+    """The proving ground's visitors as the demo site's event log."""
+    return proving_traffic(generate(visitors, seed, START_MS, per_hour, mix), "demo")
 
 
 def _entry(visitor: str, events: list[dict[str, Any]], site: str = "demo") -> dict[str, Any]:
@@ -61,13 +69,13 @@ def test_replay__struggler_and_reader__only_struggler_invited_soon_after_onset()
 
 
 def test_replay__same_log_twice__same_report() -> None:
-    traffic = generate(60, seed=3)
+    traffic = _traffic(60, seed=3)
     first = replay(traffic.entries, _config(), struggle_score).summary()
     assert replay(traffic.entries, _config(), struggle_score).summary() == first
 
 
 def test_replay__one_agent_bot_fallback__agent_load_within_capacity_rest_to_bot() -> None:
-    traffic = generate(200, seed=5, window_s=600, shares=(0.2, 0.2, 0.6))
+    traffic = _traffic(200, seed=5, per_hour=1200, mix=CROWDED)
     report = replay(traffic.entries, _config(), struggle_score, options=ReplayOptions(agents=1))
     assert report.capacity_slots == 3
     assert 2 < report.peak_expected_load <= 3 + 1e-9
@@ -77,7 +85,7 @@ def test_replay__one_agent_bot_fallback__agent_load_within_capacity_rest_to_bot(
 
 
 def test_replay__one_agent_suppress__strugglers_wait_in_the_pool() -> None:
-    traffic = generate(200, seed=5, window_s=600, shares=(0.2, 0.2, 0.6))
+    traffic = _traffic(200, seed=5, per_hour=1200, mix=CROWDED)
     fallback = comparison_config().fallback.model_copy(update={"when_no_capacity": "suppress"})
     report = replay(traffic.entries, _config(fallback=fallback), struggle_score, options=ReplayOptions(agents=1))
     assert {i.mode for i in report.invitations} == {"agent"}
@@ -120,7 +128,7 @@ def test_replay__progress__reported_during_and_at_the_end() -> None:
 
 
 def test_fixed_delay__policy_replay__matches_the_shortcut_used_for_matching() -> None:
-    traffic = generate(40, seed=11)
+    traffic = _traffic(40, seed=11)
     config = _config()
     replayed = replay(traffic.entries, config, struggle_score, policy=fixed_delay(45))
     moments: list[Moment] = []
