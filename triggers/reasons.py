@@ -70,19 +70,8 @@ ENGAGED_STAGE: Final = 1
 CANDIDATE_STAGE: Final = 2
 ELIGIBLE_STAGE: Final = 3
 NOT_ENGAGED: Final = frozenset({TOO_EARLY, TOO_FEW_PAGES})
-NOT_CANDIDATE: Final = frozenset(
-    {
-        OPTED_OUT,
-        DO_NOT_TRACK,
-        IN_CHAT,
-        CAP_REACHED,
-        DAILY_CAP_REACHED,
-        COOLDOWN_AFTER_DISMISS,
-        RECENTLY_INVITED,
-        EXCLUDED_PATH,
-        NOT_TARGETED,
-    }
-)
+NOT_CANDIDATE: Final = frozenset(REASONS[: RANK[TOO_EARLY]])
+"""Respect and targeting: the codes ``REASONS`` lists before timing."""
 NO_EVIDENCE: Final = frozenset({BELOW_THRESHOLD, NOT_SUSTAINED})
 
 

@@ -19,10 +19,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from api.store import RedisStore
-from loadtests.processes import running
-from loadtests.redis_server import free_port
-from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
+from tests.browser.dashboards import app_on_redis, signed_in
 from tests.factories import ev, page, prepared
 from tracker.days import day_of
 
@@ -101,38 +99,18 @@ async def _seed(url: str, prefix: str, now_ms: int) -> None:
 @pytest.fixture(scope="module")
 def dashboard_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     prefix = f"dash{os.getpid()}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     now_ms = int(time.time() * 1000)
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's event loop
         thread.submit(lambda: asyncio.run(_seed(redis_url, prefix, now_ms))).result()
-    env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url,
-        "TACTFUL_REDIS_PREFIX": prefix,
-        "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_ADMIN_TOKEN": TOKEN,
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_SITE_REFRESH_S": "0.5",
-        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("dash")),
-    }
-    try:
-        with running("api.main:app", port, env):
-            yield url
-    finally:
-        delete_prefix(redis_url, prefix)
+    settings = {"TACTFUL_REDIS_SHARDS": "4", "TACTFUL_SITE_REFRESH_S": "0.5"}
+    with app_on_redis(redis_url, prefix, TOKEN, tmp_path_factory.mktemp("dash"), settings) as url:
+        yield url
 
 
 @pytest.fixture
 def dashboard(browser: Any, dashboard_server: str) -> Iterator[tuple[Any, list[str]]]:
-    context = browser.new_context(viewport={"width": 1360, "height": 1000}, base_url=dashboard_server)
-    page_ = context.new_page()
-    errors: list[str] = []
-    page_.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page_.on("pageerror", lambda error: errors.append(str(error)))
+    context, page_, errors = signed_in(browser, dashboard_server, TOKEN)
     page_.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-    page_.goto("/dashboard")
-    page_.fill("#token", TOKEN)
-    page_.click("#sign-in-form button[type=submit]")
     page_.wait_for_selector("#funnel svg rect")
     yield page_, errors
     context.close()

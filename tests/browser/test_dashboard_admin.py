@@ -16,10 +16,8 @@ import httpx
 import orjson
 import pytest
 
-from loadtests.processes import running
-from loadtests.redis_server import free_port
-from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
+from tests.browser.dashboards import app_on_redis
 from tests.chat.test_integrations_doc import documented_verify
 from tests.chat.test_webhooks import SECRET, Receiver
 
@@ -30,22 +28,9 @@ TOKEN = "dashboard-admin-browser-token-0123456789"
 
 @pytest.fixture(scope="module")
 def admin_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    prefix = f"dashadmin{os.getpid()}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url,
-        "TACTFUL_REDIS_PREFIX": prefix,
-        "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_ADMIN_TOKEN": TOKEN,
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("dashadmin")),
-    }
-    try:
-        with running("api.main:app", port, env):
-            yield url
-    finally:
-        delete_prefix(redis_url, prefix)
+    data = tmp_path_factory.mktemp("dashadmin")
+    with app_on_redis(redis_url, f"dashadmin{os.getpid()}", TOKEN, data, {"TACTFUL_REDIS_SHARDS": "4"}) as url:
+        yield url
 
 
 @pytest.fixture

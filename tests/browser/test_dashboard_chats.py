@@ -23,10 +23,8 @@ import redis.asyncio as aioredis
 
 from api.chat.models import ChatRecord, Outcome, encode_chat
 from api.store import RedisStore
-from loadtests.processes import running
-from loadtests.redis_server import free_port
-from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check
+from tests.browser.dashboards import app_on_redis, signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -84,32 +82,20 @@ async def _seed(url: str, prefix: str, now_ms: int) -> None:
 @pytest.fixture(scope="module")
 def chats_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     prefix = f"dashchats{os.getpid()}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's event loop
         thread.submit(lambda: asyncio.run(_seed(redis_url, prefix, int(time.time() * 1000)))).result()
-    env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url,
-        "TACTFUL_REDIS_PREFIX": prefix,
-        "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_ADMIN_TOKEN": TOKEN,
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("dashchats")),
-    }
-    try:
-        with running("api.main:app", port, env):
-            for visitor, text in (
-                (OLD, "Still waiting for an answer"),
-                (ASKER, "Please call me about my parcel"),
-                (BROWSER, "Do you have it in blue?"),
-            ):  # oldest first
-                form = {"site": "demo", "visitor": visitor, "email": f"{visitor}@example.org", "message": text}
-                left = httpx.post(f"{url}/v1/chat/offline", json=form, headers={"origin": url})
-                assert left.status_code == 201, left.text
-                time.sleep(0.01)
-            yield url
-    finally:
-        delete_prefix(redis_url, prefix)
+    data = tmp_path_factory.mktemp("dashchats")
+    with app_on_redis(redis_url, prefix, TOKEN, data, {"TACTFUL_REDIS_SHARDS": "4"}) as url:
+        for visitor, text in (
+            (OLD, "Still waiting for an answer"),
+            (ASKER, "Please call me about my parcel"),
+            (BROWSER, "Do you have it in blue?"),
+        ):  # oldest first
+            form = {"site": "demo", "visitor": visitor, "email": f"{visitor}@example.org", "message": text}
+            left = httpx.post(f"{url}/v1/chat/offline", json=form, headers={"origin": url})
+            assert left.status_code == 201, left.text
+            time.sleep(0.01)
+        yield url
 
 
 def _rows(page_: Any) -> list[list[str]]:
@@ -136,14 +122,7 @@ def _search(page_: Any, **fields: str) -> None:
 def test_dashboard__chats_and_inbox__an_admin_searches_reads_exports_deletes_and_handles_messages(
     browser: Any, chats_server: str, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 1360, "height": 1000}, base_url=chats_server)
-    page_ = context.new_page()
-    errors: list[str] = []
-    page_.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page_.on("pageerror", lambda error: errors.append(str(error)))
-    page_.goto("/dashboard")
-    page_.fill("#token", TOKEN)
-    page_.click("#sign-in-form button[type=submit]")
+    context, page_, errors = signed_in(browser, chats_server, TOKEN)
     page_.wait_for_selector("#tab-inbox .count:not([hidden])")
     assert page_.text_content("#tab-inbox") == "Inbox3 unhandled"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -24,11 +24,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from api.store import RedisStore
-from loadtests.processes import running
 from loadtests.redis_server import free_port
 from scoring.prior import StrugglePrior
-from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check, wait_for
+from tests.browser.dashboards import app_on_redis, signed_in
 from tests.factories import ev, page, prepared
 from triggers import SiteConfig
 from triggers.observe import observe
@@ -137,33 +136,15 @@ def shop(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     url = f"http://127.0.0.1:{port}"
     shop = Shop(url, redis_url, prefix)
     shop._run(lambda store: store.put_site_config(SITE, CONFIG.model_dump(mode="json")))
-    env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url,
-        "TACTFUL_REDIS_PREFIX": prefix,
-        "TACTFUL_REDIS_SHARDS": "4",
-        "TACTFUL_RUN_LEARNER": "true",
-        "TACTFUL_ADMIN_TOKEN": TOKEN,
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("learn")),
-    }
-    try:
-        with running("api.main:app", port, env):
-            yield shop
-    finally:
-        delete_prefix(redis_url, prefix)
+    settings = {"TACTFUL_REDIS_SHARDS": "4", "TACTFUL_RUN_LEARNER": "true"}
+    with app_on_redis(redis_url, prefix, TOKEN, tmp_path_factory.mktemp("learn"), settings, port):
+        yield shop
 
 
 @pytest.fixture
 def dashboard(browser: Any, shop: Shop) -> Iterator[tuple[Any, list[str]]]:
     """Signed in, the shop's report on screen."""
-    context = browser.new_context(viewport={"width": 1360, "height": 1000}, base_url=shop.url)
-    page_ = context.new_page()
-    errors: list[str] = []
-    page_.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page_.on("pageerror", lambda error: errors.append(str(error)))
-    page_.goto("/dashboard")
-    page_.fill("#token", TOKEN)
-    page_.click("#sign-in-form button[type=submit]")
+    context, page_, errors = signed_in(browser, shop.url, TOKEN)
     page_.wait_for_selector("#site option[value=shop]", state="attached")
     page_.select_option("#site", SITE)
     page_.wait_for_function("() => !document.querySelector('#report-status').textContent.startsWith('Loading')")

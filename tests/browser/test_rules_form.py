@@ -16,10 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loadtests.processes import running
-from loadtests.redis_server import free_port
-from tests.api.conftest import delete_prefix
 from tests.browser.conftest import SCREENSHOTS, axe_check
+from tests.browser.dashboards import app_on_redis, signed_in
 from tests.docs.test_examples import _config_blocks
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
@@ -33,32 +31,13 @@ SECTIONS = ["allowed_origins", "targeting", "timing", "respect", "hours", "capac
 def rules_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh server per test: each test saves the demo site's config."""
     prefix = f"rules{os.getpid()}{time.monotonic_ns()}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "TACTFUL_REDIS_URL": redis_url,
-        "TACTFUL_REDIS_PREFIX": prefix,
-        "TACTFUL_ADMIN_TOKEN": TOKEN,
-        "TACTFUL_PUBLIC_URL": url,
-        "TACTFUL_DATA_DIR": str(tmp_path_factory.mktemp("rules")),
-    }
-    try:
-        with running("api.main:app", port, env):
-            yield url
-    finally:
-        delete_prefix(redis_url, prefix)
+    with app_on_redis(redis_url, prefix, TOKEN, tmp_path_factory.mktemp("rules")) as url:
+        yield url
 
 
 @pytest.fixture
 def rules(browser: Any, rules_server: str) -> Iterator[tuple[Any, list[str]]]:
-    context = browser.new_context(viewport={"width": 1360, "height": 1000}, base_url=rules_server)
-    page_ = context.new_page()
-    errors: list[str] = []
-    page_.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page_.on("pageerror", lambda error: errors.append(str(error)))
-    page_.goto("/dashboard")
-    page_.fill("#token", TOKEN)
-    page_.click("#sign-in-form button[type=submit]")
+    context, page_, errors = signed_in(browser, rules_server, TOKEN)
     page_.click("#tab-rules")
     page_.wait_for_selector("#section-hours")
     yield page_, errors
