@@ -27,10 +27,10 @@ from api.learning.cache import ModelCache
 from api.learning.learner import LearnerPool
 from api.limits import CollectLimits, RateLimiter
 from api.meter import NO_METER, Meter
-from api.metrics import router as metrics_router
 from api.observe import RequestContext
 from api.openapi import BATCH_COMPONENTS, document_errors
 from api.periodic import Periodic
+from api.prometheus import router as metrics_router
 from api.routes import admin, analytics, collect, dashboard, health, pages, site_config
 from api.settings import Settings
 from api.sites import SiteDirectory

@@ -11,7 +11,7 @@ import logging
 from collections import Counter, defaultdict
 from typing import Protocol
 
-from api import metrics
+from api import prometheus
 from api.analytics.journal import DecisionJournal
 from api.store import Journal, StoreUnavailable, VisitorLog
 from tracker.days import day_of
@@ -37,7 +37,7 @@ class CounterBuffer:
     def count_decision(self, site: str, now_ms: int, decision: Decision) -> None:
         """``decisions``, ``invites``, ``invites.<mode>``, and ``d.<reason>`` for every policy reason."""
         codes = decision.codes
-        metrics.observe_decision(decision, codes)
+        prometheus.observe_decision(decision, codes)
         counts = self._counts[(site, day_of(now_ms))]
         counts["decisions"] += 1
         for code in codes:

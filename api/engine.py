@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from api import metrics
+from api import prometheus
 from api.decider import Decider
 from api.limits import CollectLimits, retry_after
 from api.meter import NO_METER, Meter
@@ -59,7 +59,7 @@ class Engine:
         except ProtocolError as error:
             return Outcome(error.status, error.body(), {})
         if self.limits is not None and (wait := self.limits.visitor(batch.site, batch.visitor)):
-            metrics.RATE_LIMITED.labels("visitor").inc()
+            prometheus.RATE_LIMITED.labels("visitor").inc()
             return error_outcome(
                 429,
                 "rate_limited",
@@ -79,7 +79,7 @@ class Engine:
         try:
             result = await self.store.ingest(prepared)
         except StoreUnavailable:
-            metrics.STORE_UNAVAILABLE.labels("collect").inc()
+            prometheus.STORE_UNAVAILABLE.labels("collect").inc()
             return error_outcome(
                 503,
                 "store_unavailable",

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from api.metrics import STORE_UNAVAILABLE
 from api.observe import SCOPE_KEY
+from api.prometheus import STORE_UNAVAILABLE
 from api.responses import json_response, problem
 from api.store import StoreUnavailable
 

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import metrics
+from api import prometheus
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 SCOPE_KEY = "tactful.request_id"
@@ -71,8 +71,8 @@ class RequestContext:
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"  # templates only: bounded cardinality
-        metrics.REQUEST_SECONDS.labels(route, scope["method"]).observe(seconds)
-        metrics.RESPONSES.labels(route, f"{status // 100}xx").inc()
+        prometheus.REQUEST_SECONDS.labels(route, scope["method"]).observe(seconds)
+        prometheus.RESPONSES.labels(route, f"{status // 100}xx").inc()
         if self.access_log:
             log_access(scope["method"], route, status, seconds)
 

@@ -9,9 +9,9 @@ from scoring.base import Features, Scorer
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.labels import LabelJoiner, LabelPolicy, Outcome, TrainingExample
 from scoring.model import OnlineLogistic
+from scoring.model_file import ModelSnapshot, SnapshotFormatError, SnapshotHeader
 from scoring.prior import StrugglePrior
 from scoring.quality import RollingQuality
-from scoring.snapshot import ModelSnapshot, SnapshotFormatError, SnapshotHeader
 from scoring.snapshot_store import DecisionSnapshot, MemorySnapshotStore, SnapshotStore
 
 __all__ = [

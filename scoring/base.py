@@ -44,7 +44,7 @@ class Scorer(Protocol):
         ...
 
     def explain(self, features: Features) -> list[str]:
-        """Reason codes (``scoring.reasons``): the observed struggle signals that raised the score most,
+        """Reason codes (``scoring.explanation``): the observed struggle signals that raised the score most,
         strongest first, at most three; empty when nothing did or the scorer cannot tell. Must not
         change the scorer."""
         ...

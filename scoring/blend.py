@@ -28,9 +28,9 @@ from typing import Self
 
 from scoring.base import Features, Scorer, clip_probability, logistic
 from scoring.correction import PriorCorrection
+from scoring.explanation import observed_signals, top_reasons
 from scoring.model import OnlineLogistic
 from scoring.prior import StrugglePrior
-from scoring.reasons import observed_signals, top_reasons
 
 DEFAULT_HANDOVER = 30
 MIN_LABELS = 20

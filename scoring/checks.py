@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scoring.base import Example, Features, Scorer
-from scoring.metrics import roc_auc
-from scoring.reasons import MAX_REASONS, REASON_OF
+from scoring.explanation import MAX_REASONS, REASON_OF
+from scoring.measures import roc_auc
 
 ScorerFactory = Callable[[], Scorer]
 Sessions = Sequence[Example]

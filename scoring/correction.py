@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from typing import Self
 
 from scoring.base import Features, logistic
+from scoring.explanation import top_reasons
 from scoring.model import INDICATOR_MARK
 from scoring.prior import StrugglePrior
-from scoring.reasons import top_reasons
 
 
 @dataclass(frozen=True)

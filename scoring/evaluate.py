@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from scoring.base import Features, Scorer
-from scoring.metrics import calibration_error, log_loss, roc_auc
+from scoring.measures import calibration_error, log_loss, roc_auc
 
 _BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Self
 
 from scoring.base import Features, logistic, signed_log1p
-from scoring.reasons import top_reasons
+from scoring.explanation import top_reasons
 
 # Slot layout per feature, one list per name so predict does one dict lookup per feature.
 _COUNT, _MEAN, _M2, _INV_STD, _WEIGHT, _G2, _INDICATOR = range(7)

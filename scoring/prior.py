@@ -38,7 +38,7 @@ from types import MappingProxyType
 from typing import Self
 
 from scoring.base import Features, logistic, signed_log1p
-from scoring.reasons import top_reasons
+from scoring.explanation import top_reasons
 
 PRIOR_BIAS = -3.55
 PRIOR_WEIGHTS: MappingProxyType[str, float] = MappingProxyType(

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from scoring.labels import Outcome, TrainingExample
-from scoring.metrics import CALIBRATION_BINS, calibration_error, log_loss, roc_auc
+from scoring.measures import CALIBRATION_BINS, calibration_error, log_loss, roc_auc
 
 DEFAULT_WINDOW = 2000
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HISTOGRAM_BINS = 20
-"""The dashboard's score histogram's bins (api/analytics/metrics.py uses this one)."""
+"""The dashboard's score histogram's bins (api/analytics/figures.py uses this one)."""
 
 
 def score_histogram(sessions: Iterable[tuple[float, bool]], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from api.analytics import metrics as m
+from api.analytics import figures as m
 from api.availability import Availability
 from api.learning.cache import ModelCache
 from api.sites import SiteDirectory

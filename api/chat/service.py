@@ -50,7 +50,7 @@ from api.chat.models import (
     frame_dict,
 )
 from api.chat.webhooks import Webhooks, erased_fields
-from api.metrics import CHATS
+from api.prometheus import CHATS
 from api.settings import Settings
 from api.store import ChatRecords, ExpiringTables, LabelStream, VisitorLog
 from api.store.bus import ChatBus

@@ -12,7 +12,7 @@ import logging
 from typing import Any, Protocol
 
 from api.store import ModelRegistry, SiteConfigs
-from scoring import snapshot
+from scoring import model_file
 from scoring.base import Scorer
 from scoring.blend import default_site_scorer
 
@@ -53,8 +53,8 @@ class ModelCache:
         if committed is None:
             return False
         try:
-            loaded = snapshot.loads(committed[1])
-        except snapshot.SnapshotFormatError as error:
+            loaded = model_file.loads(committed[1])
+        except model_file.SnapshotFormatError as error:
             log.error("site %s: model version %s unreadable, keeping the current one: %s", site, version, error)
             return False
         self._scorers[site] = loaded.scorer

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from api.store import LabelStream, ModelRegistry, SiteConfigs, StoreUnavailable
-from scoring import snapshot
+from scoring import model_file
 from scoring.blend import BlendedScorer, default_site_scorer
 from scoring.labels import LabelJoiner, Outcome, TrainingExample
 from scoring.quality import RollingQuality
@@ -167,7 +167,7 @@ class Learner:
         scorer = self.state.scorer
         await self.store.commit_learning(
             self.site,
-            snapshot.dumps(scorer, self._clock()),
+            model_file.dumps(scorer, self._clock()),
             pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL),
             scorer.version,
             self.quality(),

@@ -1,6 +1,6 @@
 """Model snapshots as files: written atomically, read whole or by their header alone.
 
-The format is ``scoring.snapshot``'s. ``save`` writes a temporary file in the same
+The format is ``scoring.model_file``'s. ``save`` writes a temporary file in the same
 directory and renames it over the target, so a reader sees the old snapshot or the
 new one, never half of one.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from scoring.base import Scorer
-from scoring.snapshot import ModelSnapshot, SnapshotHeader, dumps, loads, parse_header
+from scoring.model_file import ModelSnapshot, SnapshotHeader, dumps, loads, parse_header
 from tracker.protocol import SITE_KEY
 
 _SITE = re.compile(SITE_KEY)

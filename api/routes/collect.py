@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope, Send
 
-from api import metrics
+from api import prometheus
 from api.deps import EngineDep
 from api.engine import Engine, Outcome, error_outcome
 from api.errors import INTERNAL_ERROR
@@ -67,7 +67,7 @@ def _cors(origin: str | None) -> dict[str, str]:
 def _problem(
     status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
 ) -> Outcome:
-    metrics.observe_collect(status, {"error": code})
+    prometheus.observe_collect(status, {"error": code})
     return error_outcome(status, code, message, field, headers)
 
 
@@ -81,9 +81,9 @@ class CollectEndpoint:
     """
 
     def __init__(self) -> None:
-        self._seconds = metrics.REQUEST_SECONDS.labels(PATH, "POST")
+        self._seconds = prometheus.REQUEST_SECONDS.labels(PATH, "POST")
         self._responses = {
-            status_class: metrics.RESPONSES.labels(PATH, f"{status_class}xx") for status_class in (2, 4, 5)
+            status_class: prometheus.RESPONSES.labels(PATH, f"{status_class}xx") for status_class in (2, 4, 5)
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,7 +119,7 @@ class CollectEndpoint:
         origin = origin_raw.decode("latin-1") if origin_raw is not None else None
         client = scope.get("client")
         if engine.limits is not None and (wait := engine.limits.ip(client[0] if client else None)):
-            metrics.RATE_LIMITED.labels("ip").inc()
+            prometheus.RATE_LIMITED.labels("ip").inc()
             return _problem(
                 429,
                 "rate_limited",
@@ -138,7 +138,7 @@ class CollectEndpoint:
         outcome = await engine.collect(body, origin, privacy)
         # The server's own time, for load tests: their clients' figures include their own queueing.
         timing = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.3f}"}
-        metrics.observe_collect(outcome.status, outcome.body)
+        prometheus.observe_collect(outcome.status, outcome.body)
         return Outcome(
             outcome.status, outcome.body, outcome.headers | timing | (_cors(origin) if outcome.status != 403 else {})
         )

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring.labels import Outcome
-from scoring.metrics import calibration_error, log_loss, roc_auc
+from scoring.measures import calibration_error, log_loss, roc_auc
 from scoring.quality import RollingQuality
 
 

@@ -12,10 +12,10 @@ from loadtests.proving.examples import examples
 from scoring import prior as prior_module
 from scoring.base import Features
 from scoring.blend import BlendedScorer, default_site_scorer
-from scoring.metrics import roc_auc
+from scoring.explanation import top_reasons
+from scoring.measures import roc_auc
 from scoring.model import OnlineLogistic
 from scoring.prior import PRIOR_BIAS, PRIOR_WEIGHTS, StrugglePrior
-from scoring.reasons import top_reasons
 
 DOCS = Path(__file__).parents[2] / "docs" / "scoring.md"
 QUIET = {"time_on_site_s": 30.0, "pages_viewed": 1.0}

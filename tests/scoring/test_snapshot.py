@@ -10,7 +10,7 @@ import pytest
 
 from api.learning import snapshot_files
 from loadtests.proving.examples import examples
-from scoring import snapshot
+from scoring import model_file
 from scoring.blend import BlendedScorer, default_site_scorer
 
 
@@ -61,30 +61,30 @@ def test_snapshot__unpicklable_scorer__old_file_kept(tmp_path: Path) -> None:
 
 
 def test_snapshot__not_a_snapshot__rejected_clearly() -> None:
-    with pytest.raises(snapshot.SnapshotFormatError, match="magic"):
-        snapshot.loads(b"\x80\x05garbage")
+    with pytest.raises(model_file.SnapshotFormatError, match="magic"):
+        model_file.loads(b"\x80\x05garbage")
 
 
 def test_snapshot__unknown_format__rejected_naming_it() -> None:
-    data = snapshot.dumps(default_site_scorer(), created_at=1_764_000_000.0)
-    magic, header, payload = data[: len(snapshot.MAGIC)], *data[len(snapshot.MAGIC) :].split(b"\n", 1)
+    data = model_file.dumps(default_site_scorer(), created_at=1_764_000_000.0)
+    magic, header, payload = data[: len(model_file.MAGIC)], *data[len(model_file.MAGIC) :].split(b"\n", 1)
     fields = json.loads(header) | {"format": 99}
-    with pytest.raises(snapshot.SnapshotFormatError, match="format 99"):
-        snapshot.loads(magic + json.dumps(fields).encode() + b"\n" + payload)
+    with pytest.raises(model_file.SnapshotFormatError, match="format 99"):
+        model_file.loads(magic + json.dumps(fields).encode() + b"\n" + payload)
 
 
 def test_snapshot__truncated_payload__rejected() -> None:
-    data = snapshot.dumps(learned_scorer(), created_at=1_764_000_000.0)
-    with pytest.raises(snapshot.SnapshotFormatError, match="truncated"):
-        snapshot.loads(data[:-10])
+    data = model_file.dumps(learned_scorer(), created_at=1_764_000_000.0)
+    with pytest.raises(model_file.SnapshotFormatError, match="truncated"):
+        model_file.loads(data[:-10])
 
 
 def test_snapshot__header_fields_changed__rejected() -> None:
-    data = snapshot.dumps(default_site_scorer(), created_at=1_764_000_000.0)
-    magic, header, payload = data[: len(snapshot.MAGIC)], *data[len(snapshot.MAGIC) :].split(b"\n", 1)
+    data = model_file.dumps(default_site_scorer(), created_at=1_764_000_000.0)
+    magic, header, payload = data[: len(model_file.MAGIC)], *data[len(model_file.MAGIC) :].split(b"\n", 1)
     fields = json.loads(header) | {"surprise": 1}
-    with pytest.raises(snapshot.SnapshotFormatError, match="header fields"):
-        snapshot.loads(magic + json.dumps(fields).encode() + b"\n" + payload)
+    with pytest.raises(model_file.SnapshotFormatError, match="header fields"):
+        model_file.loads(magic + json.dumps(fields).encode() + b"\n" + payload)
 
 
 def test_site_snapshot_path__site_key__inside_data_dir(tmp_path: Path) -> None:
