@@ -34,6 +34,30 @@ def _run_once(action: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable
     return hook
 
 
+def _deleted_once_written(
+    served: Served, monkeypatch: pytest.MonkeyPatch, visitor: str, invite: str, state: str
+) -> list[dict[str, int]]:
+    """Patch the store so that the visitor's data is deleted right after the chat's record is written in
+    ``state``, at the worst moment for what the service writes next; returns the deletions' answers."""
+    store: Store = served.store
+    deletions: list[dict[str, int]] = []
+
+    async def delete_visitor() -> None:
+        deletions.append(await served.chat.transcripts.forget_visitor("demo", visitor))
+
+    forget = _run_once(delete_visitor)
+    compare_and_set = store.compare_and_set
+
+    async def written_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
+        done = await compare_and_set(site, name, expected, new)
+        if done and name == f"chat:{invite}" and new is not None and f'"state":"{state}"' in new:
+            await forget()
+        return done
+
+    monkeypatch.setattr(store, "compare_and_set", written_then_deleted)
+    return deletions
+
+
 async def test_mark_handled__visitor_deleted_between_read_and_write__message_stays_deleted(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,21 +115,7 @@ async def test_accept__visitor_deleted_once_the_chat_is_active__listing_slot_and
     await served.visitor(visitor, invite)
     await agent.until(lambda f: f["type"] == "offer")
 
-    deletions: list[dict[str, int]] = []
-
-    async def delete_visitor() -> None:
-        deletions.append(await served.chat.transcripts.forget_visitor("demo", visitor))
-
-    forget = _run_once(delete_visitor)
-    compare_and_set = store.compare_and_set
-
-    async def written_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
-        done = await compare_and_set(site, name, expected, new)
-        if done and name == f"chat:{invite}" and new is not None and '"state":"active"' in new:
-            await forget()
-        return done
-
-    monkeypatch.setattr(store, "compare_and_set", written_then_deleted)
+    deletions = _deleted_once_written(served, monkeypatch, visitor, invite, "active")
     await agent.send(type="accept", chat=invite)
     await agent.send(type="status", status="away")  # answered once the accept has been handled: frames go in turn
     await agent.until(lambda f: f["type"] == "status" and f["status"] == "away")
@@ -135,21 +145,7 @@ async def test_end__visitor_deleted_once_the_chat_has_ended__listing_and_message
     await agent.send(type="accept", chat=invite)
     await agent.until(lambda f: f["type"] == "chat")
 
-    deletions: list[dict[str, int]] = []
-
-    async def delete_visitor() -> None:
-        deletions.append(await served.chat.transcripts.forget_visitor("demo", visitor))
-
-    forget = _run_once(delete_visitor)
-    compare_and_set = store.compare_and_set
-
-    async def written_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
-        done = await compare_and_set(site, name, expected, new)
-        if done and name == f"chat:{invite}" and new is not None and '"state":"ended"' in new:
-            await forget()
-        return done
-
-    monkeypatch.setattr(store, "compare_and_set", written_then_deleted)
+    deletions = _deleted_once_written(served, monkeypatch, visitor, invite, "ended")
     await agent.send(type="end", chat=invite, stuck=False, resolved=True)
     await agent.until(lambda f: f["type"] == "closed" and f["chat"] == invite)
     monkeypatch.undo()
@@ -169,21 +165,7 @@ async def test_offer__visitor_deleted_once_the_chat_is_offered__offer_record_sta
     agent = await served.agent(token)
     visitor, invite = await served.invite()
 
-    deletions: list[dict[str, int]] = []
-
-    async def delete_visitor() -> None:
-        deletions.append(await served.chat.transcripts.forget_visitor("demo", visitor))
-
-    forget = _run_once(delete_visitor)
-    compare_and_set = store.compare_and_set
-
-    async def written_then_deleted(site: str, name: str, expected: str | None, new: str | None) -> bool:
-        done = await compare_and_set(site, name, expected, new)
-        if done and name == f"chat:{invite}" and new is not None and '"state":"offered"' in new:
-            await forget()
-        return done
-
-    monkeypatch.setattr(store, "compare_and_set", written_then_deleted)
+    deletions = _deleted_once_written(served, monkeypatch, visitor, invite, "offered")
     await served.visitor(visitor, invite)
     await agent.until(lambda f: f["type"] == "offer")  # sent once the offer record was written
     monkeypatch.undo()
