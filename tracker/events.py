@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tracker import protocol as p
 from tracker.days import day_of
-from tracker.identity import identify_ops
+from tracker.identity import forget_ops, identify_ops
 from tracker.merge import Op, State, apply_all
 
 RECENCY_HALF_LIFE_MS = 120_000
@@ -174,7 +174,9 @@ CART_REMOVE = frozenset({"removed_from_cart", "remove_from_cart"})
 def _custom(event: p.Custom, ts: int) -> tuple[Op, ...]:
     ops = (_CUSTOM_COUNT, Op("s", f"c.{event.name}", "+k", "1"))
     if event.name == "tactful.opt_out":
-        return (*ops, Op("v", "oo", ">", str(ts)))
+        # The refusal forgets who the visitor is as of now, as a reset would: an identify sent just
+        # before it (in the same beacon, or delivered late) is older and does not come back.
+        return (*ops, Op("v", "oo", ">", str(ts)), *forget_ops(ts))
     if event.value is not None and (event.name in CART_ADD or event.name in CART_REMOVE):
         value = event.value if event.name in CART_ADD else -event.value
         return (*ops, Op("s", "ka", "+f", repr(value)))

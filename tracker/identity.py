@@ -28,7 +28,14 @@ def identify_ops(event: p.Identify, ts: int) -> tuple[Op, ...]:
         for key, value in (("name", event.name), ("email", event.email))
         if value is not None and value.strip()
     }
-    return (Op("v", FIELD, "=", f"{ts}|{_encode(person).decode() if person else ''}"),)
+    if not person:
+        return forget_ops(ts)
+    return (Op("v", FIELD, "=", f"{ts}|{_encode(person).decode()}"),)
+
+
+def forget_ops(ts: int) -> tuple[Op, ...]:
+    """Nobody known as of ``ts`` (an opt-out): what ``identify(null)`` does, in the same latest-by-time field."""
+    return (Op("v", FIELD, "=", f"{ts}|"),)
 
 
 def log_record(ts: int) -> bytes:

@@ -114,7 +114,11 @@ def test_identify__checked_in_the_browser__sent_once__reset_only_after_someone(w
 
     page.evaluate("() => { tactful('identify', {email: 'ada@example.com'}); tactful('conversion', 1); }")
     watched.wait_events(visitor, "identify", 3)
-    page.evaluate("() => tactful('consent', false)")
+    sent_before = len(sent_identities(watched))
+    page.evaluate("() => tactful('identify', {name: 'Ada King', email: 'ada.king@example.com'})")
+    page.evaluate("() => tactful('consent', false)")  # before the next flush: the refusal's beacon goes now
+    watched.wait_events(visitor, "custom")
+    assert len(sent_identities(watched)) == sent_before  # who she is did not go out with her refusal
     stored_keys = page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('tactful.'))")
     assert stored_keys == ["tactful.optout"]  # the opt-out forgets that someone was identified too
     assert watched.console_errors == [] and watched.page_errors == []

@@ -80,6 +80,21 @@ async def test_identify__reset__forgotten_and_a_late_older_call_does_not_bring_i
     assert await who(store) is None
 
 
+async def test_identify__opt_out_just_after__forgotten_in_any_arrival_order(store: VisitorLog) -> None:
+    """``consent(false)`` right after an identify: the refusal's beacon may carry both, or arrive first."""
+    opt_out = ev("custom", T0 + 50, name="tactful.opt_out")
+    await store.ingest(prepared([identify(T0, name=NAME, email=EMAIL), opt_out], sent_at=T0 + 50))
+    assert await who(store) is None
+
+    late = "v_visitor02"
+    await store.ingest(prepared([opt_out], visitor=late, sent_at=T0 + 50))
+    await store.ingest(prepared([identify(T0, name=NAME, email=EMAIL)], visitor=late, sent_at=T0))
+    assert await who(store, late) is None
+
+    await store.ingest(prepared([identify(T0 + 5000, email=EMAIL)], visitor=late, sent_at=T0 + 5000))
+    assert await who(store, late) == {"email": EMAIL}  # identified again after consenting again
+
+
 async def test_identify__event_log__keeps_the_call_never_the_name_or_address(store: Store) -> None:
     await store.ingest(prepared([page(T0, "/account"), identify(T0 + 10, name=NAME, email=EMAIL)]))
 

@@ -48,10 +48,21 @@ commands.identify = function (person) {
   if (!same || !T.whoSent) identifyNow();
 };
 
+function unsendIdentity() {
+  var keep = function (event) { return event.t !== 'identify'; };
+  box.pending = box.pending.filter(keep);
+  box.batches = box.batches.filter(function (batch) {
+    batch.e = batch.e.filter(keep);
+    return batch.e.length || batch === box.busy;
+  });
+}
+
 // An opt-out forgets who the visitor is too. Someone identified while tracking was off (a refusal on an
 // earlier page) is told once the visitor consents.
+// A refusal's beacon carries none of it: who the visitor is, still waiting to be sent, stays here.
 var consentAlone = commands.consent;
 commands.consent = function (granted) {
+  if (granted === false) unsendIdentity();
   consentAlone(granted);
   if (granted === false) {
     T.who = undefined;
