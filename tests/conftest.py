@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,6 +14,9 @@ from api.store import MemoryStore, RedisStore, Store
 from api.store.redis import RedisClient
 from loadtests.redis_cluster import RedisCluster, start_redis_cluster
 from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
+
+if TYPE_CHECKING:
+    from tests.chat.test_webhooks import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +117,12 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     yield RedisStore(client, prefix=prefix, shards=4)
     await _delete_prefix(client, prefix)
     await client.aclose()
+
+
+@pytest.fixture
+def helpdesk() -> Iterator[Receiver]:
+    """A helpdesk's webhook receiver on a free port that answers 200 and keeps what it got."""
+    from tests.chat.test_webhooks import receiving  # a test module: imported when a test asks for it
+
+    with receiving() as running:
+        yield running

@@ -33,14 +33,6 @@ def admin_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield url
 
 
-@pytest.fixture
-def helpdesk() -> Iterator[Receiver]:
-    running_receiver = Receiver()
-    yield running_receiver
-    running_receiver.server.shutdown()
-    running_receiver.server.server_close()
-
-
 def _admin(server: str) -> httpx.Client:
     return httpx.Client(base_url=f"{server}/v1/admin/sites/demo", headers={"authorization": f"Bearer {TOKEN}"})
 

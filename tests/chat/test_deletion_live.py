@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,14 +23,6 @@ from tests.store.test_contract_identity import raw_values
 
 BASE = "/v1/admin/sites/demo"
 VISITOR_DATA = ("visitor", "session", "context", "outcome", "csat", "verdict", "resolved", "messages", "fallback")
-
-
-@pytest.fixture
-def helpdesk() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
 
 
 async def _delete(served: Served, visitor: str) -> dict[str, int]:

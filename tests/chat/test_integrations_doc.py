@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,6 @@ def documented_verify() -> tuple[str, Callable[..., bool]]:
 def test_integrations_doc__verify_snippet__is_the_code_verbatim() -> None:
     snippet, _ = documented_verify()
     assert inspect.getsource(webhooks.verify) in snippet
-
-
-@pytest.fixture
-def helpdesk() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
 
 
 async def test_integrations_doc__verify_snippet__accepts_a_real_delivery_refuses_forgeries(

@@ -21,14 +21,6 @@ DELIVERIES = "/v1/admin/sites/demo/webhook/deliveries"
 
 
 @pytest.fixture
-def helpdesk() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
-
-
-@pytest.fixture
 def flaky() -> Iterator[Receiver]:
     running = Receiver(fail_first=2)
     yield running

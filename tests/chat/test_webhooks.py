@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -57,12 +58,21 @@ class Receiver:
         return [orjson.loads(body) for _, body, status in self.requests if status == 200]
 
 
+@contextlib.contextmanager
+def receiving(fail_first: int = 0) -> Iterator[Receiver]:
+    """A ``Receiver`` on a free port for the block, shut down after it."""
+    running = Receiver(fail_first=fail_first)
+    try:
+        yield running
+    finally:
+        running.server.shutdown()
+        running.server.server_close()
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    running = Receiver(fail_first=2)
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
+    with receiving(fail_first=2) as running:
+        yield running
 
 
 def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
@@ -193,14 +203,6 @@ def test_sign__known_vector() -> None:
         "t=1700000000, v1=" + __import__("hmac").new(b"secret", b'1700000000.{"a":1}', "sha256").hexdigest()
     )
     assert not verify("secret", sign("secret", 1_700_000_000, b"{}"), b"{}", now_s=1_700_000_000 + 301)
-
-
-@pytest.fixture
-def helpdesk() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
 
 
 async def _hook(served: Served, receiver: Receiver, **spec: Any) -> None:
