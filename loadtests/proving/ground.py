@@ -96,12 +96,16 @@ def batches(visit: Visit) -> list[tuple[int, list[dict[str, Any]]]]:
     out: list[tuple[int, list[dict[str, Any]]]] = []
     pending: list[dict[str, Any]] = []
     due: int | None = None
+    previous_search: int | None = None
     for ts, event in events:
         if due is not None and ts >= due:
             out.append((due, pending))
             pending, due = [], None
         pending.append({**event, "ts": ts})
-        if urgent(event):
+        is_urgent = urgent(event, previous_search)
+        if event["t"] == "search":
+            previous_search = event.get("results")
+        if is_urgent:
             out.append((ts, pending))
             pending, due = [], None
         elif due is None:

@@ -80,12 +80,15 @@ URGENT = frozenset(
         "invite_dismissed",
     }
 )
-"""Events the tracker sends at once instead of with the next five-second flush (widget_js: record(e, true));
-a search is urgent when it found nothing."""
+"""Events the tracker sends at once instead of with the next five-second flush (widget_js: record(e, true))."""
 
 
-def urgent(event: Event) -> bool:
-    return event["t"] in URGENT or (event["t"] == "search" and event.get("results") == 0)
+def urgent(event: Event, previous_search: int | None = None) -> bool:
+    """As the tracker decides; a search is sent at once when the one before it (``previous_search``, its
+    results) found nothing: searching in vain again, or putting an empty search right."""
+    if event["t"] == "search":
+        return previous_search == 0
+    return event["t"] in URGENT
 
 
 @dataclass

@@ -57,7 +57,7 @@ def test_outage__503_then_recovery__every_event_arrives_once(context: Any, watch
     page.route("**/v1/collect", outage)
     for i in range(6):
         page.evaluate("(i) => tactful('event', 'outage_' + i, i)", i)
-    page.evaluate("() => tactful('search', {results: 0})")  # urgent: sends at once, into the outage
+    page.evaluate("() => tactful('conversion')")  # urgent: sends at once, into the outage
     watched.wait(lambda: len(refused) >= 2)
     page.reload()  # mid-outage: the queue survives in localStorage
     page.wait_for_function("() => window.tactful && window.tactful.loaded")
@@ -72,8 +72,7 @@ def test_outage__503_then_recovery__every_event_arrives_once(context: Any, watch
     page.wait_for_timeout(1500)  # any late duplicate would land by now
     names = Counter(e["name"] for e in watched.server.events(visitor, "custom"))
     assert names == Counter(f"outage_{i}" for i in range(12))
-    assert len(watched.server.events(visitor, "search")) == 1
-    assert len(watched.server.events(visitor, "conversion")) == 1
+    assert len(watched.server.events(visitor, "conversion")) == 2
     assert len(watched.server.events(visitor, "page_view")) == 2
     sent = Counter(e.get("name") for e in watched.sent() if e["t"] == "custom")
     assert max(sent.values()) > 1  # the same events really were sent again, and counted once
@@ -93,12 +92,12 @@ def test_retry__identical_batch_resent__server_counts_it_once(watched: Watched) 
         route.fulfill(**_answer(503, "1")) if len(bodies) == 1 else route.fulfill(response=response)
 
     page.route("**/v1/collect", lost_answer)
-    page.evaluate("() => tactful('search', {results: 0})")
+    page.evaluate("() => tactful('conversion')")  # urgent: sends at once
     watched.wait(lambda: len(bodies) >= 2)
     assert bodies[0]["events"] == bodies[1]["events"]  # a sealed batch never changes
     assert bodies[1]["sent_at"] >= bodies[0]["sent_at"]
     page.wait_for_timeout(300)
-    assert len(watched.server.events(visitor, "search")) == 1
+    assert len(watched.server.events(visitor, "conversion")) == 1
 
 
 def test_rate_limited__429__waits_for_retry_after(watched: Watched) -> None:
@@ -112,7 +111,7 @@ def test_rate_limited__429__waits_for_retry_after(watched: Watched) -> None:
         route.fulfill(**_answer(429, "3")) if len(attempts) == 1 else route.continue_()
 
     page.route("**/v1/collect", limited)
-    page.evaluate("() => tactful('search', {results: 0})")
+    page.evaluate("() => tactful('conversion')")  # urgent: sends at once
     watched.wait(lambda: len(attempts) >= 2, timeout=10)
     assert attempts[1] - attempts[0] >= 2.8  # not the 1 s the tracker's own backoff would start with
 
@@ -128,7 +127,7 @@ def test_refused__400__dropped_not_retried(watched: Watched) -> None:
         route.fulfill(**_answer(400))
 
     page.route("**/v1/collect", refuse)
-    page.evaluate("() => tactful('search', {results: 0})")
+    page.evaluate("() => tactful('conversion')")  # urgent: sends at once
     watched.wait(lambda: attempts)
     page.wait_for_timeout(2500)
     assert len(attempts) == 1
@@ -150,9 +149,9 @@ def test_network_error__requests_fail__retried_until_through(watched: Watched) -
             route.continue_()
 
     page.route("**/v1/collect", flaky)
-    page.evaluate("() => tactful('search', {results: 0})")
-    (search,) = watched.wait_events(visitor, "search")
-    assert len(failures) == 2 and search["results"] == 0
+    page.evaluate("() => tactful('conversion', 12)")
+    (conversion,) = watched.wait_events(visitor, "conversion")
+    assert len(failures) == 2 and conversion["value"] == 12
 
 
 def test_queue__long_outage__bounded_and_stale_batches_dropped(context: Any, watched: Watched) -> None:

@@ -63,7 +63,7 @@ def offer(watched: Watched, offered: dict[str, Any]) -> dict[str, Any]:
         state["done"] = True  # only now: unrouting while the handler runs would race it
 
     page.route("**/v1/collect", answer)
-    page.evaluate("() => tactful('search', {results: 0})")  # urgent: a request goes out now
+    page.evaluate("() => tactful('conversion')")  # urgent: a request goes out now
     watched.wait(lambda: state["done"])
     page.unroute("**/v1/collect", answer)
     return offered

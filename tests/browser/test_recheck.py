@@ -100,7 +100,7 @@ def test_recheck__absent_or_not_a_positive_integer__no_early_heartbeat(watched: 
 
 def test_recheck__a_newer_answer__replaces_the_pending_one(watched: Watched) -> None:
     answers = open_demo(watched, 1500, 2500)
-    watched.page.evaluate("() => tactful('search', {results: 0})")  # urgent: a second collect now
+    watched.page.evaluate("() => tactful('conversion')")  # urgent: a second collect now
     watched.wait(lambda: len(answers.answered) >= 2)
     assert answers.answered[1] - answers.answered[0] < 1.0  # well before the first recheck was due
     watched.wait(answers.heartbeats, timeout=2.5 + LATE_S + 1)

@@ -162,6 +162,34 @@ def test_idle_and_heartbeats__on_a_fake_clock__reported(watched: Watched) -> Non
     assert idles[1]["ms"] >= idles[0]["ms"]
 
 
+def test_search__one_empty_search__waits_for_the_flush_and_a_second_goes_at_once(watched: Watched) -> None:
+    """Most empty searches are a typo put right by the next search: the first waits for the five-second
+    flush, so the put-right can go with it; searching in vain again, or putting it right, goes at once."""
+    page = watched.page
+    page.clock.install()
+    watched.goto("/demo")
+    visitor = watched.visitor()
+    page.clock.run_for(6_000)
+    watched.wait_events(visitor, "page_view")
+
+    def searches() -> list[int]:
+        return [event["results"] for event in watched.sent() if event["t"] == "search"]
+
+    page.evaluate("() => tactful('search', {results: 0})")
+    page.clock.run_for(1_000)
+    watched.pause(1.0)  # real time for a request, had one been made
+    assert searches() == []
+    page.clock.run_for(4_500)  # the flush
+    watched.wait(lambda: searches() == [0])
+    page.evaluate("() => tactful('search', {results: 0})")  # in vain again: no timer needed
+    watched.wait(lambda: searches() == [0, 0], timeout=3)
+    page.evaluate("() => tactful('search', {results: 12})")  # put right
+    watched.wait(lambda: searches() == [0, 0, 12], timeout=3)
+    page.evaluate("() => tactful('search', {results: 3})")  # an ordinary search waits for the flush
+    watched.pause(1.0)
+    assert searches() == [0, 0, 12]
+
+
 def test_session__30_minutes_quiet__a_new_session_same_visitor(watched: Watched) -> None:
     watched.goto("/demo")
     visitor = watched.visitor()

@@ -29,10 +29,13 @@ var commands = {
     if (money(value)) event.value = value;
     record(event);
   },
+  // An empty search waits for the next flush: most are a typo put right by the
+  // next search. Searching in vain again, or putting it right, is sent at once.
   search: function (options) {
     var results = options && options.results;
-    if (typeof results !== 'number' || results < 0 || results % 1) return;
-    record({t: 'search', results: results}, results === 0);
+    if (!Number.isInteger(results) || results < 0) return;
+    record({t: 'search', results: results}, load('se') === 0);
+    save('se', results);
   },
   conversion: function (value) {
     var event = {t: 'conversion'};

@@ -64,8 +64,8 @@ function randomId(prefix) {
   var bytes = new Uint8Array(10);
   var out = prefix;
   if (W.crypto && W.crypto.getRandomValues) W.crypto.getRandomValues(bytes);
-  else for (var i = 0; i < bytes.length; i++) bytes[i] = Math.random() * 256;
-  for (var j = 0; j < bytes.length; j++) out += (bytes[j] + 256).toString(16).slice(1);
+  else for (var i = 0; i < 10; i++) bytes[i] = Math.random() * 256;
+  for (var j = 0; j < 10; j++) out += (bytes[j] + 256).toString(16).slice(1);
   return out;
 }
 
