@@ -25,6 +25,7 @@ visitors (an earlier visit days before) are drawn for every persona alike.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,12 +183,18 @@ def _landing(script: _Script) -> None:
     script.page(script.rng.choice(["/", f"/product/{script.rng.choice(PRODUCTS)}"]), "Home")
 
 
-def _shop(script: _Script, products: int, cart: bool) -> float:
-    """Look at a few products, maybe add them to the cart; returns the cart's value."""
+def _shop(
+    script: _Script, products: int, cart: bool, aside: dict[int, list[Callable[[], None]]] | None = None
+) -> float:
+    """Look at a few products, maybe add them to the cart; returns the cart's value. ``aside``: per product
+    page (by its index), what else happens while the visitor is on it."""
     value = 0.0
-    for _ in range(products):
+    for index in range(products):
         script.page(f"/product/{script.rng.choice(PRODUCTS)}")
         script.browse(8, 40, clicks=script.rng.randint(1, 4))
+        for act in (aside or {}).get(index, ()):
+            act()
+            script.wait(2, 10)
         if cart and (value == 0.0 or script.rng.random() < 0.4):
             price = round(script.rng.uniform(12, 180), 2)
             script.add("custom", name="added_to_cart", value=price)
@@ -356,20 +363,31 @@ def reader(script: _Script, visit: Visit) -> None:
 
 
 def browser(script: _Script, visit: Visit) -> None:
-    _landing(script)
-    script.browse(4, 20)
-    _shop(script, script.rng.randint(2, 7), cart=script.rng.random() < 0.4)
-    if script.rng.random() < 0.5:
+    """Each stray signal happens on one of the product pages, drawn on its own: now and then two of them
+    fall on the same page, seconds apart, as they would by chance."""
+    rng = script.rng
+
+    def dead_click() -> None:
         script.add("dead_click", sel="img.gallery")
-        script.wait(2, 10)
-    if script.rng.random() < 0.15:  # real shops log stray script errors that nobody notices
+
+    def js_error() -> None:  # real shops log stray script errors that nobody notices
         script.add("js_error")
-    if script.rng.random() < 0.3:
-        if script.rng.random() < 0.4:  # a typo in the search box, put right at once
+
+    def search() -> None:
+        if rng.random() < 0.4:  # a typo in the search box, put right at once
             script.add("search", results=0)
             script.wait(2, 6)
-        script.add("search", results=script.rng.randint(1, 30))
+        script.add("search", results=rng.randint(1, 30))
         script.browse(4, 15)
+
+    products = rng.randint(2, 7)
+    aside: dict[int, list[Callable[[], None]]] = {}
+    for act, chance in ((dead_click, 0.5), (js_error, 0.15), (search, 0.3)):
+        if rng.random() < chance:
+            aside.setdefault(rng.randrange(products), []).append(act)
+    _landing(script)
+    script.browse(4, 20)
+    _shop(script, products, cart=rng.random() < 0.4, aside=aside)
 
 
 def converter(script: _Script, visit: Visit) -> None:
