@@ -19,6 +19,7 @@ from tracker.events import (
     BITMAP_BITS,
     CART_ADD,
     CART_REMOVE,
+    RECENCY_HALF_LIFE_MS,
     RECENCY_SIGNALS,
     RECENCY_TAU_MS,
     anchor_index,
@@ -56,7 +57,7 @@ FEATURES: tuple[str, ...] = (
     "recent_js_errors",
     "recent_zero_result_searches",
     "unresolved_search",  # 1 when the newest search found nothing
-    "struggle_kinds",  # how many kinds of struggle signal the session shows (BREADTH)
+    "struggle_kinds",  # how many kinds of struggle signal the visitor shows within the last minute (BREADTH)
     "recent_struggle",  # the recency-weighted struggle counts added up
     "cart_items",  # added_to_cart minus removed_from_cart custom events
     "cart_value",  # the sum of their values
@@ -75,15 +76,20 @@ STRUGGLE_SIGNALS: tuple[str, ...] = (
     "scroll_reversals",
 )
 
-BREADTH: tuple[str, ...] = (
-    "rage_clicks",
-    "dead_clicks",
-    "failed_submits",
-    "u_turns",
-    "zero_result_searches",
-    "js_errors",
-)
-"""Kinds of struggle counted by ``struggle_kinds``: a visitor who is really stuck tries several things."""
+BREADTH: dict[str, str] = {
+    "rage_clicks": "recent_rage_clicks",
+    "dead_clicks": "recent_dead_clicks",
+    "failed_submits": "recent_form_errors",
+    "u_turns": "seconds_since_u_turn",
+    "zero_result_searches": "recent_zero_result_searches",
+    "js_errors": "recent_js_errors",
+}
+"""Kinds of struggle counted by ``struggle_kinds``, each with the feature that says how recent it is: a
+visitor who is really stuck tries several things, one after the other."""
+BREADTH_WINDOW_S = 60.0
+"""A kind counts towards ``struggle_kinds`` while it happened within about this long: a stray dead click
+on one page and a script error three pages later are two accidents, not one struggle."""
+_RECENT_ENOUGH = 2 ** (-BREADTH_WINDOW_S * 1000 / RECENCY_HALF_LIFE_MS)
 
 _COUNTS = {
     "pages_viewed": "pv",
@@ -218,9 +224,15 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         features["zero_result_searches"] = features["recent_zero_result_searches"] = 0.0
     features["recent_struggle"] = round(recent, 6)
     kinds = 0.0
-    for name in BREADTH:
+    for name, recency in BREADTH.items():
         if features[name] > 0:
-            kinds += 1.0
+            recent_enough = (
+                features[recency] <= BREADTH_WINDOW_S
+                if recency == "seconds_since_u_turn"
+                else features[recency] >= _RECENT_ENOUGH
+            )
+            if recent_enough:
+                kinds += 1.0
     features["struggle_kinds"] = kinds
     return features
 

@@ -156,6 +156,33 @@ CASES: list[tuple[str, list[list[dict[str, Any]]], int, dict[str, float]]] = [
             "struggle_kinds": 1,
         },
     ),
+    (
+        "kinds of struggle within the minute count as breadth",
+        [
+            [
+                page(T0, "/checkout"),
+                ev("form_error", T0 + S, field="zip", form="checkout"),
+                ev("rage_click", T0 + 5 * S, count=4),
+                page(T0 + 8 * S, "/cart"),
+                page(T0 + 11 * S, "/checkout"),
+                ev("js_error", T0 + 40 * S),
+            ]
+        ],
+        T0 + 55 * S,
+        {"failed_submits": 1, "rage_clicks": 1, "u_turns": 1, "js_errors": 1, "struggle_kinds": 4},
+    ),
+    (
+        "a stray dead click and a script error pages apart are no breadth",
+        [[page(T0, "/product/kettle"), ev("dead_click", T0 + S), page(T0 + 70 * S, "/"), ev("js_error", T0 + 90 * S)]],
+        T0 + 91 * S,
+        {"dead_clicks": 1, "js_errors": 1, "struggle_kinds": 1},
+    ),
+    (
+        "a u-turn more than a minute ago is no longer a kind of struggle now",
+        [[page(T0, "/a"), page(T0 + 2 * S, "/b"), page(T0 + 4 * S, "/a"), ev("rage_click", T0 + 70 * S, count=3)]],
+        T0 + 71 * S,
+        {"u_turns": 1, "rage_clicks": 1, "struggle_kinds": 1},
+    ),
     ("js errors", [[page(T0, "/"), ev("js_error", T0 + S), ev("js_error", T0 + 2 * S)]], T0 + 3 * S, {"js_errors": 2}),
     ("exit intent", [[page(T0, "/"), ev("exit_intent", T0 + S)]], T0 + 2 * S, {"exit_intents": 1}),
     (
