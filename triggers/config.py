@@ -77,7 +77,11 @@ class Timing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_dwell_s: float = Field(
-        default=20.0, ge=0.0, le=3600.0, description="seconds on site; the burst never shortens it"
+        default=10.0,
+        ge=0.0,
+        le=3600.0,
+        description="seconds on site; the burst never shortens it; 10 was chosen in the proving ground "
+        "(docs/configuration.md)",
     )
     min_pages: int = Field(default=1, ge=0, le=100)
     score_threshold: float = Field(

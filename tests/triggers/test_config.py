@@ -17,7 +17,7 @@ from triggers.targeting import path_matches
 
 def test_site_config__minimal_document__conservative_defaults() -> None:
     config = SiteConfig(site="demo", allowed_origins=["https://shop.example"])
-    assert config.timing.min_dwell_s == 20
+    assert config.timing.min_dwell_s == 10
     assert config.respect.max_per_session == 1
     assert config.respect.dismiss_cooldown_s == 86_400
     assert config.capacity.max_chats_per_agent == 3 and config.capacity.max_chats_per_new_agent == 1
