@@ -158,17 +158,43 @@ class BlendedScorer:
         alone), one pass over the prior's terms gives both: the score is the logistic of the bias
         plus the terms, summed in the same order as ``StrugglePrior.predict_proba_one`` sums them.
         """
-        prior = self.prior
-        if self._weight == 0.0 and type(prior) is StrugglePrior:
+        prior, model, w = self.prior, self.model, self._weight
+        if type(prior) is not StrugglePrior:
+            return self.predict_proba_one(features), self.explain(features)
+        if w == 0.0:
             terms = prior.contributions(features)
             z = prior.bias
             for term in terms.values():
                 z += term
             return clip_probability(logistic(z)), top_reasons(terms, features)
+        if type(model) is PriorCorrection and _same_prior(model.prior, prior):
+            # The default pair: the correction rescales the very same prior terms, so one pass over them
+            # serves the prior, the correction and the reasons. Each sum is the one the separate calls
+            # make, in their order: the score and the reasons are the same floats.
+            terms = prior.contributions(features)
+            z = prior.bias
+            for term in terms.values():
+                z += term
+            z0 = max(-30.0, min(30.0, z)) if z == z else 0.0
+            shift = min(model.params.max_raise, model.intercept + model._context(features))
+            corrected = model.center + model.slope * (z0 - model.center) + shift
+            score = clip_probability((1.0 - w) * logistic(z) + w * logistic(corrected))
+            slope, share = model.slope, 1.0 - w
+            mixed = {name: share * term + w * (slope * term) for name, term in terms.items()}
+            return score, top_reasons(mixed, features)
         return self.predict_proba_one(features), self.explain(features)
 
     def __repr__(self) -> str:
         return f"BlendedScorer(version={self.version}, n_learned={self.n_learned}, handover={self.handover:g})"
+
+
+def _same_prior(one: Scorer, other: StrugglePrior) -> bool:
+    """The same table in the same order (so that its sums are the same floats)."""
+    return one is other or (
+        type(one) is StrugglePrior
+        and one.bias == other.bias
+        and list(one.weights.items()) == list(other.weights.items())
+    )
 
 
 def default_site_scorer(handover: float = DEFAULT_HANDOVER) -> BlendedScorer:

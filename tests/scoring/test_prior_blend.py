@@ -261,3 +261,53 @@ def test_predict_and_explain__equals_the_two_calls(prior: StrugglePrior, learned
         (blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd
     ]
     assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 30  # a tenth: most show no struggle
+
+
+def _in_context(rows: list[Features], seed: int, labels: list[bool] | None = None) -> list[Features]:
+    """The rows as the engine scores them, with a page, device and source context drawn by seed; with
+    ``labels``, the page says something (the declined mostly on the account page), so the correction
+    earns a say."""
+    import random
+
+    rng = random.Random(seed)
+    pages = ["checkout", "account", "product"]
+    out: list[Features] = []
+    for index, x in enumerate(rows):
+        declined = labels is not None and not labels[index]
+        page = "account" if declined and rng.random() < 0.7 else rng.choice(pages)
+        out.append(
+            dict(x)
+            | {
+                f"page={page}": 1.0,
+                f"device={rng.choice(['mobile', 'desktop'])}": 1.0,
+                f"source={rng.choice(['direct', 'search'])}": 1.0,
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("correction_prior", [None, StrugglePrior(bias=-2.0)], ids=["same prior", "another prior"])
+def test_predict_and_explain__default_pair_with_context__equals_the_two_calls(
+    correction_prior: StrugglePrior | None,
+) -> None:
+    """The prior and its correction, once the site's labels give the correction a say: one pass over the
+    prior's terms gives exactly the score and the reasons of the separate calls."""
+    from scoring.correction import PriorCorrection
+
+    blend = (
+        default_site_scorer()
+        if correction_prior is None
+        else BlendedScorer(StrugglePrior(), PriorCorrection(correction_prior))
+    )
+    labelled = examples(400, seed=51)
+    labels = [y for _, y in labelled]
+    for x, y in zip(_in_context([x for x, _ in labelled], 52, labels), labels, strict=True):
+        blend.learn_one(x, y)
+    assert blend.model_weight > 0
+    sessions = _in_context([x for x, _ in examples(300, seed=53)], 54)
+    odd = [{"form_errors": float("inf"), "rage_clicks": float("nan"), "page=checkout": 1.0}, {"page=account": 1.0}, {}]
+
+    assert [blend.predict_and_explain(x) for x in sessions + odd] == [
+        (blend.predict_proba_one(x), blend.explain(x)) for x in sessions + odd
+    ]
+    assert sum(1 for x in sessions if blend.predict_and_explain(x)[1]) > 30
