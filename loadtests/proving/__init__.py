@@ -26,12 +26,14 @@ PAGE_GROUPS = {
 }
 """How the shop's marketer names its pages (the site config's ``page_groups``)."""
 
+NEVER_INVITED = ("reader", "typo_fixer", "empty_submitter", "browser")
+"""The kinds who need no help and that the score must never invite (exploration may, on purpose)."""
 TARGETS = {
     "recall": 0.85,
     "precision": 0.85,
     "latency_median_s": 8.0,
     "latency_p90_s": 15.0,
-    "never_invited": ("reader", "typo_fixer", "empty_submitter", "browser"),
+    "never_invited": NEVER_INVITED,
 }
 """design.md's judgement targets for the documented defaults."""
 
@@ -144,6 +146,7 @@ def _learned(ground: ProvingGround) -> dict[str, Any]:
 
 __all__ = [
     "MIX",
+    "NEVER_INVITED",
     "PAGE_GROUPS",
     "TARGETS",
     "WANTED",

@@ -9,7 +9,9 @@ Definitions (docs/scoring.md repeats them):
 - **recall** is the share of wanted strugglers, outside the holdout (never invited, by design), that an
   invitation reached;
 - **latency** is struggle onset to the first invitation that reached them;
-- **invited without need**: visits of the kinds that need no help (or decline it) with any invitation.
+- **invited without need**: visits of the kinds that need no help (or decline it) with any invitation;
+  of them, those **only by exploration** were invited below the threshold on purpose (a logged
+  propensity, ``experiment.exploration``), so the model hears from visitors its judgement would pass by.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
     latencies = [(inv.at_ms - (r.visit.onset_ms or 0)) / 1000 for r, inv in reached]
     reaching = sum(1 for r in results for inv in r.invitations if inv is _reaching(r))
     unneeded = Counter(r.visit.kind for r in results if r.invitations and not r.visit.wanted)
+    explored_only = Counter(
+        r.visit.kind
+        for r in results
+        if r.invitations and not r.visit.wanted and all("explored" in inv.reasons for inv in r.invitations)
+    )
     by_kind: dict[str, dict[str, Any]] = {}
     for kind in sorted({r.visit.kind for r in counted}):
         of_kind = [r for r in counted if r.visit.kind == kind and r.group != "holdout"]
@@ -68,6 +75,7 @@ def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
         "recall": _ratio(len(reached), len(eligible)),
         "latency_s": {"median": _quantile(latencies, 0.5), "p90": _quantile(latencies, 0.9)},
         "invited_without_need": dict(sorted(unneeded.items())),
+        "invited_without_need_only_by_exploration": dict(sorted(explored_only.items())),
         "acceptance": _ratio(outcomes["accepted"], len(invitations)),
         "outcomes": dict(sorted(outcomes.items())),
         "explored_share": _ratio(sum(1 for inv in invitations if "explored" in inv.reasons), len(invitations)),
