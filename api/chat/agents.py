@@ -92,8 +92,11 @@ class AgentDirectory:
         return f"tfa.{site}.{agent['id']}.{secret}"
 
     async def rotate(self, site: str, agent_id: str) -> str | None:
-        agent = await self.store.get_record(site, AGENT, agent_id)
-        return None if agent is None else await self._issue(site, agent)
+        """A new token; the old one stops at once. Only the hash changes, atomically: an admin disabling
+        the agent at the same moment is not undone by the rotation."""
+        secret = secrets.token_urlsafe(32)
+        agent = await self.store.update_record(site, AGENT, agent_id, {"token_sha256": _digest(secret)})
+        return None if agent is None else f"tfa.{site}.{agent_id}.{secret}"
 
     async def all(self, site: str) -> list[dict[str, Any]]:
         agents = await self.store.list_records(site, AGENT)
@@ -109,12 +112,9 @@ class AgentDirectory:
         return await self._update(site, agent_id, change.model_dump())
 
     async def _update(self, site: str, agent_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-        agent = await self.store.get_record(site, AGENT, agent_id)
-        if agent is None:
-            return None
-        agent |= fields
-        await self.store.put_record(site, AGENT, agent_id, agent)
-        return public(agent)
+        """Merge ``fields`` atomically (a read then a write lost one of two admins' changes at once)."""
+        agent = await self.store.update_record(site, AGENT, agent_id, fields)
+        return None if agent is None else public(agent)
 
     async def authenticate(self, token: str) -> dict[str, Any] | None:
         """The agent a token belongs to, if it is valid and the agent enabled."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import cast
 
 import msgspec
 import pytest
 
-from api.chat.agents import AgentDirectory
+from api.chat.agents import AgentChange, AgentDirectory, AgentIn, _digest
 from api.chat.models import IllegalTransition, check_transition, decode_chat
 from api.chat.service import ChatService, Verdict, _offer_to
 from api.chat.webhooks import Webhooks
@@ -130,3 +131,50 @@ async def test_chat_states__agent_left_after_taking_it__ended_by_the_agent_leavi
     await service.end(SITE, "c_agentgone", agent_id="a_one", verdict=Verdict(stuck=False, resolved=True))
     after = await service.record(SITE, "c_agentgone")
     assert after is not None and after.state == "ended" and after.outcome is not None  # a late verdict is kept
+
+
+class _Interleaving:
+    """The store, with every call giving the event loop a turn before and after it, as a network round trip
+    does: two admins' read-then-write sequences interleave here on every store, not only on Redis."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self._store, name)
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        async def call(*args: object, **kwargs: object) -> object:
+            await asyncio.sleep(0)
+            result = await attribute(*args, **kwargs)
+            await asyncio.sleep(0)
+            return result
+
+        return call
+
+
+async def test_agents__disable_rotate_and_capacity_at_once__every_change_kept(store: Store) -> None:
+    """One admin disables a leaked token's agent while another rotates its token and a third changes its
+    capacity: the agent ends disabled, with the new token's hash and the new capacity."""
+    agents = AgentDirectory(cast(Store, _Interleaving(store)))
+    created, _ = await agents.create(SITE, AgentIn(name="Ada"), 0)
+    disabled, token, changed = await asyncio.gather(
+        agents.set_disabled(SITE, created["id"], True),
+        agents.rotate(SITE, created["id"]),
+        agents.change(SITE, created["id"], AgentChange(max_chats=5)),
+    )
+    assert disabled is not None and token is not None and changed is not None
+    agent = await store.get_record(SITE, "agent", created["id"])
+    assert agent is not None
+    assert agent["disabled"] is True
+    assert agent["token_sha256"] == _digest(token.rsplit(".", 1)[1])
+    assert agent["max_chats"] == 5
+    assert await agents.authenticate(token) is None  # disabled stays disabled
+
+
+async def test_agents__rotate_or_change_a_deleted_agent__nothing_written(store: Store) -> None:
+    agents = AgentDirectory(store)
+    assert await agents.rotate(SITE, "a_gone00000") is None
+    assert await agents.set_disabled(SITE, "a_gone00000", True) is None
+    assert await store.get_record(SITE, "agent", "a_gone00000") is None
