@@ -222,6 +222,12 @@ def extract(session: Mapping[str, str], visitor: Mapping[str, str], now_ms: int)
         # of it) until the visitor searches in vain again, when every empty search counts once more.
         recent -= features["recent_zero_result_searches"]
         features["zero_result_searches"] = features["recent_zero_result_searches"] = 0.0
+    if features["recent_dead_clicks"] + features["recent_rage_clicks"] < _RECENT_ENOUGH:
+        # A script error is the page's trouble until the visitor runs into it: a click that does nothing, or
+        # clicks in anger, within the minute. Alone it may be a third-party tag that throws on every page and
+        # that nobody notices; counted then, it made every visitor on such a site look twice as stuck.
+        recent -= features["recent_js_errors"]
+        features["js_errors"] = features["recent_js_errors"] = 0.0
     features["recent_struggle"] = round(recent, 6)
     kinds = 0.0
     for name, recency in BREADTH.items():

@@ -172,10 +172,17 @@ CASES: list[tuple[str, list[list[dict[str, Any]]], int, dict[str, float]]] = [
         {"failed_submits": 1, "rage_clicks": 1, "u_turns": 1, "js_errors": 1, "struggle_kinds": 4},
     ),
     (
-        "a stray dead click and a script error pages apart are no breadth",
-        [[page(T0, "/product/kettle"), ev("dead_click", T0 + S), page(T0 + 70 * S, "/"), ev("js_error", T0 + 90 * S)]],
+        "a stray dead click and an empty search pages apart are no breadth",
+        [
+            [
+                page(T0, "/product/kettle"),
+                ev("dead_click", T0 + S),
+                page(T0 + 70 * S, "/"),
+                ev("search", T0 + 90 * S, results=0),
+            ]
+        ],
         T0 + 91 * S,
-        {"dead_clicks": 1, "js_errors": 1, "struggle_kinds": 1},
+        {"dead_clicks": 1, "zero_result_searches": 1, "struggle_kinds": 1},
     ),
     (
         "a u-turn more than a minute ago is no longer a kind of struggle now",
@@ -183,7 +190,18 @@ CASES: list[tuple[str, list[list[dict[str, Any]]], int, dict[str, float]]] = [
         T0 + 71 * S,
         {"u_turns": 1, "rage_clicks": 1, "struggle_kinds": 1},
     ),
-    ("js errors", [[page(T0, "/"), ev("js_error", T0 + S), ev("js_error", T0 + 2 * S)]], T0 + 3 * S, {"js_errors": 2}),
+    (
+        "js errors the visitor runs into: a dead click within the minute",
+        [[page(T0, "/"), ev("js_error", T0 + S), ev("js_error", T0 + 2 * S), ev("dead_click", T0 + 4 * S)]],
+        T0 + 5 * S,
+        {"js_errors": 2, "struggle_kinds": 2},
+    ),
+    (
+        "js errors nobody ran into are the page's, not the visitor's struggle",
+        [[page(T0, "/"), ev("js_error", T0 + S), ev("form_error", T0 + 3 * S, field="zip", form="checkout")]],
+        T0 + 5 * S,
+        {"js_errors": 0, "recent_js_errors": 0, "failed_submits": 1, "struggle_kinds": 1},
+    ),
     ("exit intent", [[page(T0, "/"), ev("exit_intent", T0 + S)]], T0 + 2 * S, {"exit_intents": 1}),
     (
         "custom events and conversions",
@@ -223,9 +241,9 @@ CASES: list[tuple[str, list[list[dict[str, Any]]], int, dict[str, float]]] = [
     ),
     (
         "recency across an hour boundary",
-        [[page(T0 - 30 * S, "/"), ev("js_error", T0 - 30 * S)]],
+        [[page(T0 - 30 * S, "/"), ev("rage_click", T0 - 30 * S, count=3)]],
         T0 + 90 * S,
-        {"recent_js_errors": 0.5},
+        {"recent_rage_clicks": 0.5},
     ),
     (
         "zero-result searches decay too",
