@@ -2,7 +2,8 @@
 
 ``personas`` writes the visits and their ground truth, ``ground`` plays them through the engine, ``report``
 measures, ``prove`` puts one run together: the engine as configured (learning), the same visits with the
-prior alone, the fixed-delay rule at equal recall, and the same visits answered noisily.
+prior alone, the fixed-delay rule at equal recall, the same visits answered noisily, and the same kinds of
+visitor on a noisy site whose pages throw stray script errors (engine and prior alone).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def shop_config(**overrides: Any) -> SiteConfig:
     return SiteConfig.model_validate(document | overrides)
 
 
+NOISY_SITE_STRAY_JS = 0.3
+"""The noisy-signal site: three page loads in ten throw a script error, whoever the visitor is."""
+
+
 def prove(
     visitors: int = 2000, seed: int = 1, slices: int = 5, config: SiteConfig | None = None, noise: float = 0.3
 ) -> dict[str, Any]:
@@ -66,6 +71,9 @@ def prove(
     seconds = time.perf_counter() - started
     prior = run(Scenario(config, learn=False, seed=seed), visits)
     noisy = run(Scenario(config, learn=True, noise=noise, seed=seed), visits)
+    noisy_site = generate(visitors, seed, START_MS, stray_js=NOISY_SITE_STRAY_JS)
+    noisy_signals = run(Scenario(config, learn=True, seed=seed), noisy_site)
+    noisy_signals_prior = run(Scenario(config, learn=False, seed=seed), noisy_site)
     engine = report.summarise(learning.results)
     window = report.once_learned(learning.learning_curve, LEARNED_BY[0], LEARNED_BY[1])
     return {
@@ -86,6 +94,11 @@ def prove(
         "prior_alone_slices": report.slices(prior.results, slices),
         "fixed_delay_at_equal_recall": report.fixed_delay(learning.results, engine["recall"]),
         "noisy_outcomes": {"noise": noise} | report.summarise(noisy.results),
+        "noisy_signals": {
+            "stray_js_per_page": NOISY_SITE_STRAY_JS,
+            "engine": report.summarise(noisy_signals.results),
+            "prior_alone": report.summarise(noisy_signals_prior.results),
+        },
         "learned": _learned(learning),
         "scarce_agents": scarce_agents(range(seed, seed + 10)),
     }

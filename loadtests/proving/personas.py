@@ -145,6 +145,8 @@ class _Script:
     events: list[tuple[int, Event]] = field(default_factory=list)
     path: str | None = None
     previous: str | None = None
+    stray_js: float = 0.0
+    """Chance that a page throws a script error as it loads, for every visitor (a third-party tag)."""
 
     def wait(self, low_s: float, high_s: float) -> None:
         self.now += int(self.rng.uniform(low_s, high_s) * 1000)
@@ -161,6 +163,8 @@ class _Script:
         self.ref, self.query = None, None  # only the landing page carries the referrer and the campaign
         self.add("page_view", **fields)
         self.previous, self.path = self.path, path
+        if self.stray_js and self.rng.random() < self.stray_js:
+            self.add("js_error")
 
     def browse(self, low_s: float, high_s: float, clicks: int = 2, scroll_back: int = 0) -> None:
         """Time on the current page with ordinary clicks and a scroll."""
@@ -413,12 +417,19 @@ assert set(PERSONAS) == set(MIX)
 
 
 def _visit(
-    rng: random.Random, kind: str, visitor: str, index: int, arrive_ms: int, returning: bool, prelude: bool = False
+    rng: random.Random,
+    kind: str,
+    visitor: str,
+    index: int,
+    arrive_ms: int,
+    returning: bool,
+    prelude: bool = False,
+    stray_js: float = 0.0,
 ) -> Visit:
     device = _pick(rng, DEVICES)
     source = _pick(rng, SOURCES)
     _, ref, query = SOURCES[source]
-    script = _Script(rng, arrive_ms, DEVICES[device][1], ref, query)
+    script = _Script(rng, arrive_ms, DEVICES[device][1], ref, query, stray_js=stray_js)
     visit = Visit(
         visitor,
         f"s_{index:08d}{'p' if prelude else 'm'}",
@@ -445,13 +456,17 @@ def generate(
     per_hour: float = 1800.0,
     mix: dict[str, float] | None = None,
     returning_share: float = 0.3,
+    stray_js: float = 0.0,
 ) -> list[Visit]:
     """``count`` visits arriving as a Poisson stream of ``per_hour``, and the earlier visits of returning ones.
 
     The same seed gives the same visits. A returning visitor's earlier visit happened one to seven days
     before, drawn from the same mix (a visitor who struggled then may be back), so the engine knows them
     from their own history, never from the persona. Earlier visits are visits like any other: they are
-    measured by their own kind, and they are the traffic a site learns from before the counted ones."""
+    measured by their own kind, and they are the traffic a site learns from before the counted ones.
+
+    ``stray_js``: a noisy site, where that share of page loads throws a script error whoever the visitor
+    is (a third-party tag); 0 draws nothing, so the same seed gives the same visits as before."""
     rng = random.Random(seed)
     shares = mix or MIX
     kinds, weights = list(shares), list(shares.values())
@@ -465,6 +480,6 @@ def generate(
         if returning:
             earlier = now - int(rng.uniform(1, 7) * DAY_MS)
             before = rng.choices(kinds, weights)[0]
-            visits.append(_visit(rng, before, visitor, index, earlier, False, prelude=True))
-        visits.append(_visit(rng, kind, visitor, index, now, returning))
+            visits.append(_visit(rng, before, visitor, index, earlier, False, prelude=True, stray_js=stray_js))
+        visits.append(_visit(rng, kind, visitor, index, now, returning, stray_js=stray_js))
     return visits

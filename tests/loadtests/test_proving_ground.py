@@ -84,6 +84,22 @@ def test_learning__noisy_outcomes__no_worse_than_the_prior_alone(result: dict[st
     assert noisy["precision"] >= prior["precision"] - 0.02
 
 
+def test_noisy_signals__a_site_whose_pages_throw_script_errors__still_spares_who_needs_nothing(
+    result: dict[str, Any],
+) -> None:
+    """Three page loads in ten throw a script error for every visitor (a third-party tag). An error counts
+    only once the visitor runs into it (a dead or rage click within the minute): typo-fixers, one-time empty
+    submitters, readers and buyers are not invited by the score, and the engine is no worse than the prior."""
+    noisy = result["noisy_signals"]
+    engine, prior = noisy["engine"], noisy["prior_alone"]
+    assert noisy["stray_js_per_page"] == 0.3
+    unneeded, explored = engine["invited_without_need"], engine["invited_without_need_only_by_exploration"]
+    for kind in ("reader", "typo_fixer", "empty_submitter", "converter"):
+        assert unneeded.get(kind, 0) - explored.get(kind, 0) == 0, kind
+    assert engine["recall"] >= TARGETS["recall"]
+    assert engine["precision"] >= prior["precision"] and engine["recall"] >= prior["recall"] - 0.05
+
+
 def test_exploration__counted_truly_and_never_the_main_way_to_invite(result: dict[str, Any]) -> None:
     engine = result["engine"]
     assert 0 < engine["explored_share"] < 0.1
