@@ -90,6 +90,7 @@ def prove(
             "engine": report.summarise(report.arrived(learning.results, window)),
             "prior_alone": report.summarise(report.arrived(prior.results, window)),
         },
+        "browsers_by_stray_signals": report.by_stray_signals(learning.results),
         "prior_alone": report.summarise(prior.results),
         "prior_alone_slices": report.slices(prior.results, slices),
         "fixed_delay_at_equal_recall": report.fixed_delay(learning.results, engine["recall"]),

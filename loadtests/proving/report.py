@@ -44,6 +44,37 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+STRAY_SIGNALS = frozenset({"dead_click", "js_error", "rage_click"})
+
+
+def stray_signals(result: VisitResult) -> int:
+    """How many struggle signals a visit's script holds: dead and rage clicks, script errors and empty
+    searches (for a browser, each one an accident)."""
+    return sum(
+        1
+        for _, event in result.visit.events
+        if event["t"] in STRAY_SIGNALS or (event["t"] == "search" and event.get("results") == 0)
+    )
+
+
+def _by_score(result: VisitResult) -> bool:
+    """Invited by the score: at least one invitation that exploration did not make."""
+    return any("explored" not in inv.reasons for inv in result.invitations)
+
+
+def by_stray_signals(results: Sequence[VisitResult], kind: str = "browser") -> dict[str, dict[str, int]]:
+    """Visits of ``kind`` outside the holdout by their number of stray signals: how many, and how many the
+    score invited."""
+    table: dict[str, dict[str, int]] = {}
+    for result in results:
+        if result.visit.kind != kind or result.group == "holdout":
+            continue
+        row = table.setdefault(str(stray_signals(result)), {"visits": 0, "invited_by_score": 0})
+        row["visits"] += 1
+        row["invited_by_score"] += _by_score(result)
+    return dict(sorted(table.items()))
+
+
 def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
     """The figures over some visits (all of a run, or one slice of it)."""
     counted = list(results)
@@ -53,11 +84,7 @@ def summarise(results: Sequence[VisitResult]) -> dict[str, Any]:
     latencies = [(inv.at_ms - (r.visit.onset_ms or 0)) / 1000 for r, inv in reached]
     reaching = sum(1 for r in results for inv in r.invitations if inv is _reaching(r))
     unneeded = Counter(r.visit.kind for r in results if r.invitations and not r.visit.wanted)
-    explored_only = Counter(
-        r.visit.kind
-        for r in results
-        if r.invitations and not r.visit.wanted and all("explored" in inv.reasons for inv in r.invitations)
-    )
+    explored_only = Counter(r.visit.kind for r in results if r.invitations and not r.visit.wanted and not _by_score(r))
     by_kind: dict[str, dict[str, Any]] = {}
     for kind in sorted({r.visit.kind for r in counted}):
         of_kind = [r for r in counted if r.visit.kind == kind and r.group != "holdout"]

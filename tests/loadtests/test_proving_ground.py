@@ -51,6 +51,14 @@ def test_defaults__visitors_who_need_nothing__not_invited_by_judgement(result: d
     assert unneeded.get("reader", 0) == 0
 
 
+def test_defaults__a_browser_with_one_stray_signal__never_invited_by_the_score(result: dict[str, Any]) -> None:
+    """A stray dead click, a script error or a mistyped search alone: hundreds of such browsers, none invited
+    by the score. Only two strays falling together can look like struggle (counted, and bounded above)."""
+    table = result["browsers_by_stray_signals"]
+    assert table["1"]["visits"] >= 100 and table["0"]["visits"] >= 100
+    assert table["0"]["invited_by_score"] == 0 and table["1"]["invited_by_score"] == 0
+
+
 def test_engine__beats_a_fixed_delay_rule(result: dict[str, Any]) -> None:
     engine, rule = result["engine"], result["fixed_delay_at_equal_recall"]
     assert rule["recall"] < engine["recall"] or rule["precision"] < engine["precision"]
