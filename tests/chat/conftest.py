@@ -139,6 +139,18 @@ class Socket:
         await self.connection.close()
 
 
+@dataclass(frozen=True)
+class Taken:
+    """A chat an agent has just taken: the visitor's id, the chat's, the visitor's panel, and the offer
+    and chat frames the agent got."""
+
+    visitor: str
+    chat: str
+    panel: Socket
+    offer: dict[str, Any]
+    opened: dict[str, Any]
+
+
 @dataclass
 class Served:
     app: FastAPI
@@ -205,6 +217,15 @@ class Served:
         chat = Socket(connection)
         self.sockets.append(chat)
         return chat
+
+    async def taken(self, agent: Socket, visitor: str | None = None) -> Taken:
+        """A visitor invited and in the chat panel, the chat offered to ``agent``, who accepts it."""
+        visitor_id, chat = await self.invite(visitor)
+        panel = await self.visitor(visitor_id, chat)
+        offer = await agent.until(lambda f: f["type"] == "offer" and f["chat"]["id"] == chat)
+        await agent.send(type="accept", chat=chat)
+        opened = await agent.until(lambda f: f["type"] == "chat" and f["chat"]["id"] == chat)
+        return Taken(visitor_id, chat, panel, offer, opened)
 
     async def decider_settled(self) -> None:
         """What the periodic jobs would do within a second, now: the decider's background writes done, the

@@ -39,12 +39,7 @@ async def test_chats__state_filter__only_chats_in_that_state_now(served: Served)
     agent = await served.agent(token)
     chats = []
     for _ in range(2):
-        visitor_id, invite = await served.invite()
-        await served.visitor(visitor_id, invite)
-        await agent.until(lambda f: f["type"] == "offer")
-        await agent.send(type="accept", chat=invite)
-        opened = await agent.until(lambda f: f["type"] == "chat")
-        chats.append(opened["chat"]["id"])
+        chats.append((await served.taken(agent)).opened["chat"]["id"])
     ended, active = chats
     await agent.send(type="end", chat=ended, stuck=False, resolved=True)
     await agent.until(lambda f: f["type"] == "closed" and f["chat"] == ended)

@@ -32,11 +32,7 @@ async def test_change_capacity__agent_full__waiting_chat_offered_at_once(slow_he
     served = slow_heartbeat
     ada_id, token = await served.agent_token("Ada", max_chats=1)
     ada = await served.agent(token)
-    visitor_id, first = await served.invite()
-    await served.visitor(visitor_id, first)
-    await ada.until(_offer(first))
-    await ada.send(type="accept", chat=first)
-    await ada.until(lambda f: f["type"] == "chat")
+    await served.taken(ada)
     visitor_id, second = await served.invite()
     waiting = await served.visitor(visitor_id, second)
     await waiting.until(lambda f: f["type"] == "state" and f["state"] == "waiting")  # Ada is full
@@ -60,11 +56,7 @@ async def test_change_capacity__agent_full__waiting_chat_offered_at_once(slow_he
 async def test_change_capacity__lowered_below_the_load__keeps_chats_offers_nothing_more(served: Served) -> None:
     ada_id, token = await served.agent_token("Ada", max_chats=3)
     ada = await served.agent(token)
-    visitor_id, first = await served.invite()
-    await served.visitor(visitor_id, first)
-    await ada.until(_offer(first))
-    await ada.send(type="accept", chat=first)
-    await ada.until(lambda f: f["type"] == "chat")
+    first = (await served.taken(ada)).chat
     async with served.http() as admin:
         assert (await admin.patch(f"/v1/admin/sites/demo/agents/{ada_id}", json={"max_chats": 1})).status_code == 200
     await ada.until(lambda f: f["type"] == "load" and (f["active"], f["max"]) == (1, 1))  # "1 of 1 chats"

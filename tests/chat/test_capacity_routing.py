@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 from api import Settings
 from api.store import Store
@@ -12,19 +10,11 @@ from tests.chat.conftest import Served, serve
 from tracker.days import day_of
 
 
-def _about(kind: str, chat: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda frame: frame["type"] == kind and frame["chat"]["id"] == chat
-
-
 async def test_capacity_3__fourth_chat__never_offered(served: Served) -> None:
     _, token = await served.agent_token("Ada", max_chats=3)
     agent = await served.agent(token)
     for _ in range(3):
-        visitor_id, invite = await served.invite()
-        await served.visitor(visitor_id, invite)
-        await agent.until(_about("offer", invite))
-        await agent.send(type="accept", chat=invite)
-        await agent.until(_about("chat", invite))
+        await served.taken(agent)
     visitor_id, fourth = await served.invite()
     fourth_visitor = await served.visitor(visitor_id, fourth)
     await agent.nothing(lambda f: f["type"] == "offer", seconds=1.2)
@@ -36,11 +26,7 @@ async def test_capacity_3__fourth_chat__never_offered(served: Served) -> None:
 async def test_new_agent__default_limit_1__second_chat_goes_to_the_other_agent(served: Served) -> None:
     _, novice_token = await served.agent_token("Novice", new=True)
     novice = await served.agent(novice_token)
-    visitor_id, first = await served.invite()
-    await served.visitor(visitor_id, first)
-    await novice.until(lambda f: f["type"] == "offer")
-    await novice.send(type="accept", chat=first)
-    await novice.until(lambda f: f["type"] == "chat")
+    await served.taken(novice)
     _, senior_token = await served.agent_token("Senior")
     senior = await served.agent(senior_token)
     visitor_id, second = await served.invite()

@@ -23,12 +23,8 @@ async def _collect(served: Served, visitor: str, events: list[dict[str, Any]]) -
 
 
 async def _accepted(served: Served, agent: Socket, visitor_id: str) -> tuple[str, Socket]:
-    _, invite = await served.invite(visitor_id)
-    visitor = await served.visitor(visitor_id, invite)
-    await agent.until(lambda f: f["type"] == "offer" and f["chat"]["id"] == invite)
-    await agent.send(type="accept", chat=invite)
-    await agent.until(lambda f: f["type"] == "chat" and f["chat"]["id"] == invite)
-    return invite, visitor
+    taken = await served.taken(agent, visitor_id)
+    return taken.chat, taken.panel
 
 
 async def test_context__asked_again__page_now_new_signals_internal_referrer_hidden_earlier_chats_listed(

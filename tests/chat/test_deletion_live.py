@@ -67,11 +67,8 @@ async def _closed(socket: Socket, timeout: float = 3.0) -> bool:
 async def _active_chat(served: Served) -> tuple[str, Socket, str, str, Socket]:
     agent_id, token = await served.agent_token("Ada")
     agent = await served.agent(token)
-    visitor, invite = await served.invite()
-    panel = await served.visitor(visitor, invite)
-    await agent.until(lambda f: f["type"] == "offer")
-    await agent.send(type="accept", chat=invite)
-    await agent.until(lambda f: f["type"] == "chat")
+    taken = await served.taken(agent)
+    visitor, invite, panel = taken.visitor, taken.chat, taken.panel
     await panel.until(lambda f: f["type"] == "state" and f["state"] == "active")
     await agent.until(lambda f: f["type"] == "load" and f["active"] == 1)
     return agent_id, agent, visitor, invite, panel

@@ -139,11 +139,8 @@ async def test_end__visitor_deleted_once_the_chat_has_ended__listing_and_message
     store: Store = served.store
     _, token = await served.agent_token("Ada")
     agent = await served.agent(token)
-    visitor, invite = await served.invite()
-    await served.visitor(visitor, invite)
-    await agent.until(lambda f: f["type"] == "offer")
-    await agent.send(type="accept", chat=invite)
-    await agent.until(lambda f: f["type"] == "chat")
+    taken = await served.taken(agent)
+    visitor, invite = taken.visitor, taken.chat
 
     deletions = _deleted_once_written(served, monkeypatch, visitor, invite, "ended")
     await agent.send(type="end", chat=invite, stuck=False, resolved=True)

@@ -30,12 +30,8 @@ async def _collect(served: Served, visitor: str, events: list[dict[str, Any]]) -
 
 
 async def _accepted(served: Served, agent: Socket, visitor_id: str) -> tuple[str, dict[str, Any]]:
-    _, invite = await served.invite(visitor_id)
-    await served.visitor(visitor_id, invite)
-    offer = await agent.until(lambda f: f["type"] == "offer" and f["chat"]["id"] == invite)
-    await agent.send(type="accept", chat=invite)
-    await agent.until(lambda f: f["type"] == "chat" and f["chat"]["id"] == invite)
-    return invite, offer["chat"]
+    taken = await served.taken(agent, visitor_id)
+    return taken.chat, taken.offer["chat"]
 
 
 async def _context_when(agent: Socket, chat: str, check: Any) -> dict[str, Any]:

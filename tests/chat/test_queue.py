@@ -19,11 +19,7 @@ async def test_queue__agent_busy__each_waiting_visitor_told_their_wait_in_order(
     async with serve(patient) as served:
         _, token = await served.agent_token("Ada", max_chats=1)
         agent = await served.agent(token)
-        busy_visitor, busy_chat = await served.invite()
-        await served.visitor(busy_visitor, busy_chat)
-        await agent.until(lambda f: f["type"] == "offer")
-        await agent.send(type="accept", chat=busy_chat)
-        await agent.until(lambda f: f["type"] == "chat")
+        await served.taken(agent)
 
         first_id, first_chat = await served.invite()
         first = await served.visitor(first_id, first_chat)
@@ -50,11 +46,7 @@ async def test_queue__visitor_leaves_a_message_instead__chat_ends_so_and_is_neve
     async with serve(patient) as served:
         _, token = await served.agent_token("Ada", max_chats=1)
         agent = await served.agent(token)
-        busy_visitor, busy_chat = await served.invite()
-        await served.visitor(busy_visitor, busy_chat)
-        await agent.until(lambda f: f["type"] == "offer")
-        await agent.send(type="accept", chat=busy_chat)
-        await agent.until(lambda f: f["type"] == "chat")
+        busy_chat = (await served.taken(agent)).chat
 
         visitor_id, waiting_chat = await served.invite()
         visitor: Socket = await served.visitor(visitor_id, waiting_chat)

@@ -10,12 +10,8 @@ from tests.chat.conftest import Served, Socket
 
 
 async def _active_chat(served: Served, agent: Socket) -> tuple[str, str, Socket]:
-    visitor_id, invite = await served.invite()
-    visitor = await served.visitor(visitor_id, invite)
-    await agent.until(lambda f: f["type"] == "offer" and f["chat"]["id"] == invite)
-    await agent.send(type="accept", chat=invite)
-    await agent.until(lambda f: f["type"] == "chat" and f["chat"]["id"] == invite)
-    return visitor_id, invite, visitor
+    taken = await served.taken(agent)
+    return taken.visitor, taken.chat, taken.panel
 
 
 def _load(active: int, limit: int) -> Any:
