@@ -133,6 +133,21 @@ async def _until(check: Any, timeout_s: float, what: str, *parties: Party) -> No
         await asyncio.sleep(0.05)
 
 
+@contextlib.asynccontextmanager
+async def _typing(panel: Panel, console: Console) -> AsyncIterator[None]:
+    """The visitor and the agent each typing a numbered message every EVERY_S, until the block ends."""
+    done = asyncio.Event()
+    typing = [
+        asyncio.create_task(converse(panel, [f"visitor {n}" for n in range(400)], EVERY_S, done)),
+        asyncio.create_task(converse(console, [f"agent {n}" for n in range(400)], EVERY_S, done)),
+    ]
+    try:
+        yield
+    finally:
+        done.set()
+        await asyncio.gather(*typing)
+
+
 async def _active(panel: Panel, console: Console, timeout_s: float = 10.0) -> None:
     """The agent accepts the offer (the console's Accept) and the panel hears the chat is active."""
     await _until(lambda: console.socket is not None and console.resumed.is_set(), timeout_s, "the console")
@@ -193,12 +208,7 @@ async def test_worker_killed_mid_chat__visitor_and_agent_reconnect_to_the_other_
                 f" (console {console.connections}, panel {panel.connections}, states {panel.states})"
             )
 
-            stop_typing = asyncio.Event()
-            typing = [
-                asyncio.create_task(converse(panel, [f"visitor {n}" for n in range(400)], EVERY_S, stop_typing)),
-                asyncio.create_task(converse(console, [f"agent {n}" for n in range(400)], EVERY_S, stop_typing)),
-            ]
-            try:
+            async with _typing(panel, console):
                 await asyncio.sleep(1.5)
                 workers[ports[0]].kill()  # the agent's worker, mid-chat
                 await _until(lambda: console.connections == 2 and console.resumed.is_set(), 15, "the agent back")
@@ -222,9 +232,6 @@ async def test_worker_killed_mid_chat__visitor_and_agent_reconnect_to_the_other_
                 )
                 assert balancer.routed[-2:] == [ports[0], ports[0]]
                 await asyncio.sleep(1.5)
-            finally:
-                stop_typing.set()
-                await asyncio.gather(*typing)
             await settled(panel, console, 15)
             transcript = await _transcript(first, invite)
             for client in clients:
@@ -310,12 +317,7 @@ async def test_redis_primary_killed_mid_chat__replica_promoted__every_message_on
             await _active(panel, console)
             primary, replica = _primary_and_replica(cluster.ports[0], f"{key_prefix}:{{demo}}:l:m:{invite}")
 
-            stop_typing = asyncio.Event()
-            typing = [
-                asyncio.create_task(converse(panel, [f"visitor {n}" for n in range(400)], EVERY_S, stop_typing)),
-                asyncio.create_task(converse(console, [f"agent {n}" for n in range(400)], EVERY_S, stop_typing)),
-            ]
-            try:
+            async with _typing(panel, console):
                 await asyncio.sleep(1.5)
                 loop = asyncio.get_running_loop()
                 killed_at = loop.time()
@@ -326,9 +328,6 @@ async def test_redis_primary_killed_mid_chat__replica_promoted__every_message_on
                 await _until(lambda: _role(replica) == "master", 20, "the replica promoted")
                 failover_s = loop.time() - killed_at
                 await asyncio.sleep(2.0)  # typing on, after the promotion
-            finally:
-                stop_typing.set()
-                await asyncio.gather(*typing)
             await settled(panel, console, 15)
             async with worker.http() as admin:
                 response = await admin.get(f"/v1/admin/sites/demo/chats/{invite}")
