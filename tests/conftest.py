@@ -29,18 +29,22 @@ def redis_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    server: RedisServer | None = None
-    try:
-        server = start_redis()
-    except RedisNotAvailable as error:
-        if in_ci():
-            pytest.fail(f"CI needs a real Redis: {error}")
-        pytest.skip(str(error))
-    assert server is not None
+    server = throwaway_redis()
     try:
         yield server.url
     finally:
         server.stop()
+
+
+def throwaway_redis(*args: str) -> RedisServer:
+    """A redis-server of the tests' own (``args`` go on its command line); fails in CI (CI=true) and skips
+    elsewhere when it cannot start, saying why."""
+    try:
+        return start_redis(*args)
+    except RedisNotAvailable as error:
+        if in_ci():
+            pytest.fail(f"CI needs a real Redis: {error}")
+        pytest.skip(str(error))
 
 
 def throwaway_redis_cluster(replicas: int = 0, node_timeout_ms: int = 5000) -> RedisCluster:

@@ -15,19 +15,15 @@ import redis
 import redis.asyncio as aioredis
 
 from api.store.bus import RedisChatBus
-from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
+from loadtests.redis_server import RedisServer
+from tests.conftest import throwaway_redis
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
-    try:
-        server = start_redis()
-    except RedisNotAvailable as error:
-        if in_ci():
-            pytest.fail(f"CI needs a real Redis: {error}")
-        pytest.skip(str(error))
+    server = throwaway_redis()
     try:
         yield server
     finally:

@@ -20,23 +20,20 @@ import redis
 import redis.asyncio as aioredis
 
 from api.store import RedisStore
-from loadtests.redis_server import RedisNotAvailable, RedisServer, in_ci, start_redis
+from loadtests.redis_server import RedisServer
+from tests.conftest import throwaway_redis
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def primary_and_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
-    servers: list[RedisServer] = []
+    primary = throwaway_redis()
     try:
-        servers.append(start_redis())
-        servers.append(start_redis("--replicaof", "127.0.0.1", str(servers[0].port)))
-    except RedisNotAvailable as error:
-        for server in servers:
-            server.stop()
-        if in_ci():
-            pytest.fail(f"CI needs a real Redis: {error}")
-        pytest.skip(str(error))
+        servers = [primary, throwaway_redis("--replicaof", "127.0.0.1", str(primary.port))]
+    except BaseException:  # the replica could not start (pytest's fail and skip are BaseExceptions)
+        primary.stop()
+        raise
     deadline = time.monotonic() + 10
     with redis.Redis(port=servers[1].port) as replica:
         while replica.info("replication").get("master_link_status") != "up":
